@@ -1,0 +1,28 @@
+"""The one exception a user can act on when configuration is wrong.
+
+Every problem names the file, the line and the field, in the `file:line: field: problem`
+form that editors and CI logs turn into links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+
+
+class ConfigError(Exception):
+    """One or more problems in the config directory; nothing has been run or written."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))

@@ -1,0 +1,283 @@
+"""Load the config directory once per run into immutable, hashed objects.
+
+`load_config(dir)` reads settings.yaml, feeds.yaml, rules.yaml and channels.yaml,
+validates each against `config.schema`, checks what spans files (a rule naming an
+unknown channel, a `${SECRET}` that is not set), and either returns a `Config` or
+raises one `ConfigError` listing every problem as `file:line: field: problem`.
+The query language itself is checked by `matching`, which reads `RuleConfig.query_source`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from config import schema
+from config.errors import ConfigError, Problem
+from config.models import (
+    AlertSettings,
+    AliasGroup,
+    ChannelConfig,
+    Config,
+    FeedConfig,
+    FetchSettings,
+    RuleConfig,
+    RuleExamples,
+    Schedule,
+    Settings,
+    Source,
+)
+from config.secrets import fill_placeholders
+from config.yamlfile import YamlProblem, read_yaml
+
+FILES = {
+    "settings.yaml": schema.SettingsSchema,
+    "feeds.yaml": schema.FeedsFile,
+    "rules.yaml": schema.RulesFile,
+    "channels.yaml": schema.ChannelsFile,
+}
+REQUIRED_FILES = ("feeds.yaml", "rules.yaml")
+KNOWN_FIELDS = sorted(
+    {name for model in vars(schema).values() if isinstance(model, type) and issubclass(model, BaseModel)
+     for name in model.model_fields}
+)
+
+
+def resolve_config_dir(option: str | os.PathLike[str] | None = None) -> Path:
+    """`--config DIR`, else `$NEWSWATCH_CONFIG`, else `./config`."""
+    return Path(option or os.environ.get("NEWSWATCH_CONFIG") or "config")
+
+
+def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the whole config directory, or raise ConfigError."""
+    directory = Path(directory)
+    environ = os.environ if environ is None else environ
+    if not directory.is_dir():
+        raise ConfigError([Problem(str(directory), 0, "config", "directory not found; pass --config DIR "
+                                   "or set NEWSWATCH_CONFIG")])
+    parsed, problems, digest = _read_files(directory)
+    if problems:
+        raise ConfigError(problems)
+    config = _build_config(directory, parsed, environ, digest.hexdigest())
+    problems = _cross_checks(config, parsed, environ)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], list[Problem], Any]:
+    parsed: dict[str, tuple[BaseModel, dict]] = {}
+    problems: list[Problem] = []
+    digest = hashlib.sha256()
+    for name, model in FILES.items():
+        path = directory / name
+        if not path.is_file():
+            if name in REQUIRED_FILES:
+                problems.append(Problem(str(path), 0, name, "file not found"))
+            else:
+                parsed[name] = (model(), {})
+            continue
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+        result = _validate_file(path, model)
+        if isinstance(result, list):
+            problems.extend(result)
+        else:
+            parsed[name] = result
+    return parsed, problems, digest
+
+
+def _validate_file(path: Path, model: type[BaseModel]) -> tuple[BaseModel, dict] | list[Problem]:
+    try:
+        data, lines = read_yaml(path)
+    except YamlProblem as exc:
+        return [Problem(str(path), exc.line, "yaml", exc.message)]
+    except UnicodeDecodeError as exc:
+        return [Problem(str(path), 1, "yaml", f"file is not UTF-8 ({exc.reason})")]
+    if data is None and model is not schema.FeedsFile and model is not schema.RulesFile:
+        return model(), lines
+    if not isinstance(data, dict):
+        return [Problem(str(path), 1, "yaml", "expected a mapping of keys at the top level")]
+    try:
+        return model.model_validate(data), lines
+    except ValidationError as exc:
+        return [_problem_from_error(path, error, lines) for error in exc.errors()]
+
+
+def _problem_from_error(path: Path, error: Mapping[str, Any], lines: dict) -> Problem:
+    loc = tuple(error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown field" + _did_you_mean(str(loc[-1]))
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    return Problem(str(path), _line_of(loc, lines), format_field(loc), message)
+
+
+def _did_you_mean(name: str) -> str:
+    close = difflib.get_close_matches(name, KNOWN_FIELDS, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _line_of(loc: tuple, lines: dict) -> int:
+    while loc and loc not in lines:
+        loc = loc[:-1]
+    return lines.get(loc, 1)
+
+
+def format_field(loc: tuple) -> str:
+    """('rules', 2, 'query') -> 'rules[2].query'."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(file)"
+
+
+def _build_config(directory: Path, parsed: dict, environ: Mapping[str, str], digest: str) -> Config:
+    settings_model, _ = parsed["settings.yaml"]
+    rules_model, rule_lines = parsed["rules.yaml"]
+    rules_path = str(directory / "rules.yaml")
+    aliases = {
+        name: AliasGroup(name, tuple(entries), Source(rules_path, rule_lines.get(("aliases", name), 1)))
+        for name, entries in rules_model.aliases.items()
+    }
+    return Config(
+        directory=str(directory),
+        settings=_build_settings(settings_model, environ),
+        feeds=_build_feeds(directory, parsed["feeds.yaml"]),
+        aliases=aliases,
+        rules=tuple(_build_rule(rule, i, rules_path, rule_lines, aliases) for i, rule in enumerate(rules_model.rules)),
+        channels=_build_channels(directory, parsed["channels.yaml"], environ),
+        config_hash=digest,
+    )
+
+
+def _build_settings(model: schema.SettingsSchema, environ: Mapping[str, str]) -> Settings:
+    fetch = model.fetch.model_dump()
+    fetch["allowed_networks"] = tuple(fetch["allowed_networks"])
+    if fetch["user_agent"] is None:
+        del fetch["user_agent"]
+    schedule = model.schedule
+    interval = schedule.interval_minutes if (schedule.interval_minutes or schedule.cron) else 15
+    return Settings(
+        database_url=environ.get("NEWSWATCH_DATABASE_URL") or model.database_url,
+        schedule=Schedule(interval_minutes=interval, cron=schedule.cron, timezone=schedule.timezone),
+        fetch=FetchSettings(**fetch),
+        alerts=AlertSettings(**model.alerts.model_dump()),
+        retention_days=model.retention_days,
+    )
+
+
+def _build_feeds(directory: Path, parsed: tuple) -> tuple[FeedConfig, ...]:
+    model, lines = parsed
+    path = str(directory / "feeds.yaml")
+    return tuple(
+        FeedConfig(
+            url=feed.url,
+            name=feed.name or re.sub(r"^https?://", "", feed.url).split("/")[0],
+            tags=tuple(feed.tags),
+            source=Source(path, lines.get(("feeds", i), 1)),
+        )
+        for i, feed in enumerate(model.feeds)
+    )
+
+
+def _build_rule(rule: schema.RuleSchema, index: int, path: str, lines: dict, aliases: dict) -> RuleConfig:
+    return RuleConfig(
+        name=rule.name,
+        query=rule.query,
+        channels=None if rule.channels is None else tuple(rule.channels),
+        tags=tuple(rule.tags),
+        languages=tuple(rule.languages),
+        examples=RuleExamples(tuple(rule.examples.match), tuple(rule.examples.no_match)),
+        source=Source(path, lines.get(("rules", index), 1)),
+        query_source=Source(path, lines.get(("rules", index, "query"), 1)),
+        content_hash=rule_content_hash(rule.query, rule.tags, rule.languages, aliases),
+    )
+
+
+def rule_content_hash(query: str, tags, languages, aliases: Mapping[str, AliasGroup]) -> str:
+    """What the rule matches, hashed: query, the alias groups it uses, tags, languages.
+
+    The name and channels are left out on purpose: renaming a rule or re-routing its
+    alerts does not make it a different rule.
+    """
+    used = sorted(set(re.findall(r"@([\w-]+)", query)))
+    payload = {
+        "query": query,
+        "aliases": {name: list(aliases[name].entries) for name in used if name in aliases},
+        "tags": sorted(tags),
+        "languages": sorted(languages),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _build_channels(directory: Path, parsed: tuple, environ: Mapping[str, str]) -> dict[str, ChannelConfig]:
+    model, lines = parsed
+    path = str(directory / "channels.yaml")
+    channels = {}
+    for name, channel in (model.channels or {}).items():
+        url, _ = fill_placeholders(channel.url, environ)
+        channels[name] = ChannelConfig(
+            name=name,
+            url=url,
+            mode=channel.mode,
+            digest_cron=channel.digest_cron,
+            timezone=channel.timezone,
+            max_per_run=channel.max_per_run,
+            source=Source(path, lines.get(("channels", name, "url"), 1)),
+        )
+    return channels
+
+
+def _cross_checks(config: Config, parsed: dict, environ: Mapping[str, str]) -> list[Problem]:
+    return [
+        *_check_rule_names_and_channels(config, parsed),
+        *_check_feeds(config),
+        *_check_secrets(Path(config.directory), parsed, environ),
+    ]
+
+
+def _check_rule_names_and_channels(config: Config, parsed: dict) -> list[Problem]:
+    _, lines = parsed["rules.yaml"]
+    problems, seen = [], set()
+    for index, rule in enumerate(config.rules):
+        if rule.name in seen:
+            problems.append(Problem(rule.source.file, rule.source.line, f"rules[{index}].name",
+                                    f"duplicate rule name {rule.name!r}; rule names must be unique"))
+        seen.add(rule.name)
+        for position, channel in enumerate(rule.channels or ()):
+            if channel not in config.channels:
+                known = ", ".join(sorted(config.channels)) or "none defined in channels.yaml"
+                problems.append(Problem(
+                    rule.source.file, _line_of(("rules", index, "channels", position), lines),
+                    f"rules[{index}].channels", f"unknown channel {channel!r} (known: {known})"))
+    return problems
+
+
+def _check_feeds(config: Config) -> list[Problem]:
+    problems, seen = [], set()
+    for index, feed in enumerate(config.feeds):
+        if feed.url in seen:
+            problems.append(Problem(feed.source.file, feed.source.line, f"feeds[{index}].url",
+                                    f"feed {feed.url} is listed twice"))
+        seen.add(feed.url)
+    return problems
+
+
+def _check_secrets(directory: Path, parsed: dict, environ: Mapping[str, str]) -> list[Problem]:
+    model, lines = parsed["channels.yaml"]
+    problems = []
+    for name, channel in (model.channels or {}).items():
+        for variable in fill_placeholders(channel.url, environ)[1]:
+            problems.append(Problem(
+                str(directory / "channels.yaml"), _line_of(("channels", name, "url"), lines), f"channels.{name}.url",
+                f"environment variable {variable} is not set (export it, or comment out the channel)"))
+    return problems

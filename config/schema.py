@@ -1,0 +1,150 @@
+"""What each YAML file may contain, as pydantic models (validation only).
+
+The loader validates raw YAML data against these, then turns them into the frozen
+objects of `config.models`. `extra="forbid"` everywhere: a typo in a key is an error,
+not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone {value!r} (use an IANA name such as 'Asia/Seoul')") from None
+    return value
+
+
+def _check_cron(value: str) -> str:
+    if len(value.split()) != 5:
+        raise ValueError(f"cron {value!r} must have 5 fields: minute hour day month weekday")
+    return value
+
+
+class ScheduleSchema(Strict):
+    interval_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    cron: str | None = None
+    timezone: str = "UTC"
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else _check_cron(value)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "ScheduleSchema":
+        if self.interval_minutes is not None and self.cron is not None:
+            raise ValueError("give either interval_minutes or cron, not both")
+        return self
+
+
+class FetchSchema(Strict):
+    allow_private_networks: bool = False
+    allowed_networks: list[str] = []
+    timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    max_feed_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_page_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_redirects_feed: int = Field(default=10, ge=0, le=20)
+    max_redirects_page: int = Field(default=5, ge=0, le=20)
+    per_host_concurrency: int = Field(default=2, ge=1, le=64)
+    concurrency: int = Field(default=8, ge=1, le=256)
+    user_agent: str | None = None
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _cidrs(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a network in CIDR form, e.g. 127.0.0.0/8") from None
+        return values
+
+
+class AlertsSchema(Strict):
+    max_per_channel_per_run: int = Field(default=20, ge=1)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    send_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+
+
+class SettingsSchema(Strict):
+    database_url: str = "sqlite:///data/newswatch.db"
+    schedule: ScheduleSchema = ScheduleSchema()
+    fetch: FetchSchema = FetchSchema()
+    alerts: AlertsSchema = AlertsSchema()
+    retention_days: int | None = Field(default=None, ge=1)
+
+
+class FeedSchema(Strict):
+    url: str
+    name: str | None = None
+    tags: list[str] = []
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value, re.IGNORECASE):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
+class FeedsFile(Strict):
+    feeds: list[FeedSchema]
+
+
+class ExamplesSchema(Strict):
+    match: list[str] = []
+    no_match: list[str] = []
+
+
+class RuleSchema(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    query: str = Field(min_length=1)
+    channels: list[str] | None = None
+    tags: list[str] = []
+    languages: list[str] = []
+    examples: ExamplesSchema = ExamplesSchema()
+
+
+class RulesFile(Strict):
+    aliases: dict[str, list[str]] = {}
+    rules: list[RuleSchema]
+
+
+class ChannelSchema(Strict):
+    url: str = Field(min_length=1)
+    mode: Literal["instant", "digest"] = "instant"
+    digest_cron: str | None = None
+    timezone: str = "UTC"
+    max_per_run: int | None = Field(default=None, ge=1)
+
+    _tz = field_validator("timezone")(_check_timezone)
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else _check_cron(value)
+
+    @model_validator(mode="after")
+    def _digest_needs_cron(self) -> "ChannelSchema":
+        if self.mode == "digest" and not self.digest_cron:
+            raise ValueError("mode: digest needs digest_cron, e.g. '0 8 * * *' for 08:00 daily")
+        return self
+
+
+class ChannelsFile(Strict):
+    channels: dict[str, ChannelSchema] | None = None

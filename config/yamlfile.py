@@ -1,0 +1,59 @@
+"""Read a YAML file into plain Python data plus the line of every value.
+
+PyYAML's composed nodes know their line; we keep a map from each value's path
+(`("rules", 2, "query")`) to its 1-based line, so a validation error found later can
+still say `rules.yaml:14`. Duplicate keys, which PyYAML silently accepts, are errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+Path_ = tuple[str | int, ...]
+
+
+class YamlProblem(Exception):
+    """The file is not valid YAML, or repeats a key."""
+
+    def __init__(self, line: int, message: str):
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
+    """Parse `path`; return (data, lines) where lines maps value paths to line numbers."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise YamlProblem(line, f"invalid YAML: {exc.problem or exc}") from None
+    lines: dict[Path_, int] = {}
+    if node is None:
+        return None, lines
+    return _to_python(node, (), lines), lines
+
+
+def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        return _mapping_to_python(node, path, lines)
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_python(item, path + (i,), lines) for i, item in enumerate(node.value)]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def _mapping_to_python(node: yaml.MappingNode, path: Path_, lines: dict[Path_, int]) -> dict:
+    result: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = yaml.SafeLoader("").construct_object(key_node)
+        if key in result:
+            raise YamlProblem(key_node.start_mark.line + 1, f"duplicate key {key!r}")
+        result[key] = _to_python(value_node, path + (key,), lines)
+        lines[path + (key,)] = key_node.start_mark.line + 1
+    return result
