@@ -1,0 +1,30 @@
+"""The database: tables, engine setup, idempotent writes that return only what is new."""
+
+from store.articles import ArticleToSave, SavedBatch, identity_keys, save_articles, select_unseen
+from store.engine import make_engine, open_database
+from store.feeds import FeedState, HealthChange, record_feed_error, record_feed_success, sync_feeds
+from store.outbox import DeliveryJob, pending_deliveries, record_delivery
+from store.queries import count_rows, delivery_counts, list_hits
+from store.views import HitView
+
+__all__ = [
+    "ArticleToSave",
+    "DeliveryJob",
+    "FeedState",
+    "HealthChange",
+    "HitView",
+    "SavedBatch",
+    "count_rows",
+    "delivery_counts",
+    "identity_keys",
+    "list_hits",
+    "make_engine",
+    "open_database",
+    "pending_deliveries",
+    "record_delivery",
+    "record_feed_error",
+    "record_feed_success",
+    "save_articles",
+    "select_unseen",
+    "sync_feeds",
+]

@@ -1,0 +1,148 @@
+"""Decide once what is new, and store it with its hits and their outbox rows.
+
+`select_unseen` is the read-only pre-filter (skip entries we already have, before any
+page is fetched). `save_articles` is the decision itself: in one transaction it claims
+each entry's identity (a unique key, so a racing run or a retried task loses the claim
+and stores nothing twice), writes the article, its hits, and one pending delivery per
+hit and channel. A crash before the commit leaves nothing; after it, everything.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from extractors.models import Article as CleanArticle
+from extractors.models import FeedEntry
+from matching.models import RuleMatch
+from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
+from store.text import clean_text
+
+
+def identity_keys(entry: FeedEntry) -> tuple[str, ...]:
+    """Every key under which this entry counts as already seen: its own key and its link,
+    so a feed that churns GUIDs on the same link does not bring the story back."""
+    keys = [entry.entry_key]
+    if entry.link:
+        keys.append(f"link:{entry.link}")
+    return tuple(dict.fromkeys(key[:2100] for key in keys))
+
+
+def select_unseen(engine: Engine, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
+    """The entries none of whose identity keys is stored yet (first occurrence wins)."""
+    all_keys = {key for entry in entries for key in identity_keys(entry)}
+    with Session(engine) as session:
+        known = set()
+        keys = list(all_keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            known.update(session.execute(select(SeenEntry.key).where(SeenEntry.key.in_(chunk))).scalars())
+    unseen, taken = [], set()
+    for entry in entries:
+        keys = identity_keys(entry)
+        if known.isdisjoint(keys) and taken.isdisjoint(keys):
+            unseen.append(entry)
+            taken.update(keys)
+    return unseen
+
+
+@dataclass(frozen=True)
+class ArticleToSave:
+    entry: FeedEntry
+    article: CleanArticle
+    matches: Sequence[RuleMatch] = ()
+
+
+@dataclass
+class SavedBatch:
+    article_ids: list[int] = field(default_factory=list)
+    hit_ids: list[int] = field(default_factory=list)
+    deliveries: int = 0
+    already_stored: int = 0
+
+
+def save_articles(
+    engine: Engine,
+    feed_id: int,
+    items: Iterable[ArticleToSave],
+    *,
+    channels_for_rule: Callable[[str], Sequence[str]],
+    config_hash: str = "",
+    baseline: bool = False,
+) -> SavedBatch:
+    """Store the new articles with their hits and outbox rows, all in one transaction.
+
+    With `baseline` (a feed's first poll) hits are stored but no delivery is queued.
+    """
+    saved = SavedBatch()
+    with Session(engine) as session:
+        for item in items:
+            article_id = _claim_and_insert(session, feed_id, item)
+            if article_id is None:
+                saved.already_stored += 1
+                continue
+            saved.article_ids.append(article_id)
+            for match in item.matches:
+                hit_id = _insert_hit(session, article_id, match, config_hash, baseline)
+                saved.hit_ids.append(hit_id)
+                if not baseline:
+                    saved.deliveries += _queue_deliveries(session, hit_id, channels_for_rule(match.rule))
+        session.commit()
+    return saved
+
+
+def _insert_ignore(session: Session, table, values: dict):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
+    return session.execute(statement).scalar()
+
+
+def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> int | None:
+    keys = identity_keys(item.entry)
+    claim = _insert_ignore(session, SeenEntry.__table__, {"key": keys[0], "first_seen_at": utcnow()})
+    if claim is None:
+        return None
+    article = item.article
+    article_id = session.execute(insert(Article.__table__).values(
+        feed_id=feed_id,
+        entry_key=clean_text(item.entry.entry_key, 2100),
+        url=clean_text(article.url, 2000),
+        title=clean_text(article.title, 1000) or "",
+        text=clean_text(article.text) or "",
+        published=as_utc(item.entry.published),
+        language=clean_text(article.language, 20),
+        author=clean_text(article.author, 300),
+        flagged=clean_text(article.flagged, 200),
+        fetched_at=utcnow(),
+    ).returning(Article.__table__.c.id)).scalar_one()
+    session.execute(SeenEntry.__table__.update().where(SeenEntry.__table__.c.id == claim).values(article_id=article_id))
+    for key in keys[1:]:
+        _insert_ignore(session, SeenEntry.__table__, {"key": key, "article_id": article_id, "first_seen_at": utcnow()})
+    return article_id
+
+
+def _insert_hit(session: Session, article_id: int, match: RuleMatch, config_hash: str, baseline: bool) -> int:
+    return session.execute(insert(Hit.__table__).values(
+        rule=match.rule,
+        rule_hash=match.rule_hash,
+        config_hash=config_hash,
+        article_id=article_id,
+        terms=json.dumps([clean_text(t, 200) for t in match.terms], ensure_ascii=False),
+        fields=json.dumps(list(match.fields)),
+        snippet=clean_text(match.snippet, 2000) or "",
+        marks=json.dumps([list(m) for m in match.marks]),
+        baseline=baseline,
+        found_at=utcnow(),
+    ).returning(Hit.__table__.c.id)).scalar_one()
+
+
+def _queue_deliveries(session: Session, hit_id: int, channels: Sequence[str]) -> int:
+    for channel in channels:
+        session.add(Delivery(hit_id=hit_id, channel=channel))
+    return len(channels)

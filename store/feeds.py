@@ -1,0 +1,115 @@
+"""Feed rows and feed health: what was polled, what failed, who is parked.
+
+A feed that fails `PARK_AFTER` times in a row is parked: polled on a slow cadence
+instead of every run, and shown as parked in every run summary, so a dead feed is
+never silent. One success resets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from config.models import FeedConfig
+from store.tables import Feed, as_utc, utcnow
+from store.text import clean_text
+
+PARK_AFTER = 3
+PARKED_RETRY = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    url: str
+    name: str
+    etag: str | None
+    last_modified: str | None
+    baseline_done: bool
+    error_count: int
+    last_error_class: str | None
+    parked: bool
+    next_poll_at: datetime | None
+
+    def due(self, now: datetime) -> bool:
+        return self.next_poll_at is None or self.next_poll_at <= now
+
+
+@dataclass(frozen=True)
+class HealthChange:
+    """What a poll changed in a feed's health; `parked_now`/`recovered` trigger one notice each."""
+
+    error_count: int
+    parked_now: bool = False
+    recovered: bool = False
+
+
+def sync_feeds(engine: Engine, feeds: Iterable[FeedConfig]) -> list[FeedState]:
+    """Insert feeds new to the config, refresh names; return the state of each configured feed."""
+    feeds = list(feeds)
+    with Session(engine) as session:
+        rows = {row.url: row for row in session.exec(select(Feed).where(Feed.url.in_([f.url for f in feeds])))}
+        for feed in feeds:
+            row = rows.get(feed.url)
+            if row is None:
+                row = rows[feed.url] = Feed(url=feed.url, name=feed.name)
+                session.add(row)
+            elif row.name != feed.name:
+                row.name = feed.name
+        session.commit()
+        return [_state(rows[feed.url]) for feed in feeds]
+
+
+def _state(row: Feed) -> FeedState:
+    return FeedState(
+        id=row.id, url=row.url, name=row.name, etag=row.etag, last_modified=row.last_modified,
+        baseline_done=row.baseline_done, error_count=row.error_count, last_error_class=row.last_error_class,
+        parked=row.parked, next_poll_at=as_utc(row.next_poll_at),
+    )
+
+
+def record_feed_success(
+    engine: Engine, feed_id: int, *, etag: str | None, last_modified: str | None, next_poll_at: datetime | None
+) -> HealthChange:
+    """Save validators (only call this after the feed's new entries are stored) and reset health."""
+    with Session(engine) as session:
+        row = session.get(Feed, feed_id)
+        recovered = row.parked
+        now = utcnow()
+        row.etag, row.last_modified = clean_text(etag, 500), clean_text(last_modified, 200)
+        row.baseline_done = True
+        row.error_count, row.last_error_class, row.last_error, row.parked = 0, None, None, False
+        row.last_polled_at = row.last_ok_at = now
+        row.next_poll_at = next_poll_at
+        session.add(row)
+        session.commit()
+        return HealthChange(error_count=0, recovered=recovered)
+
+
+def record_feed_error(
+    engine: Engine, feed_id: int, error_class: str, message: str, *, retry_at: datetime | None = None
+) -> HealthChange:
+    """Count a failed poll; park the feed at PARK_AFTER consecutive errors."""
+    with Session(engine) as session:
+        row = session.get(Feed, feed_id)
+        now = utcnow()
+        row.error_count += 1
+        row.last_error_class, row.last_error = error_class, clean_text(message, 1000)
+        row.last_polled_at = now
+        parked_now = not row.parked and row.error_count >= PARK_AFTER
+        row.parked = row.parked or parked_now
+        if row.parked:
+            retry_at = max(retry_at or now, now + PARKED_RETRY)
+        row.next_poll_at = retry_at
+        session.add(row)
+        session.commit()
+        return HealthChange(error_count=row.error_count, parked_now=parked_now)
+
+
+def list_feed_health(engine: Engine) -> list[Feed]:
+    with Session(engine) as session:
+        return list(session.exec(select(Feed).order_by(Feed.name)))

@@ -1,0 +1,51 @@
+"""Questions users ask of the history: which hits, for which rule, since when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from store.tables import Article, Delivery, Hit
+from store.views import HitView, hit_view_query, to_hit_view
+
+
+def list_hits(
+    engine: Engine,
+    *,
+    rule: str | None = None,
+    since: datetime | None = None,
+    hit_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> list[HitView]:
+    """Past hits, newest first."""
+    query = hit_view_query()
+    if rule is not None:
+        query = query.where(Hit.rule == rule)
+    if since is not None:
+        query = query.where(Hit.found_at >= since)
+    if hit_ids is not None:
+        query = query.where(Hit.id.in_(list(hit_ids)))
+    query = query.order_by(Hit.found_at.desc(), Hit.id.desc())
+    if limit:
+        query = query.limit(limit)
+    with Session(engine) as session:
+        return [to_hit_view(*row) for row in session.execute(query)]
+
+
+def count_rows(engine: Engine) -> dict[str, int]:
+    """How much is stored, for summaries and tests."""
+    with Session(engine) as session:
+        return {
+            "articles": session.exec(select(func.count()).select_from(Article)).one(),
+            "hits": session.exec(select(func.count()).select_from(Hit)).one(),
+            "deliveries": session.exec(select(func.count()).select_from(Delivery)).one(),
+        }
+
+
+def delivery_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        rows = session.exec(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
+    return {status: count for status, count in rows}

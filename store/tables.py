@@ -1,0 +1,111 @@
+"""The database tables, written the way the SQLModel docs write them.
+
+A `UniqueConstraint` stands wherever a duplicate would be a bug: one feed per URL,
+one identity per entry key, one hit per (rule, article), one delivery per
+(hit, channel). Those constraints are what make "new" and "sent" decided once,
+even when two runs race.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Naive datetimes are taken as UTC; aware ones are converted to it."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Feed(SQLModel, table=True):
+    """A polled feed and how it is doing (health is shown in every run summary)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(index=True, unique=True, max_length=2000)
+    name: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    baseline_done: bool = False
+    error_count: int = 0
+    last_error_class: str | None = None
+    last_error: str | None = None
+    last_polled_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    next_poll_at: datetime | None = None
+    parked: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class SeenEntry(SQLModel, table=True):
+    """An entry identity already taken in. Outlives the article (retention purges
+    articles, not identities), so a feed that still lists an old item never brings it back."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=2100)
+    article_id: int | None = Field(default=None, foreign_key="article.id", index=True, ondelete="SET NULL")
+    first_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class Article(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed.id", index=True)
+    entry_key: str = Field(index=True, max_length=2100)
+    url: str = Field(max_length=2000)
+    title: str = ""
+    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    published: datetime | None = Field(default=None, index=True)
+    language: str | None = None
+    author: str | None = None
+    flagged: str | None = None
+    fetched_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Hit(SQLModel, table=True):
+    """One rule matching one article, with the explanation shown to the user."""
+
+    __table_args__ = (UniqueConstraint("rule", "article_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(index=True)
+    rule_hash: str = ""
+    config_hash: str = ""
+    article_id: int = Field(foreign_key="article.id", index=True)
+    terms: str = "[]"  # JSON list of matched words as they appear in the text
+    fields: str = "[]"  # JSON list: "title", "body"
+    snippet: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    marks: str = "[]"  # JSON list of [start, end] offsets into snippet
+    baseline: bool = False  # found on a feed's first poll: stored, never alerted
+    found_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per hit and destination channel, written with the hit."""
+
+    __table_args__ = (UniqueConstraint("hit_id", "channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hit_id: int = Field(foreign_key="hit.id", index=True)
+    channel: str = Field(index=True)
+    status: str = Field(default="pending", index=True)  # pending | sent | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """Every send attempt, kept for the record: when, how it went, what failed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="delivery.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    ok: bool = False
+    error: str | None = None
