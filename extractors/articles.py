@@ -1,0 +1,105 @@
+"""Page bytes in, a clean `Article` out. No I/O.
+
+Contract:
+    extract_article(html, url, headers=None) -> Article
+decodes the bytes (`extractors.charset`), removes link-dense chrome from the HTML
+(`extractors.pageprep`), runs `trafilatura.bare_extraction(..., with_metadata=True)`
+(never `fetch_url`), then post-cleans the text (`extractors.cleaning`). Metadata:
+title, date (ISO), author, canonical URL (canonicalised), language (trafilatura's,
+else <html lang> / Content-Language, as an ISO 639-1 code; None when unknown).
+When nothing article-like is found the Article has text "" and
+flagged="extract_empty"; the flow then uses `fallback_article`.
+
+    fallback_article(entry, reason) -> Article
+is the feed entry's own title and summary (summary as text), flagged with `reason`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import trafilatura
+from trafilatura.utils import load_html
+
+from extractors.charset import decode_html
+from extractors.cleaning import clean_article_text
+from extractors.models import Article, FeedEntry
+from extractors.pageprep import prepare_tree
+from extractors.text import clean_text
+from extractors.urls import canonicalize_url
+
+MAX_TITLE = 1_000
+MAX_TEXT = 200_000
+LANG_CODE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
+
+
+def extract_article(html: bytes | str, url: str, headers: dict[str, str] | None = None) -> Article:
+    page = html if isinstance(html, str) else decode_html(html, headers)
+    tree = load_html(page) if page.strip() else None
+    if tree is None:
+        return empty_article(url)
+    language = page_language(tree, headers)
+    prepare_tree(tree)
+    document = run_trafilatura(tree, url)
+    if document is None:
+        return empty_article(url, language=language)
+    return build_article(document, url, language)
+
+
+def run_trafilatura(tree, url: str):
+    try:
+        return trafilatura.bare_extraction(
+            tree, url=url or None, with_metadata=True, include_comments=False, include_tables=True
+        )
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def build_article(document, url: str, language: str | None) -> Article:
+    text = clean_text(clean_article_text(document.text or ""), MAX_TEXT)
+    return Article(
+        url=url,
+        title=clean_text(document.title, MAX_TITLE),
+        text=text,
+        date=clean_text(document.date) or None,
+        language=iso_language(getattr(document, "language", None)) or language,
+        author=clean_text(document.author, 500) or None,
+        canonical_url=canonicalize_url(clean_text(document.url)) or None,
+        flagged=None if text else "extract_empty",
+    )
+
+
+def empty_article(url: str, language: str | None = None) -> Article:
+    return Article(url=url, title="", text="", language=language, flagged="extract_empty")
+
+
+def page_language(tree, headers: dict[str, str] | None) -> str | None:
+    candidates = [tree.get("lang"), tree.get("{http://www.w3.org/XML/1998/namespace}lang")]
+    candidates += tree.xpath('//meta[@http-equiv][translate(@http-equiv,"CONTENTLAGU","contentlagu")'
+                             '="content-language"]/@content')
+    candidates += tree.xpath('//meta[@property="og:locale"]/@content')
+    candidates += [v for k, v in (headers or {}).items() if k.lower() == "content-language"]
+    for candidate in candidates:
+        code = iso_language(candidate)
+        if code:
+            return code
+    return None
+
+
+def iso_language(value: object) -> str | None:
+    match = LANG_CODE.match(str(value or "").strip().split(",")[0].strip())
+    if not match or len(match.group(1)) != 2:
+        return None
+    return match.group(1).lower()
+
+
+def fallback_article(entry: FeedEntry, reason: str) -> Article:
+    return Article(
+        url=entry.link or "",
+        title=entry.title,
+        text=entry.summary or entry.title,
+        date=entry.published.isoformat() if entry.published else None,
+        author=entry.author,
+        canonical_url=entry.link,
+        flagged=reason,
+    )

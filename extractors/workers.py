@@ -1,0 +1,226 @@
+"""Killable worker processes for CPU work that may run away (feed parsing, extraction).
+
+Contract:
+  * `Worker` is one child process (`python -m extractors.workers`) that runs
+    module-level functions sent to it as length-prefixed pickles over its stdin; it
+    can be killed at any moment, and its address space is capped (RLIMIT_AS) so a
+    runaway parse ends in MemoryError instead of swapping the host.
+  * `run_with_budget(func, args, budget)` runs one call in a pooled worker and returns
+    its result, or a `Failure` (error_class e.g. "parse_timeout" / "parse_crashed")
+    when the worker had to be killed or died. Thread-safe.
+Children are started with subprocess, not multiprocessing, so they never re-import the
+caller's __main__ (a Prefect flow script or a REPL) and are safe to start from threads.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Callable
+
+DEFAULT_MEMORY_LIMIT = 2 * 1024**3
+HEADER = struct.Struct("!Q")
+
+
+@dataclass
+class Failure:
+    """A call that produced no result; `error_class` is stored like any other error."""
+
+    error_class: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def send_frame(stream: BinaryIO, obj: Any) -> None:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> Any:
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        raise EOFError("worker pipe closed")
+    (size,) = HEADER.unpack(header)
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError("worker pipe closed mid-frame")
+    return pickle.loads(payload)
+
+
+def serve_calls(inbox: BinaryIO, outbox: BinaryIO, memory_limit: int | None) -> None:
+    """Child main loop: receive (func, args), send ("ok", result) or ("error", message)."""
+    limit_memory(memory_limit)
+    while True:
+        try:
+            message = read_frame(inbox)
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        func, args = message
+        try:
+            reply = ("ok", func(*args))
+        except MemoryError:
+            reply = ("memory", "worker ran out of its memory allowance")
+        except Exception as exc:  # noqa: BLE001 - report, keep serving
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        send_frame(outbox, reply)
+
+
+def limit_memory(limit: int | None) -> None:
+    if not limit:
+        return
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def child_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    return env
+
+
+class Worker:
+    """One killable child process; not thread-safe (one caller at a time)."""
+
+    def __init__(self, memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "extractors.workers", str(memory_limit or 0)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=child_environment(),
+        )
+        self.tasks_done = 0
+
+    @property
+    def conn(self) -> BinaryIO:
+        """The readable end, for `multiprocessing.connection.wait`."""
+        return self.process.stdout
+
+    def submit(self, func: Callable[..., Any], args: tuple) -> None:
+        """Send one call; a dead child shows up as "crashed" on `receive`."""
+        try:
+            send_frame(self.process.stdin, (func, args))
+        except (OSError, ValueError):
+            self.kill()
+
+    def ready(self, timeout: float | None) -> bool:
+        from multiprocessing.connection import wait
+
+        return bool(wait([self.process.stdout], timeout))
+
+    def receive(self) -> tuple[str, Any]:
+        """("ok", result) / ("error", msg) / ("memory", msg); ("crashed", msg) if the child died."""
+        try:
+            reply = read_frame(self.process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+            return "crashed", f"worker died: {type(exc).__name__} (exit code {self.process.poll()})"
+        self.tasks_done += 1
+        return reply
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=5)
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        try:
+            send_frame(self.process.stdin, None)
+            self.process.wait(timeout=2)
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            pass
+        self.kill()
+
+
+class WorkerPool:
+    """A small set of idle workers shared by threads; a killed worker is replaced lazily."""
+
+    def __init__(self, size: int, memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> None:
+        self.memory_limit = memory_limit
+        self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+
+    def run(self, func: Callable[..., Any], args: tuple, budget: float, names: tuple[str, str]) -> Any:
+        with self._slots:
+            worker = self._take()
+            worker.submit(func, args)
+            if not worker.ready(budget):
+                worker.kill()
+                return Failure(names[0], f"gave up after {budget:g} s; the worker was killed")
+            status, value = worker.receive()
+            if status == "ok":
+                self._idle.put(worker)
+                return value
+            worker.kill()
+            return Failure(names[1], str(value))
+
+    def _take(self) -> Worker:
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                return Worker(self.memory_limit)
+            if worker.alive():
+                return worker
+            worker.kill()
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().stop()
+            except queue.Empty:
+                return
+
+
+_shared: WorkerPool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool() -> WorkerPool:
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = WorkerPool(size=max(os.cpu_count() or 1, 2))
+        return _shared
+
+
+def run_with_budget(
+    func: Callable[..., Any],
+    args: tuple,
+    budget: float,
+    names: tuple[str, str] = ("parse_timeout", "parse_crashed"),
+) -> Any:
+    return shared_pool().run(func, args, budget, names)
+
+
+def main() -> None:
+    """Child entry point: frames go to the real stdout; stray prints go to stderr."""
+    outbox = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    serve_calls(sys.stdin.buffer, outbox, int(sys.argv[1]) or None)
+
+
+if __name__ == "__main__":
+    main()
