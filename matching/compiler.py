@@ -1,0 +1,143 @@
+"""Watch rules in, one `RuleSet` out — or every problem, each with its rule and column.
+
+`compile_rules` parses each rule's query, expands `@alias` references into their
+entries, numbers every distinct word in one shared `Vocabulary`, and hands the
+compiled rules to a `RuleSet`. `check_rules` does the same work but returns the list
+of problems instead of raising, so `newswatch check` can show them all at once.
+
+An alias entry is written like a query term: `North Korea*` is the phrase "north
+korea*"; surrounding quotes are allowed; operators, parentheses and `@` are not.
+A rule may expand to at most MAX_EXPANDED_TERMS words and phrases after aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from config.models import AliasGroup, RuleConfig
+from matching.document import Vocabulary
+from matching.errors import QueryError, QueryErrors
+from matching.evaluate import AllOf, AnyOf, AtLeast, EvalNode, InField, Near, Phrase, Without
+from matching.parser import QueryWord, WordError, parse_query, read_words
+from matching import parser
+from matching.ruleset import CompiledRule, RuleSet
+
+MAX_EXPANDED_TERMS = 2000
+_ENTRY_QUOTES = ('"', "“", "”", "'")
+
+
+def compile_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]) -> RuleSet:
+    """Compile every rule into one matcher; raise QueryError (or QueryErrors) on problems."""
+    compiled, vocabulary, errors = compile_all(rules, aliases)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise QueryErrors(errors)
+    return RuleSet(compiled, vocabulary)
+
+
+def check_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]) -> list[QueryError]:
+    """Every problem in `rules`, in rule order; empty when all compile."""
+    return compile_all(rules, aliases)[2]
+
+
+def compile_all(
+    rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]
+) -> tuple[list[CompiledRule], Vocabulary, list[QueryError]]:
+    vocabulary = Vocabulary()
+    builder = _Builder(aliases, vocabulary)
+    compiled: list[CompiledRule] = []
+    errors: list[QueryError] = []
+    seen: dict[str, RuleConfig] = {}
+    for rule in rules:
+        if rule.name in seen:
+            errors.append(duplicate_error(rule, seen[rule.name]))
+            continue
+        seen[rule.name] = rule
+        root, problems = builder.build_rule(rule)
+        errors.extend(problems)
+        if root is not None and not problems:
+            compiled.append(CompiledRule(rule.name, rule.content_hash, rule, root, frozenset(root.patterns_used())))
+    vocabulary.freeze()
+    return compiled, vocabulary, errors
+
+
+def duplicate_error(rule: RuleConfig, first: RuleConfig) -> QueryError:
+    where = f" at {first.source}" if first.source else ""
+    message = f"another rule is already named {rule.name!r}{where}; rule names must be unique"
+    return QueryError(rule.name, message, 1, rule.query, rule.query_source)
+
+
+def read_entry(entry: str) -> tuple[QueryWord, ...]:
+    """One alias entry as a word or phrase; raises WordError when it is not one."""
+    text = entry.strip()
+    if len(text) >= 2 and text[0] in _ENTRY_QUOTES and text[-1] in _ENTRY_QUOTES:
+        text = text[1:-1]
+    if any(char in text for char in '()@"“”'):
+        raise WordError("alias entries are words or phrases, without parentheses, quotes or '@'", 0)
+    return read_words(text)
+
+
+class _Builder:
+    """Turns syntax trees into evaluation nodes, collecting problems per rule."""
+
+    def __init__(self, aliases: Mapping[str, AliasGroup], vocabulary: Vocabulary):
+        self.aliases = {name.casefold(): group for name, group in aliases.items()}
+        self.vocabulary = vocabulary
+        self.rule = RuleConfig(name="", query="")
+        self.problems: list[QueryError] = []
+        self.terms = 0
+
+    def build_rule(self, rule: RuleConfig) -> tuple[EvalNode | None, list[QueryError]]:
+        self.rule, self.problems, self.terms = rule, [], 0
+        try:
+            tree = parse_query(rule.query, rule.name, rule.query_source)
+        except QueryError as error:
+            return None, [error]
+        root = self.build(tree)
+        if self.terms > MAX_EXPANDED_TERMS:
+            self.fail(f"the query expands to {self.terms:,} words and phrases; the limit is {MAX_EXPANDED_TERMS:,}", 1)
+        return root, self.problems
+
+    def fail(self, message: str, column: int) -> None:
+        self.problems.append(QueryError(self.rule.name, message, column, self.rule.query, self.rule.query_source))
+
+    def build(self, node: parser.Node) -> EvalNode:
+        if isinstance(node, parser.Term):
+            return self.build_phrase(node.words)
+        if isinstance(node, parser.AliasRef):
+            return self.build_alias(node)
+        if isinstance(node, parser.And):
+            return AllOf(tuple(self.build(child) for child in node.children))
+        if isinstance(node, parser.Or):
+            return AnyOf(tuple(self.build(child) for child in node.children))
+        if isinstance(node, parser.Not):
+            return Without(self.build(node.child))
+        if isinstance(node, parser.Near):
+            return Near(self.build(node.left), self.build(node.right), node.distance)
+        if isinstance(node, parser.AtLeast):
+            return AtLeast(node.count, self.build(node.child))
+        return InField(node.name, self.build(node.child))
+
+    def build_phrase(self, words: tuple[QueryWord, ...]) -> Phrase:
+        self.terms += 1
+        return Phrase(tuple(self.vocabulary.add_word(word) for word in words))
+
+    def build_alias(self, ref: parser.AliasRef) -> AnyOf:
+        group = self.aliases.get(ref.name.casefold())
+        if group is None:
+            known = ", ".join(f"@{name}" for name in sorted(self.aliases)) or "none"
+            self.fail(f"unknown alias @{ref.name}; define it under aliases: (known: {known})", ref.column)
+            return AnyOf(())
+        if not group.entries:
+            self.fail(f"alias group @{ref.name} is empty; give it at least one entry", ref.column)
+            return AnyOf(())
+        return AnyOf(tuple(self.build_entry(group, entry, ref) for entry in group.entries))
+
+    def build_entry(self, group: AliasGroup, entry: str, ref: parser.AliasRef) -> Phrase:
+        try:
+            return self.build_phrase(read_entry(entry))
+        except WordError as error:
+            where = f" ({group.source})" if group.source else ""
+            self.fail(f"alias @{group.name}{where}, entry {entry!r}: {error.message}", ref.column)
+            return Phrase(())

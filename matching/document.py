@@ -1,0 +1,145 @@
+"""One article, tokenised once per `RuleSet.match` call and shared by every rule.
+
+`Vocabulary` holds every distinct query word of a rule set, each with a pattern id:
+exact words and prefixes (`missile*`) in dicts, Hangul/Han/Kana words in one
+Aho-Corasick automaton (they match inside longer words). `Document` splits the title
+and the body into words, looks each *distinct* word up once, and keeps, per pattern id,
+the sorted word positions where it occurs. The work is linear in the text's length.
+
+Positions are global: title words count from 0, body words from `body_base`, which
+leaves a gap wider than any NEAR distance, so no phrase or NEAR spans both fields.
+A scope is a (low, high) range of positions: everywhere, the title or the body.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from itertools import islice
+
+import ahocorasick
+
+from matching.models import MatchInput
+from matching.parser import MAX_NUMBER, QueryWord
+from matching.tokens import find_words, fold_word, is_cjk, split_words
+
+Scope = tuple[int, float]
+EVERYWHERE: Scope = (0, float("inf"))
+
+
+class Vocabulary:
+    """Every distinct query word of a rule set, numbered."""
+
+    def __init__(self) -> None:
+        self.exact: dict[str, int] = {}
+        self.prefixes: dict[str, int] = {}
+        self.cjk: dict[str, int] = {}
+        self.prefix_lengths: tuple[int, ...] = ()
+        self.automaton: ahocorasick.Automaton | None = None
+
+    def __len__(self) -> int:
+        return len(self.exact) + len(self.prefixes) + len(self.cjk)
+
+    def add_word(self, word: QueryWord) -> int:
+        """The pattern id of `word`, numbering it if new."""
+        table = self.cjk if is_cjk(word.text) else self.prefixes if word.prefix else self.exact
+        if word.text not in table:
+            table[word.text] = len(self)
+        return table[word.text]
+
+    def freeze(self) -> None:
+        """Build the lookup structures once all words are in."""
+        self.prefix_lengths = tuple(sorted({len(text) for text in self.prefixes}))
+        if self.cjk:
+            self.automaton = ahocorasick.Automaton()
+            for text, pattern in self.cjk.items():
+                self.automaton.add_word(text, pattern)
+            self.automaton.make_automaton()
+
+    def look_up(self, word: str) -> list[int]:
+        """Pattern ids matching one folded text word."""
+        found = []
+        exact = self.exact.get(word)
+        if exact is not None:
+            found.append(exact)
+        for length in self.prefix_lengths:
+            if length > len(word):
+                break
+            prefix = self.prefixes.get(word[:length])
+            if prefix is not None:
+                found.append(prefix)
+        if self.automaton is not None and is_cjk(word):
+            found.extend({pattern for _, pattern in self.automaton.iter(word)})
+        return found
+
+
+@dataclass
+class FieldText:
+    """The words of one field; `base` is the global position of its first word."""
+
+    name: str
+    text: str
+    words: list[str]
+    base: int
+    offsets: list[tuple[int, int]] = field(default_factory=list)
+
+    def offset_of(self, index: int) -> tuple[int, int]:
+        """Character offsets of word `index` (computed lazily, only for hits)."""
+        if index >= len(self.offsets):
+            remaining = islice(find_words(self.text), len(self.offsets), index + 1)
+            self.offsets.extend(match.span() for match in remaining)
+        return self.offsets[index]
+
+
+class Document:
+    """A tokenised article: word positions per pattern id of one vocabulary."""
+
+    def __init__(self, doc: MatchInput, vocabulary: Vocabulary):
+        title = FieldText("title", doc.title or "", split_words(doc.title or ""), 0)
+        body_base = len(title.words) + MAX_NUMBER + 1
+        body = FieldText("body", doc.body or "", split_words(doc.body or ""), body_base)
+        self.fields = (title, body)
+        self.scopes = {"title": (0, len(title.words)), "body": (body_base, float("inf"))}
+        self.positions = index_patterns(self.fields, vocabulary)
+        self._sets: dict[int, set[int]] = {}
+
+    def positions_in(self, pattern: int, scope: Scope) -> list[int]:
+        """Sorted positions of one pattern inside a scope."""
+        positions = self.positions.get(pattern, ())
+        if not positions or scope == EVERYWHERE:
+            return positions
+        low = bisect.bisect_left(positions, scope[0])
+        high = bisect.bisect_left(positions, scope[1])
+        return positions[low:high]
+
+    def position_set(self, pattern: int) -> set[int]:
+        found = self._sets.get(pattern)
+        if found is None:
+            found = self._sets[pattern] = set(self.positions.get(pattern, ()))
+        return found
+
+    def field_at(self, position: int) -> FieldText:
+        return self.fields[1] if position >= self.fields[1].base else self.fields[0]
+
+    def scope_of(self, name: str) -> Scope:
+        return self.scopes[name]
+
+
+def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> dict[int, list[int]]:
+    """Pattern id -> sorted positions, looking each distinct word up once."""
+    by_word: dict[str, list[int]] = {}
+    for text_field in fields:
+        base = text_field.base
+        for index, word in enumerate(text_field.words, base):
+            found = by_word.get(word)
+            if found is None:
+                by_word[word] = [index]
+            else:
+                found.append(index)
+    positions: dict[int, list[int]] = {}
+    for word, places in by_word.items():
+        for pattern in vocabulary.look_up(fold_word(word)):
+            positions.setdefault(pattern, []).extend(places)
+    for places in positions.values():
+        places.sort()
+    return positions

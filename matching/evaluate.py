@@ -1,0 +1,205 @@
+"""Compiled query nodes: the one place that decides whether a rule hits a document.
+
+Every node answers `evaluate(document, scope)`: None when it does not hold, else a
+list of spans. A span is (start, end) of word positions, end exclusive. Positional
+nodes (phrases, alternatives, NEAR) return where they match; boolean nodes (AND,
+NOT, ATLEAST, fields) return what their parts returned, possibly nothing (`NOT x`
+holding gives []). `evidence(document, scope)` is asked only of nodes that hold and
+returns the spans of the matched words themselves (NEAR gives its two sides, not the
+words between), which the explanation marks.
+
+NEAR/n holds for a span of each side, in either order, not overlapping, with at most
+n words between them. ATLEAST/n counts distinct start positions.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from itertools import accumulate
+
+from matching.document import Document, Scope
+
+Span = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Consecutive words, each a pattern id (a single word is a phrase of one)."""
+
+    patterns: tuple[int, ...]
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        starts = document.positions_in(self.patterns[0], scope)
+        if not starts:
+            return None
+        if len(self.patterns) == 1:
+            return [(start, start + 1) for start in starts]
+        rest = [document.position_set(pattern) for pattern in self.patterns[1:]]
+        if not all(rest):
+            return None
+        size = len(self.patterns)
+        spans = [(s, s + size) for s in starts if all(s + i in places for i, places in enumerate(rest, 1))]
+        return spans or None
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+        return self.evaluate(document, scope) or []
+
+    def patterns_used(self) -> set[int]:
+        return set(self.patterns)
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """OR, and the entries of an alias: holds when one part does."""
+
+    children: tuple["EvalNode", ...]
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        results = [found for child in self.children if (found := child.evaluate(document, scope)) is not None]
+        if not results:
+            return None
+        return results[0] if len(results) == 1 else sorted(set().union(*results))
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+        holding = [child for child in self.children if child.evaluate(document, scope) is not None]
+        return [span for child in holding for span in child.evidence(document, scope)]
+
+    def patterns_used(self) -> set[int]:
+        return set().union(*(child.patterns_used() for child in self.children))
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """AND: holds when every part does."""
+
+    children: tuple["EvalNode", ...]
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        spans: list[Span] = []
+        for child in self.children:
+            found = child.evaluate(document, scope)
+            if found is None:
+                return None
+            spans.extend(found)
+        return spans
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+        return [span for child in self.children for span in child.evidence(document, scope)]
+
+    def patterns_used(self) -> set[int]:
+        return set().union(*(child.patterns_used() for child in self.children))
+
+
+@dataclass(frozen=True)
+class Without:
+    """NOT: holds when its part does not."""
+
+    child: "EvalNode"
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        return [] if self.child.evaluate(document, scope) is None else None
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+        return []
+
+    def patterns_used(self) -> set[int]:
+        return self.child.patterns_used()
+
+
+@dataclass(frozen=True)
+class InField:
+    """title:(...) and body:(...): the part, looked for in one field only."""
+
+    name: str
+    child: "EvalNode"
+
+    def narrow(self, document: Document, scope: Scope) -> Scope:
+        low, high = document.scope_of(self.name)
+        return (max(low, scope[0]), min(high, scope[1]))
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        return self.child.evaluate(document, self.narrow(document, scope))
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+        return self.child.evidence(document, self.narrow(document, scope))
+
+    def patterns_used(self) -> set[int]:
+        return self.child.patterns_used()
+
+
+@dataclass(frozen=True)
+class AtLeast:
+    """ATLEAST/n: the part occurs at n or more distinct places."""
+
+    count: int
+    child: "EvalNode"
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        spans = self.child.evaluate(document, scope)
+        if spans is None or len({start for start, _ in spans}) < self.count:
+            return None
+        return spans
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+        return self.child.evidence(document, scope)
+
+    def patterns_used(self) -> set[int]:
+        return self.child.patterns_used()
+
+
+@dataclass(frozen=True)
+class Near:
+    """A NEAR/n B: covering spans of each A with its closest B before and after it."""
+
+    left: "EvalNode"
+    right: "EvalNode"
+    distance: int
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        left = self.left.evaluate(document, scope)
+        right = self.right.evaluate(document, scope) if left else None
+        if not left or not right:
+            return None
+        return pair_spans(left, right, self.distance) or None
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+        covering = self.evaluate(document, scope) or []
+        leaves = self.left.evidence(document, scope) + self.right.evidence(document, scope)
+        return keep_inside(leaves, covering)
+
+    def patterns_used(self) -> set[int]:
+        return self.left.patterns_used() | self.right.patterns_used()
+
+
+EvalNode = Phrase | AnyOf | AllOf | Without | InField | AtLeast | Near
+
+
+def pair_spans(left: list[Span], right: list[Span], distance: int) -> list[Span]:
+    """Covering spans of each left span with its nearest non-overlapping right span on
+    either side, when at most `distance` words lie between them."""
+    by_start = sorted(right)
+    starts = [start for start, _ in by_start]
+    by_end = sorted(right, key=lambda span: span[1])
+    ends = [end for _, end in by_end]
+    found = set()
+    for start, end in left:
+        after = bisect.bisect_left(starts, end)
+        if after < len(starts) and starts[after] - end <= distance:
+            found.add((start, by_start[after][1]))
+        before = bisect.bisect_right(ends, start) - 1
+        if before >= 0 and start - ends[before] <= distance:
+            found.add((by_end[before][0], end))
+    return sorted(found)
+
+
+def keep_inside(leaves: list[Span], covering: list[Span]) -> list[Span]:
+    """The leaves that lie inside one of the (sorted) covering spans."""
+    starts = [start for start, _ in covering]
+    reach = list(accumulate((end for _, end in covering), max))
+    inside = []
+    for leaf in leaves:
+        index = bisect.bisect_right(starts, leaf[0]) - 1
+        if index >= 0 and reach[index] >= leaf[1]:
+            inside.append(leaf)
+    return inside

@@ -1,0 +1,74 @@
+"""Words of text and of queries: one tokenizer for both, so a phrase matches itself.
+
+A word is a run of letters, digits and combining marks. A run of Hangul, Han or Kana
+is a word of its own (a change of script splits a word). Everything else — spaces,
+punctuation, apostrophes of any shape, hyphens — only separates words, so "K-pop",
+"KN-23" and "People’s Republic" are the same word sequence in the text and in a query.
+
+`fold_word` gives the form words are compared in: NFKC (full-width letters become
+ASCII), case folded, Latin/Greek/Cyrillic accents removed (`é` compares as `e`).
+Hangul, Han and Kana words are compared by substring (`is_cjk`), because Korean
+particles attach to nouns and Chinese and Japanese are written without spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterator
+
+_CJK_RANGES = (
+    "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"  # Hangul
+    "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3038-\u303b"  # Han radicals and marks
+    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"  # Han
+    "\u3040-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f"  # Kana
+    "\U0001b000-\U0001b16f"
+)
+
+
+def _list_mark_ranges() -> str:
+    """Combining marks that `\\w` does not cover, as a regex class body."""
+    marks = [c for c in range(0x20000) if unicodedata.category(chr(c))[0] == "M" and not chr(c).isalnum()]
+    ranges: list[tuple[int, int]] = []
+    for code in marks:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    ranges.append((0xE0100, 0xE01EF))
+    return "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges if not "\u3099" <= chr(a) <= "\u309a")
+
+
+_MARKS = _list_mark_ranges()
+_OTHER = rf"[^\W_{_CJK_RANGES}]"
+WORD_RE = re.compile(rf"[{_CJK_RANGES}]+|[{_MARKS}]*{_OTHER}+(?:[{_MARKS}]+{_OTHER}*)*")
+_CJK_RE = re.compile(rf"[{_CJK_RANGES}]")
+_ACCENTS_RE = re.compile("[\u0300-\u036f]+")
+
+
+def split_words(text: str) -> list[str]:
+    """The words of `text`, in order, as written."""
+    return WORD_RE.findall(text)
+
+
+def find_words(text: str) -> Iterator[re.Match[str]]:
+    """The words of `text` with their offsets (same words as `split_words`)."""
+    return WORD_RE.finditer(text)
+
+
+@lru_cache(maxsize=1 << 16)
+def fold_word(word: str) -> str:
+    """The comparison form of one word."""
+    if word.isascii():
+        return word.lower()
+    text = unicodedata.normalize("NFKC", word).casefold()
+    if is_cjk(text):
+        return text
+    stripped = _ACCENTS_RE.sub("", unicodedata.normalize("NFKD", text))
+    return unicodedata.normalize("NFC", stripped)
+
+
+def is_cjk(word: str) -> bool:
+    """True for a Hangul, Han or Kana word (matched inside longer words)."""
+    return bool(word) and _CJK_RE.match(word) is not None
