@@ -22,7 +22,7 @@ import trafilatura
 from trafilatura.utils import load_html
 
 from extractors.charset import decode_html
-from extractors.cleaning import clean_article_text
+from extractors.cleaning import clean_article_text, dominant_script
 from extractors.models import Article, FeedEntry
 from extractors.pageprep import prepare_tree
 from extractors.text import clean_text
@@ -30,6 +30,11 @@ from extractors.urls import canonicalize_url
 
 MAX_TITLE = 1_000
 MAX_TEXT = 200_000
+LANGUAGE_SCRIPTS = {
+    "ko": "HANGUL", "ja": "CJK", "zh": "CJK", "ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC",
+    "sr": "CYRILLIC", "be": "CYRILLIC", "mk": "CYRILLIC", "kk": "CYRILLIC", "ar": "ARABIC",
+    "fa": "ARABIC", "ur": "ARABIC", "he": "HEBREW", "el": "GREEK", "th": "THAI", "hi": "DEVANAGARI",
+}
 LANG_CODE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 
 
@@ -62,7 +67,7 @@ def build_article(document, url: str, language: str | None) -> Article:
         title=clean_text(document.title, MAX_TITLE),
         text=text,
         date=clean_text(document.date) or None,
-        language=iso_language(getattr(document, "language", None)) or language,
+        language=consistent_language(iso_language(getattr(document, "language", None)) or language, text),
         author=clean_text(document.author, 500) or None,
         canonical_url=canonicalize_url(clean_text(document.url)) or None,
         flagged=None if text else "extract_empty",
@@ -84,6 +89,16 @@ def page_language(tree, headers: dict[str, str] | None) -> str | None:
         if code:
             return code
     return None
+
+
+def consistent_language(language: str | None, text: str) -> str | None:
+    """Drop a declared language the text's script contradicts (an English story on a
+    Korean portal says lang="ko"): better no language than a wrong one."""
+    if not language or not text:
+        return language
+    script, _share = dominant_script(text)
+    expected = LANGUAGE_SCRIPTS.get(language, "LATIN")
+    return language if script in (None, expected) else None
 
 
 def iso_language(value: object) -> str | None:
