@@ -1,0 +1,77 @@
+"""The summary of one pass: what the CLI prints, `--json` emits and the artifacts show."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from flows.stages import FeedOutcome
+
+
+@dataclass
+class PassSummary:
+    started_at: datetime
+    finished_at: datetime | None = None
+    feeds_total: int = 0
+    feeds_polled: int = 0
+    feeds_ok: int = 0
+    feeds_not_modified: int = 0
+    feeds_failed: int = 0
+    feeds_parked: int = 0
+    feeds_skipped: int = 0
+    new_articles: int = 0
+    flagged_articles: int = 0
+    hits: int = 0
+    baseline_hits: int = 0
+    alerts_sent: int = 0
+    alerts_failed: int = 0
+    alerts_pending: int = 0
+    alert_errors: list[str] = field(default_factory=list)
+    feeds: list[FeedOutcome] = field(default_factory=list)
+
+    @property
+    def hit_ids(self) -> list[int]:
+        """Every hit stored by this pass, alerting and baseline."""
+        return [hit for outcome in self.feeds for hit in outcome.hit_ids + outcome.baseline_hit_ids]
+
+    def add_feeds(self, outcomes: list[FeedOutcome]) -> None:
+        self.feeds.extend(outcomes)
+        for outcome in outcomes:
+            self.feeds_polled += outcome.status != "skipped"
+            self.feeds_ok += outcome.status == "ok"
+            self.feeds_not_modified += outcome.status == "not_modified"
+            self.feeds_failed += outcome.status == "failed"
+            self.feeds_skipped += outcome.status == "skipped"
+            self.feeds_parked += outcome.parked
+            self.new_articles += outcome.new_articles
+            self.flagged_articles += outcome.flagged
+            self.hits += len(outcome.hit_ids)
+            self.baseline_hits += len(outcome.baseline_hit_ids)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
+        return data
+
+    def headline(self) -> str:
+        hits = self.hits + self.baseline_hits
+        return f"{hits} hit{'s' if hits != 1 else ''}"
+
+    def to_text(self) -> str:
+        lines = [
+            f"feeds: {self.feeds_total} configured, {self.feeds_polled} polled, {self.feeds_ok} ok, "
+            f"{self.feeds_not_modified} unchanged, {self.feeds_failed} failed, {self.feeds_parked} parked, "
+            f"{self.feeds_skipped} not due",
+            f"articles: {self.new_articles} new ({self.flagged_articles} from the feed text only)",
+            f"hits: {self.hits} new" + (f" + {self.baseline_hits} old news on first poll (stored, not alerted)"
+                                         if self.baseline_hits else ""),
+            f"alerts: {self.alerts_sent} sent, {self.alerts_failed} failed, {self.alerts_pending} waiting",
+        ]
+        for outcome in self.feeds:
+            if outcome.status == "failed":
+                parked = ", parked" if outcome.parked else ""
+                lines.append(f"  failed: {outcome.feed} ({outcome.url}): {outcome.error_class}: "
+                             f"{outcome.error} [{outcome.error_count} in a row{parked}]")
+        lines.extend(f"  alert failed: {error}" for error in self.alert_errors[:20])
+        return "\n".join(lines)

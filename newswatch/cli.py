@@ -1,0 +1,66 @@
+"""`newswatch`: the command line, the front door to every stage.
+
+Every command takes `--config DIR` (default `./config`, or $NEWSWATCH_CONFIG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from newswatch import commands
+from newswatch.timeparse import parse_since
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="DIR", help="config directory (default: ./config or $NEWSWATCH_CONFIG)")
+    parser = argparse.ArgumentParser(prog="newswatch", description="Scheduled news monitoring with watch rules.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="one monitoring pass, then a summary")
+    run.add_argument("--json", action="store_true", help="print the pass summary as JSON")
+    run.set_defaults(func=commands.cmd_run)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the monitor on the configured schedule")
+    serve.set_defaults(func=commands.cmd_serve)
+
+    check = sub.add_parser("check", parents=[common], help="validate the config and run rule examples")
+    check.set_defaults(func=commands.cmd_check)
+
+    hits = sub.add_parser("hits", parents=[common], help="past hits, newest first")
+    hits.add_argument("--rule", help="only this rule's hits")
+    hits.add_argument("--since", type=parse_since, help="a date (2026-11-27) or a span (24h, 7d)")
+    hits.add_argument("--limit", type=int, default=None, help="at most this many hits")
+    hits.add_argument("--json", action="store_true", help="print a JSON array")
+    hits.set_defaults(func=commands.cmd_hits)
+
+    extract = sub.add_parser("extract", parents=[common], help="the cleaned article of a file or URL")
+    extract.add_argument("input", metavar="FILE_OR_URL", help=".html, .htm, .html.gz file or http(s) URL")
+    extract.add_argument("--json", action="store_true", help="print a JSON object")
+    extract.set_defaults(func=commands.cmd_extract)
+
+    rules = sub.add_parser("rules", help="work with watch rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+    test = rules_sub.add_parser("test", parents=[common], help="match inputs against the rules, store nothing")
+    test.add_argument("inputs", nargs="+", metavar="INPUT", help=".html/.htm/.html.gz file, .txt file or URL")
+    test.add_argument("--json", action="store_true", help="print a JSON list")
+    test.set_defaults(func=commands.cmd_rules_test)
+
+    demo = sub.add_parser("demo", parents=[common], help="an offline demo on bundled feeds and pages")
+    demo.set_defaults(func=lambda args: __import__("newswatch.demo", fromlist=["run_demo"]).run_demo(args))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    # newswatch's own log lines belong in the Prefect UI beside Prefect's (set before prefect loads)
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newswatch")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The CLI commands. Each takes the parsed arguments and returns an exit code.
+
+Exit codes: 0 done; 1 the command ran and found problems (`check`) or failed;
+2 the configuration is invalid (nothing was run or written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from config import resolve_config_dir
+from newswatch.inputs import InputError, read_article
+from newswatch.validation import check_examples, load_valid_config
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+
+
+def print_json(data) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def load_or_report(args: argparse.Namespace):
+    """The valid config, or None after printing every problem to stderr."""
+    config, problems = load_valid_config(resolve_config_dir(args.config))
+    if problems:
+        print(f"newswatch: invalid configuration in {resolve_config_dir(args.config)}:", file=sys.stderr)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return None
+    return config
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_FAILED
+    problems = check_examples(config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return EXIT_FAILED
+    examples = sum(len(r.examples.match) + len(r.examples.no_match) for r in config.rules)
+    print(f"config OK: {config.directory}: {len(config.feeds)} feeds, {len(config.rules)} rules "
+          f"({examples} examples pass), {len(config.channels)} channels")
+    if not config.channels:
+        print("note: no channels in channels.yaml: hits are stored and shown, but no alert is sent")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from flows.monitor import monitor
+    from newswatch.prefect_server import PrefectServerError, prefect_api
+
+    try:
+        with prefect_api(Path("data/prefect")) as api_url:
+            if not args.json:
+                print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
+                      f"(Prefect API {api_url})", file=sys.stderr)
+            summary = monitor(config_dir=str(Path(config.directory).resolve()))
+    except PrefectServerError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print_json(summary.to_json())
+    else:
+        print(summary.to_text())
+        print("review past hits: newswatch hits   |   Prefect UI: http://127.0.0.1:4200 (when local)")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from flows.serve import serve_monitor
+    from newswatch.prefect_server import prefect_api
+
+    with prefect_api(Path("data/prefect")):
+        serve_monitor(config)
+    return EXIT_OK
+
+
+def cmd_hits(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from store import list_hits, open_database
+
+    engine = open_database(config.settings.database_url)
+    try:
+        hits = list_hits(engine, rule=args.rule, since=args.since, limit=args.limit)
+    finally:
+        engine.dispose()
+    if args.json:
+        print_json([hit.to_json() for hit in hits])
+        return EXIT_OK
+    for hit in hits:
+        found = hit.found_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{found}  [{hit.rule}]  {hit.title}\n    {hit.url}  ({hit.feed})\n"
+              f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
+    print(f"{len(hits)} hit(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from config.models import FetchSettings
+
+    try:
+        article = read_article(args.input, _fetch_settings(args) or FetchSettings())
+    except InputError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    data = {"title": article.title, "text": article.text, "date": article.date, "language": article.language,
+            "url": article.url, "author": article.author, "canonical_url": article.canonical_url}
+    if args.json:
+        print_json(data)
+    else:
+        print(f"{article.title}\n{article.date or ''} {article.language or ''}\n\n{article.text}")
+    return EXIT_OK
+
+
+def _fetch_settings(args: argparse.Namespace):
+    """The config's fetch limits when a config is there; defaults otherwise (extract works anywhere)."""
+    from config import ConfigError, load_config
+
+    try:
+        return load_config(resolve_config_dir(args.config)).settings.fetch
+    except ConfigError:
+        return None
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from matching import compile_rules
+    from matching.models import MatchInput
+
+    ruleset = compile_rules(config.rules, config.aliases)
+    results, failed = [], False
+    for spec in args.inputs:
+        try:
+            article = read_article(spec, config.settings.fetch)
+        except InputError as exc:
+            print(f"newswatch: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        matches = ruleset.match(MatchInput(title=article.title, body=article.text, language=article.language))
+        results.append({
+            "input": spec,
+            "title": article.title,
+            "matches": [{"rule": m.rule, "terms": list(m.terms), "fields": list(m.fields), "snippet": m.snippet}
+                        for m in matches],
+        })
+    if args.json:
+        print_json(results)
+    else:
+        for result in results:
+            print(f"{result['input']}: {len(result['matches'])} rule(s) match")
+            for match in result["matches"]:
+                print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n    {match['snippet']}")
+    return EXIT_FAILED if failed else EXIT_OK
