@@ -53,15 +53,20 @@ def select_unseen(engine: Engine, entries: Sequence[FeedEntry]) -> list[FeedEntr
 
 @dataclass(frozen=True)
 class ArticleToSave:
+    """An article ready to store. `baseline`: old news found on a feed's first poll,
+    whose hits are stored and shown but never alerted."""
+
     entry: FeedEntry
     article: CleanArticle
     matches: Sequence[RuleMatch] = ()
+    baseline: bool = False
 
 
 @dataclass
 class SavedBatch:
     article_ids: list[int] = field(default_factory=list)
-    hit_ids: list[int] = field(default_factory=list)
+    hit_ids: list[int] = field(default_factory=list)  # alerting hits
+    baseline_hit_ids: list[int] = field(default_factory=list)  # stored, never alerted
     deliveries: int = 0
     already_stored: int = 0
 
@@ -73,11 +78,10 @@ def save_articles(
     *,
     channels_for_rule: Callable[[str], Sequence[str]],
     config_hash: str = "",
-    baseline: bool = False,
 ) -> SavedBatch:
     """Store the new articles with their hits and outbox rows, all in one transaction.
 
-    With `baseline` (a feed's first poll) hits are stored but no delivery is queued.
+    Baseline items get their hits stored but no delivery queued.
     """
     saved = SavedBatch()
     with Session(engine) as session:
@@ -88,10 +92,12 @@ def save_articles(
                 continue
             saved.article_ids.append(article_id)
             for match in item.matches:
-                hit_id = _insert_hit(session, article_id, match, config_hash, baseline)
+                hit_id = _insert_hit(session, article_id, match, config_hash, item.baseline)
+                if item.baseline:
+                    saved.baseline_hit_ids.append(hit_id)
+                    continue
                 saved.hit_ids.append(hit_id)
-                if not baseline:
-                    saved.deliveries += _queue_deliveries(session, hit_id, channels_for_rule(match.rule))
+                saved.deliveries += _queue_deliveries(session, hit_id, channels_for_rule(match.rule))
         session.commit()
     return saved
 
