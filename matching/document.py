@@ -4,7 +4,8 @@
 exact words and prefixes (`missile*`) in dicts, Hangul/Han/Kana words in one
 Aho-Corasick automaton (they match inside longer words). `Document` splits the title
 and the body into words, looks each *distinct* word up once, and keeps, per pattern id,
-the sorted word positions where it occurs. The work is linear in the text's length.
+the sorted word positions where it occurs. The work is linear in the text's length
+(plus sorting the positions of matched words).
 
 Positions are global: title words count from 0, body words from `body_base`, which
 leaves a gap wider than any NEAR distance, so no phrase or NEAR spans both fields.
@@ -14,6 +15,7 @@ A scope is a (low, high) range of positions: everywhere, the title or the body.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -87,7 +89,7 @@ class FieldText:
         """Character offsets of word `index` (computed lazily, only for hits)."""
         if index >= len(self.offsets):
             remaining = islice(find_words(self.text), len(self.offsets), index + 1)
-            self.offsets.extend(match.span() for match in remaining)
+            self.offsets.extend(remaining)
         return self.offsets[index]
 
 
@@ -101,7 +103,7 @@ class Document:
         self.fields = (title, body)
         self.scopes = {"title": (0, len(title.words)), "body": (body_base, float("inf"))}
         self.positions = index_patterns(self.fields, vocabulary)
-        self._sets: dict[int, set[int]] = {}
+        self.phrases: dict[tuple[tuple[int, ...], Scope], list[tuple[int, int]] | None] = {}
 
     def positions_in(self, pattern: int, scope: Scope) -> list[int]:
         """Sorted positions of one pattern inside a scope."""
@@ -112,12 +114,6 @@ class Document:
         high = bisect.bisect_left(positions, scope[1])
         return positions[low:high]
 
-    def position_set(self, pattern: int) -> set[int]:
-        found = self._sets.get(pattern)
-        if found is None:
-            found = self._sets[pattern] = set(self.positions.get(pattern, ()))
-        return found
-
     def field_at(self, position: int) -> FieldText:
         return self.fields[1] if position >= self.fields[1].base else self.fields[0]
 
@@ -127,19 +123,26 @@ class Document:
 
 def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> dict[int, list[int]]:
     """Pattern id -> sorted positions, looking each distinct word up once."""
-    by_word: dict[str, list[int]] = {}
-    for text_field in fields:
-        base = text_field.base
-        for index, word in enumerate(text_field.words, base):
-            found = by_word.get(word)
-            if found is None:
-                by_word[word] = [index]
-            else:
-                found.append(index)
     positions: dict[int, list[int]] = {}
-    for word, places in by_word.items():
-        for pattern in vocabulary.look_up(fold_word(word)):
-            positions.setdefault(pattern, []).extend(places)
+    for text_field in fields:
+        patterns = {word: found for word in set(text_field.words) if (found := vocabulary.look_up(fold_word(word)))}
+        if not patterns:
+            continue
+        places = group_places(text_field, patterns)
+        for word, found in patterns.items():
+            for pattern in found:
+                positions.setdefault(pattern, []).extend(places[word])
     for places in positions.values():
         places.sort()
     return positions
+
+
+def group_places(text_field: FieldText, wanted: Collection[str]) -> dict[str, list[int]]:
+    """Global positions of each wanted word of one field (one pass over the words)."""
+    hits = [index for index, word in enumerate(text_field.words, text_field.base) if word in wanted]
+    if len(wanted) == 1:
+        return dict.fromkeys(wanted, hits)
+    places: dict[str, list[int]] = {word: [] for word in wanted}
+    for index in hits:
+        places[text_field.words[index - text_field.base]].append(index)
+    return places

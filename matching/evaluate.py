@@ -1,5 +1,6 @@
 """Compiled query nodes: the one place that decides whether a rule hits a document.
 
+Phrase results are memoised per document, so rules sharing a phrase find it once.
 Every node answers `evaluate(document, scope)`: None when it does not hold, else a
 list of spans. A span is (start, end) of word positions, end exclusive. Positional
 nodes (phrases, alternatives, NEAR) return where they match; boolean nodes (AND,
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from matching.document import Document, Scope
 
 Span = tuple[int, int]
+MAX_EVIDENCE_PER_PHRASE = 200  # the first places of a phrase are enough to explain a hit
 
 
 @dataclass(frozen=True)
@@ -30,20 +32,23 @@ class Phrase:
     patterns: tuple[int, ...]
 
     def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        key = (self.patterns, scope)
+        if key not in document.phrases:
+            document.phrases[key] = self.find(document, scope)
+        return document.phrases[key]
+
+    def find(self, document: Document, scope: Scope) -> list[Span] | None:
         starts = document.positions_in(self.patterns[0], scope)
-        if not starts:
-            return None
-        if len(self.patterns) == 1:
-            return [(start, start + 1) for start in starts]
-        rest = [document.position_set(pattern) for pattern in self.patterns[1:]]
-        if not all(rest):
-            return None
         size = len(self.patterns)
-        spans = [(s, s + size) for s in starts if all(s + i in places for i, places in enumerate(rest, 1))]
-        return spans or None
+        if size > 1 and starts:
+            valid = set(starts)
+            for offset, pattern in enumerate(self.patterns[1:], 1):
+                valid.intersection_update(map(offset.__rsub__, document.positions.get(pattern, ())))
+            starts = sorted(valid)
+        return list(zip(starts, map(size.__add__, starts))) or None
 
     def evidence(self, document: Document, scope: Scope) -> list[Span]:
-        return self.evaluate(document, scope) or []
+        return (self.evaluate(document, scope) or [])[:MAX_EVIDENCE_PER_PHRASE]
 
     def patterns_used(self) -> set[int]:
         return set(self.patterns)
@@ -59,7 +64,7 @@ class AnyOf:
         results = [found for child in self.children if (found := child.evaluate(document, scope)) is not None]
         if not results:
             return None
-        return results[0] if len(results) == 1 else sorted(set().union(*results))
+        return results[0] if len(results) == 1 else sorted(chain.from_iterable(results))
 
     def evidence(self, document: Document, scope: Scope) -> list[Span]:
         holding = [child for child in self.children if child.evaluate(document, scope) is not None]

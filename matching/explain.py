@@ -3,14 +3,17 @@
 `explain_match` turns the evidence spans of a hit into a `RuleMatch`. The snippet is
 the sentence holding the most distinct matched terms (the earliest on a tie), plus
 the next sentence when the first is short, cut to at most SNIPPET_CHARS characters
-around the first match; `marks` are the offsets of each matched term inside it. Only
-the first MAX_EVIDENCE spans are considered, so explaining a hit on a huge document
-stays cheap. A hit without evidence (a rule such as `NOT x`) shows the first sentence.
+(plus an ellipsis at each cut end) around the first match in it; `marks` are the
+offsets of each matched term inside the snippet. A line break always ends a sentence;
+a '.' followed by a lower-case word or a digit ("U.S. officials", "Oct. 13") does not.
+
+Costs stay bounded on huge documents: only the first MAX_EVIDENCE spans are looked at,
+and sentence ends are searched at most SENTENCE_REACH characters around a match.
+A hit without evidence (a rule such as `NOT x`) shows the first sentence.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 from dataclasses import dataclass
 
@@ -20,9 +23,13 @@ from matching.tokens import fold_word
 
 SNIPPET_CHARS = 400
 SHORT_SENTENCE_CHARS = 160
+SENTENCE_REACH = 600
 MAX_EVIDENCE = 200
 _ELLIPSIS = "…"
-_SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+|[。！？]+\s*|\s*\n\s*")
+_SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’»)\]]*+\s+|(?<![。！？])[。！？]+\s*+|\n\s*+")
+_TERMINAL = tuple(".!?…。！？\"'”’»)]")
+
+Marks = tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -35,81 +42,109 @@ class Found:
     key: str
 
 
-def explain_match(rule: str, rule_hash: str, document: Document, spans: list[tuple[int, int]]) -> RuleMatch:
-    """The RuleMatch for a rule that hit `document` with these evidence spans."""
-    found = [locate_span(document, span) for span in sorted(set(spans))[:MAX_EVIDENCE]]
+def explain_match(
+    rule: str, rule_hash: str, document: Document, spans: list[tuple[int, int]], cjk_words: tuple[str, ...] = ()
+) -> RuleMatch:
+    """The RuleMatch for a rule that hit `document` with these evidence spans; `cjk_words`
+    are the rule's Hangul/Han/Kana words, to mark only them inside longer words."""
+    found = [locate_span(document, span, cjk_words) for span in sorted(set(spans))[:MAX_EVIDENCE]]
     terms = dict.fromkeys(item.field.text[item.start : item.end] for item in found)
     fields = tuple(name for name in ("title", "body") if any(item.field.name == name for item in found))
     snippet, marks = build_snippet(document, found)
     return RuleMatch(rule, rule_hash, tuple(terms), fields, snippet, marks)
 
 
-def locate_span(document: Document, span: tuple[int, int]) -> Found:
+def locate_span(document: Document, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
     field = document.field_at(span[0])
     first, last = span[0] - field.base, span[1] - 1 - field.base
     start, end = field.offset_of(first)[0], field.offset_of(last)[1]
+    if cjk_words:
+        start = start + narrow_cjk(field.words[first], cjk_words, from_end=False)
+        end = end - narrow_cjk(field.words[last], cjk_words, from_end=True)
     key = " ".join(fold_word(word) for word in field.words[first : last + 1])
+    if cjk_words and first == last:
+        key = fold_word(field.text[start:end])
     return Found(field, start, end, key)
 
 
-def sentence_starts(text: str) -> list[int]:
-    """Offsets where sentences start; a '.' followed by a lower-case word or a digit
-    ("U.S. officials", "Oct. 13") does not end a sentence."""
-    starts = [0]
-    for end in _SENTENCE_END_RE.finditer(text):
-        following = text[end.end() : end.end() + 1]
-        if following and not following.islower() and not following.isdigit():
-            starts.append(end.end())
-    return starts
+def narrow_cjk(word: str, cjk_words: tuple[str, ...], from_end: bool) -> int:
+    """How many characters of a text word lie before (or after) the rule's CJK word
+    inside it; 0 when the word holds none (or folding changed its length)."""
+    folded = fold_word(word)
+    if len(folded) != len(word):
+        return 0
+    places = [(folded.find(cjk), len(cjk)) for cjk in cjk_words if cjk in folded]
+    if not places:
+        return 0
+    if from_end:
+        return min(len(word) - found - size for found, size in places)
+    return min(found for found, _ in places)
 
 
-def build_snippet(document: Document, found: list[Found]) -> tuple[str, tuple[tuple[int, int], ...]]:
+def build_snippet(document: Document, found: list[Found]) -> tuple[str, Marks]:
     if not found:
-        field = document.fields[1] if document.fields[1].text.strip() else document.fields[0]
-        return cut_window(field.text, *sentence_window(field.text, sentence_starts(field.text), 0), [])
-    field, index, starts = strongest_sentence(found)
-    in_field = [item for item in found if item.field is field]
-    low, high = sentence_window(field.text, starts, index)
-    return cut_window(field.text, low, high, in_field)
+        title, body = document.fields
+        text = body.text if body.text.strip() else title.text
+        return cut_window(text, *add_short_next(text, *sentence_around(text, 0, 0)), [])
+    field, low, high = strongest_sentence(found)
+    low, high = add_short_next(field.text, low, high)
+    return cut_window(field.text, low, high, [item for item in found if item.field is field])
 
 
-def strongest_sentence(found: list[Found]) -> tuple[FieldText, int, list[int]]:
-    """The field and sentence index with the most distinct matched terms."""
-    starts_by_field = {id(item.field): sentence_starts(item.field.text) for item in found}
-    keys: dict[tuple[int, int], set[str]] = {}
-    fields: dict[int, FieldText] = {}
+def strongest_sentence(found: list[Found]) -> tuple[FieldText, int, int]:
+    """The field and character range of the sentence with most distinct matched terms."""
+    sentences: dict[tuple[str, int, int], set[str]] = {}
+    fields = {item.field.name: item.field for item in found}
+    place = ("", 0, 0)
     for item in found:
-        index = bisect.bisect_right(starts_by_field[id(item.field)], item.start) - 1
-        keys.setdefault((id(item.field), index), set()).add(item.key)
-        fields[id(item.field)] = item.field
-    best = max(keys, key=lambda place: len(keys[place]))
-    return fields[best[0]], best[1], starts_by_field[best[0]]
+        if not (item.field.name == place[0] and place[1] <= item.start and item.end <= place[2]):
+            place = (item.field.name, *sentence_around(item.field.text, item.start, item.end))
+        sentences.setdefault(place, set()).add(item.key)
+    name, low, high = max(sentences, key=lambda place: len(sentences[place]))
+    return fields[name], low, high
 
 
-def sentence_window(text: str, starts: list[int], index: int) -> tuple[int, int]:
-    """Character range of sentence `index`, plus the next one when it is short."""
-    low = starts[index]
-    high = starts[index + 1] if index + 1 < len(starts) else len(text)
-    if high - low < SHORT_SENTENCE_CHARS and index + 2 <= len(starts):
-        following = starts[index + 2] if index + 2 < len(starts) else len(text)
-        if following - low <= SNIPPET_CHARS:
-            high = following
-    return low, high
+def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentence holding text[start:end], searched within SENTENCE_REACH."""
+    low = max(0, start - SENTENCE_REACH)
+    for boundary in _SENTENCE_END_RE.finditer(text, low, start):
+        if ends_sentence(text, boundary):
+            low = boundary.end()
+    return low, next_sentence_end(text, end)
 
 
-def cut_window(text: str, low: int, high: int, found: list[Found]) -> tuple[str, tuple[tuple[int, int], ...]]:
-    """The snippet text for [low, high), shortened around the first match, with marks."""
+def next_sentence_end(text: str, start: int) -> int:
+    stop = min(len(text), start + SENTENCE_REACH)
+    for boundary in _SENTENCE_END_RE.finditer(text, start, stop):
+        if ends_sentence(text, boundary):
+            return boundary.end()
+    return stop
+
+
+def ends_sentence(text: str, boundary: re.Match[str]) -> bool:
+    following = text[boundary.end() : boundary.end() + 1]
+    return not following or "\n" in boundary.group() or not (following.islower() or following.isdigit())
+
+
+def add_short_next(text: str, low: int, high: int) -> tuple[int, int]:
+    """Add the next sentence when this one is short and both fit in a snippet."""
+    if high - low >= SHORT_SENTENCE_CHARS or high >= len(text):
+        return low, high
+    following = next_sentence_end(text, high)
+    return (low, following) if following - low <= SNIPPET_CHARS else (low, high)
+
+
+def cut_window(text: str, low: int, high: int, found: list[Found]) -> tuple[str, Marks]:
+    """The snippet for text[low:high], shortened around its first match, with marks."""
     low, high = strip_range(text, low, high)
     inside = [item for item in found if item.end > low and item.start < high]
-    if high - low <= SNIPPET_CHARS:
-        return text[low:high], mark_range(inside, low, high, 0)
-    anchor = inside[0].start if inside else low
-    start = max(low, min(anchor - SNIPPET_CHARS // 3, high - SNIPPET_CHARS))
-    end = min(high, start + SNIPPET_CHARS - 2)
-    start, end = trim_to_words(text, start, end)
-    lead = _ELLIPSIS if start > low else ""
-    tail = _ELLIPSIS if end < high else ""
-    return lead + text[start:end] + tail, mark_range(inside, start, end, len(lead))
+    if high - low > SNIPPET_CHARS:
+        anchor = inside[0].start if inside else low
+        low = max(low, min(anchor - SNIPPET_CHARS // 3, high - SNIPPET_CHARS))
+        low, high = trim_to_words(text, low, low + SNIPPET_CHARS)
+    lead = _ELLIPSIS if starts_inside_sentence(text, low) else ""
+    tail = _ELLIPSIS if ends_inside_sentence(text, high) else ""
+    return lead + text[low:high] + tail, mark_range(inside, low, high, len(lead))
 
 
 def strip_range(text: str, low: int, high: int) -> tuple[int, int]:
@@ -120,19 +155,31 @@ def strip_range(text: str, low: int, high: int) -> tuple[int, int]:
     return low, high
 
 
-def mark_range(found: list[Found], low: int, high: int, lead: int) -> tuple[tuple[int, int], ...]:
-    """Offsets of the matches inside [low, high), relative to a snippet starting there."""
-    shift = lead - low
-    marks = {(max(item.start, low) + shift, min(item.end, high) + shift) for item in found if item.end > low and item.start < high}
-    return tuple(sorted(marks))
-
-
 def trim_to_words(text: str, low: int, high: int) -> tuple[int, int]:
-    """Move a cut off the middle of a word when a space is near (within 30 chars)."""
+    """Move both cuts off the middle of a word when a space is near (within 30 chars)."""
     space = text.find(" ", low, low + 30)
     if low > 0 and not text[low - 1].isspace() and space != -1:
         low = space + 1
     space = text.rfind(" ", high - 30, high)
     if high < len(text) and not text[high].isspace() and space > low:
         high = space
-    return low, high
+    return strip_range(text, low, high)
+
+
+def starts_inside_sentence(text: str, low: int) -> bool:
+    before = text[max(0, low - 8) : low]
+    gap = before[len(before.rstrip()) :]
+    return bool(before.strip()) and "\n" not in gap and not before.rstrip().endswith(_TERMINAL)
+
+
+def ends_inside_sentence(text: str, high: int) -> bool:
+    after = text[high : high + 8]
+    gap = after[: len(after) - len(after.lstrip())]
+    return bool(after.strip()) and "\n" not in gap and not text[:high].endswith(_TERMINAL)
+
+
+def mark_range(found: list[Found], low: int, high: int, lead: int) -> Marks:
+    """Offsets of the matches inside text[low:high], in a snippet that starts there."""
+    shift = lead - low
+    marks = {(max(item.start, low) + shift, min(item.end, high) + shift) for item in found if item.end > low and item.start < high}
+    return tuple(sorted(marks))

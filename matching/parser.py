@@ -129,20 +129,20 @@ class WordError(ValueError):
 
 def read_words(text: str) -> tuple[QueryWord, ...]:
     """Split a term or phrase into folded query words, as the text tokenizer would."""
-    words = list(find_words(text))
-    check_wildcards(text, words)
-    if not words:
+    spans = list(find_words(text))
+    check_wildcards(text, spans)
+    if not spans:
         raise WordError(f"{text!r} has no letters or digits to search for", 0)
-    for match in words:
-        if len(match.group()) > MAX_WORD_CHARS:
-            raise WordError(f"a word longer than {MAX_WORD_CHARS} characters cannot be searched", match.start())
-    return tuple(QueryWord(fold_word(m.group()), text[m.end() : m.end() + 1] == "*") for m in words)
+    for start, end in spans:
+        if end - start > MAX_WORD_CHARS:
+            raise WordError(f"a word longer than {MAX_WORD_CHARS} characters cannot be searched", start)
+    return tuple(QueryWord(fold_word(text[start:end]), text[end : end + 1] == "*") for start, end in spans)
 
 
-def check_wildcards(text: str, words: list[re.Match[str]]) -> None:
+def check_wildcards(text: str, spans: list[tuple[int, int]]) -> None:
     """A `*` may only end a word: `missile*`, not `*missile`, `mis*le` or `**`."""
-    ends = {m.end() for m in words}
-    starts = {m.start() for m in words}
+    starts = {start for start, _ in spans}
+    ends = {end for _, end in spans}
     for offset, char in enumerate(text):
         if char == "*" and (offset not in ends or offset + 1 in starts):
             raise WordError("'*' only goes at the end of a word, as in missile*", offset)

@@ -42,6 +42,8 @@ class RuleSet:
         self.vocabulary = vocabulary
         empty = Document(MatchInput(title="", body=""), vocabulary)
         self.always = tuple(i for i, rule in enumerate(self.rules) if rule.root.evaluate(empty, EVERYWHERE) is not None)
+        cjk_text = {pattern: text for text, pattern in vocabulary.cjk.items()}
+        self.cjk_words = [tuple(cjk_text[p] for p in rule.patterns if p in cjk_text) for rule in self.rules]
         self.by_pattern: dict[int, list[int]] = {}
         for index, rule in enumerate(self.rules):
             for pattern in rule.patterns:
@@ -72,7 +74,7 @@ class RuleSet:
                 continue
             if rule.root.evaluate(document, EVERYWHERE) is not None:
                 evidence = rule.root.evidence(document, EVERYWHERE)
-                matches.append(explain_match(rule.name, rule.hash, document, evidence))
+                matches.append(explain_match(rule.name, rule.hash, document, evidence, self.cjk_words[index]))
         return matches
 
 

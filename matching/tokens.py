@@ -28,33 +28,40 @@ _CJK_RANGES = (
 
 
 def _list_mark_ranges() -> str:
-    """Combining marks that `\\w` does not cover, as a regex class body."""
-    marks = [c for c in range(0x20000) if unicodedata.category(chr(c))[0] == "M" and not chr(c).isalnum()]
+    """Combining marks of the Basic Multilingual Plane that `\\w` misses, as a class body."""
+    marks = [c for c in range(0x10000) if unicodedata.category(chr(c))[0] == "M" and not chr(c).isalnum()]
     ranges: list[tuple[int, int]] = []
     for code in marks:
         if ranges and ranges[-1][1] == code - 1:
             ranges[-1] = (ranges[-1][0], code)
         else:
             ranges.append((code, code))
-    ranges.append((0xE0100, 0xE01EF))
-    return "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges if not "\u3099" <= chr(a) <= "\u309a")
+    return "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges)
 
 
 _MARKS = _list_mark_ranges()
-_OTHER = rf"[^\W_{_CJK_RANGES}]"
-WORD_RE = re.compile(rf"[{_CJK_RANGES}]+|[{_MARKS}]*{_OTHER}+(?:[{_MARKS}]+{_OTHER}*)*")
+_ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
+_WORD_RE = re.compile(rf"[^\W_]+(?:[{_MARKS}]+[^\W_]*)*")
+_SCRIPT_RUN_RE = re.compile(rf"[{_CJK_RANGES}]+|[^\W_{_CJK_RANGES}]+(?:[{_MARKS}]+[^\W_{_CJK_RANGES}]*)*")
 _CJK_RE = re.compile(rf"[{_CJK_RANGES}]")
 _ACCENTS_RE = re.compile("[\u0300-\u036f]+")
 
 
 def split_words(text: str) -> list[str]:
     """The words of `text`, in order, as written."""
-    return WORD_RE.findall(text)
+    return _pattern_for(text).findall(text)
 
 
-def find_words(text: str) -> Iterator[re.Match[str]]:
-    """The words of `text` with their offsets (same words as `split_words`)."""
-    return WORD_RE.finditer(text)
+def find_words(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) offsets of the same words as `split_words`, lazily."""
+    return (match.span() for match in _pattern_for(text).finditer(text))
+
+
+def _pattern_for(text: str) -> re.Pattern[str]:
+    """The fastest of three equivalent word patterns that fits this text."""
+    if text.isascii():
+        return _ASCII_WORD_RE
+    return _SCRIPT_RUN_RE if _CJK_RE.search(text) else _WORD_RE
 
 
 @lru_cache(maxsize=1 << 16)
