@@ -5,6 +5,7 @@ entries, numbers every distinct word in one shared `Vocabulary`, and hands the
 compiled rules to a `RuleSet`. `check_rules` does the same work but returns the list
 of problems instead of raising, so `newswatch check` can show them all at once.
 
+Alias names are case-sensitive (the rule's content hash names them as written).
 An alias entry is written like a query term: `North Korea*` is the phrase "north
 korea*"; surrounding quotes are allowed; operators, parentheses and `@` are not.
 A rule may expand to at most MAX_EXPANDED_TERMS words and phrases after aliases.
@@ -78,11 +79,19 @@ def read_entry(entry: str) -> tuple[QueryWord, ...]:
     return read_words(text)
 
 
+def unknown_alias_message(name: str, aliases: Mapping[str, AliasGroup]) -> str:
+    same = [known for known in aliases if known.casefold() == name.casefold()]
+    if same:
+        return f"unknown alias @{name}; alias names are case-sensitive: did you mean @{same[0]}?"
+    known = ", ".join(f"@{known}" for known in sorted(aliases)) or "none yet"
+    return f"unknown alias @{name}; define it under aliases: (known: {known})"
+
+
 class _Builder:
     """Turns syntax trees into evaluation nodes, collecting problems per rule."""
 
     def __init__(self, aliases: Mapping[str, AliasGroup], vocabulary: Vocabulary):
-        self.aliases = {name.casefold(): group for name, group in aliases.items()}
+        self.aliases = aliases
         self.vocabulary = vocabulary
         self.rule = RuleConfig(name="", query="")
         self.problems: list[QueryError] = []
@@ -124,10 +133,9 @@ class _Builder:
         return Phrase(tuple(self.vocabulary.add_word(word) for word in words))
 
     def build_alias(self, ref: parser.AliasRef) -> AnyOf:
-        group = self.aliases.get(ref.name.casefold())
+        group = self.aliases.get(ref.name)
         if group is None:
-            known = ", ".join(f"@{name}" for name in sorted(self.aliases)) or "none"
-            self.fail(f"unknown alias @{ref.name}; define it under aliases: (known: {known})", ref.column)
+            self.fail(unknown_alias_message(ref.name, self.aliases), ref.column)
             return AnyOf(())
         if not group.entries:
             self.fail(f"alias group @{ref.name} is empty; give it at least one entry", ref.column)
