@@ -343,6 +343,8 @@ class _Parser:
     def fail_missing_operand(self, lexeme: Lexeme) -> QueryError:
         """Name the real problem when an operand was expected but `lexeme` came."""
         pending = self.pending
+        if lexeme.kind == "NOT" and pending is not None:
+            return self.fail(f"NOT cannot come right after '{pending.text}'; use parentheses or put NOT first", lexeme.column)
         if pending is not None and pending.kind == "(":
             if lexeme.kind == ")":
                 return self.fail("empty parentheses; put a word inside or remove them", pending.column)
