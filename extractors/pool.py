@@ -79,6 +79,7 @@ class ExtractionPool:
                 return False
             key, html, url, headers = task
             worker = self._take()
+            worker.wait_started()
             worker.submit(extract_for_pool, (html, url, headers))
             busy[worker.conn] = (worker, key, time.monotonic())
         return True

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
+STARTUP_SECONDS = 60.0
+PRELOAD = ("extractors.feeds", "extractors.articles")
 HEADER = struct.Struct("!Q")
 
 
@@ -59,6 +61,9 @@ def read_frame(stream: BinaryIO) -> Any:
 def serve_calls(inbox: BinaryIO, outbox: BinaryIO, memory_limit: int | None) -> None:
     """Child main loop: receive (func, args), send ("ok", result) or ("error", message)."""
     limit_memory(memory_limit)
+    for module in PRELOAD:
+        __import__(module)
+    send_frame(outbox, ("ready", None))
     while True:
         try:
             message = read_frame(inbox)
@@ -104,6 +109,14 @@ class Worker:
             env=child_environment(),
         )
         self.tasks_done = 0
+        self.started = False
+
+    def wait_started(self, timeout: float = STARTUP_SECONDS) -> bool:
+        """Wait for the child's "ready" frame, so its start-up is not billed to a task."""
+        if not self.started and self.ready(timeout):
+            self.started = self.receive()[0] == "ready"
+            self.tasks_done = 0
+        return self.started
 
     @property
     def conn(self) -> BinaryIO:
@@ -164,6 +177,9 @@ class WorkerPool:
     def run(self, func: Callable[..., Any], args: tuple, budget: float, names: tuple[str, str]) -> Any:
         with self._slots:
             worker = self._take()
+            if not worker.wait_started():
+                worker.kill()
+                return Failure(names[1], "worker process did not start")
             worker.submit(func, args)
             if not worker.ready(budget):
                 worker.kill()
