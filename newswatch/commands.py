@@ -56,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.monitor import monitor
-    from newswatch.prefect_server import PrefectServerError, prefect_api
+    from flows.prefect_server import PrefectServerError, prefect_api
 
     try:
         with prefect_api(Path("data/prefect")) as api_url:
@@ -80,7 +80,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.serve import serve_monitor
-    from newswatch.prefect_server import prefect_api
+    from flows.prefect_server import prefect_api
 
     with prefect_api(Path("data/prefect")):
         serve_monitor(config)
