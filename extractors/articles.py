@@ -30,6 +30,7 @@ from extractors.urls import canonicalize_url
 
 MAX_TITLE = 1_000
 MAX_TEXT = 200_000
+MIN_TEXT = 20  # shorter than this is a stray label, not an article
 LANGUAGE_SCRIPTS = {
     "ko": "HANGUL", "ja": "CJK", "zh": "CJK", "ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC",
     "sr": "CYRILLIC", "be": "CYRILLIC", "mk": "CYRILLIC", "kk": "CYRILLIC", "ar": "ARABIC",
@@ -62,6 +63,7 @@ def run_trafilatura(tree, url: str):
 
 def build_article(document, url: str, language: str | None) -> Article:
     text = clean_text(clean_article_text(document.text or ""), MAX_TEXT)
+    text = text if len(text) >= MIN_TEXT else ""
     return Article(
         url=url,
         title=clean_text(document.title, MAX_TITLE),

@@ -165,7 +165,7 @@ def clean_link(link: Any) -> str | None:
 
 def published_of(raw: Any) -> datetime | None:
     for name in ("published_parsed", "updated_parsed", "created_parsed"):
-        parsed = raw.get(name)
+        parsed = dict.get(raw, name)  # plain lookup: skips feedparser's deprecated key fallbacks
         if parsed:
             try:
                 return datetime(*parsed[:6], tzinfo=timezone.utc)

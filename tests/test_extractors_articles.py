@@ -1,0 +1,149 @@
+"""Article extraction: the seed portal pages, charsets, fallbacks and the process pool."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from extractors.articles import extract_article, fallback_article
+from extractors.charset import decode_html, find_charset
+from extractors.cleaning import clean_article_text
+from extractors.models import FeedEntry
+from extractors.pool import ExtractionPool
+
+REPO = Path(__file__).resolve().parents[1]
+PAGES = REPO / "newswatch" / "demo" / "pages"
+SEED = REPO.parent / "shared" / "seed" / "000_e334cefbcedd34fa.txt"
+URL = "https://v.daum.net/v/20240105080012345"
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+RELATED = ["Stray Kids", "Yeonpyeong", "Guam", "Pyeongchang", "digital nomads", "Taipei", "Laotian"]
+
+
+def seed_paragraphs() -> list[str]:
+    if not SEED.is_file():
+        pytest.skip(f"seed text not found: {SEED} (../shared/seed beside the repo)")
+    lines = [l.strip() for l in SEED.read_text(encoding="utf-8").splitlines() if l.strip()]
+    start = 6
+    end = next(i for i, l in enumerate(lines) if l.startswith("BY "))
+    return lines[start:end]
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.replace("“", '"').replace("”", '"').replace("’", "'").split())
+
+
+@pytest.mark.parametrize("page", ["seed_article.html", "seed_article_divs.html"])
+def test_seed_page_extracts_the_article_once_and_nothing_else(page):
+    article = extract_article((PAGES / page).read_bytes(), URL, {"content-type": "text/html; charset=utf-8"})
+    text = normalise(article.text)
+    for paragraph in seed_paragraphs():
+        assert text.count(normalise(paragraph)) == 1, paragraph[:60]
+    assert not HANGUL.search(article.text), [l for l in article.text.splitlines() if HANGUL.search(l)]
+    assert "Copyright" not in article.text and "©" not in article.text
+    for headline in RELATED:
+        assert headline not in article.text
+    assert article.title.startswith("South Korea calls Russia")
+    assert article.date == "2024-01-05"
+    assert article.canonical_url == URL
+    assert article.flagged is None
+    assert article.language is None  # the portal says lang="ko", the text is English
+
+
+def test_seed_page_reads_in_order():
+    article = extract_article((PAGES / "seed_article_divs.html").read_bytes(), URL)
+    assert article.text.startswith("South Korea called on Russia")
+
+
+def test_summary_box_repeat_keeps_the_body_copy():
+    body = ["Officials said “" + "a" * 120 + "” on Monday.", "B" * 120 + " two’s.",
+            "Intro line that is long enough " * 4, "Middle " * 20]
+    summary = [body[0].replace("“", '"').replace("”", '"'), body[1].replace("’", "'") + "  "]
+    text = "\n".join(summary + [body[2], body[0], body[1], body[3]])
+    cleaned = clean_article_text(text).splitlines()
+    assert cleaned[0].startswith("Intro line")
+    assert len(cleaned) == 4
+
+
+def test_clean_article_text_drops_edge_chrome_but_keeps_quoted_foreign_verse():
+    body = "The minister said the talks would continue next week in Geneva. " * 3
+    text = "\n".join(["로그인", body, "Он сказал: «Мы продолжим».", body + " More.", "무단전재 및 재배포 금지",
+                      "- Headline one", "- Headline two here", "- Headline three there"])
+    cleaned = clean_article_text(text)
+    assert "로그인" not in cleaned and "무단전재" not in cleaned and "Headline" not in cleaned
+    assert "Он сказал" in cleaned
+
+
+def page(body_text: str, meta: str = "") -> str:
+    paragraphs = "".join(f"<p>{body_text} {i}.</p>" for i in range(8))
+    return f"<html><head>{meta}<title>Charset</title></head><body><article>{paragraphs}</article></body></html>"
+
+
+FRENCH = "Le garçon a mangé une crème brûlée à côté du château, très élégant et déjà célèbre"
+KOREAN = "북한이 러시아에 탄도미사일을 제공했다고 백악관이 밝혔다 한국 정부는 즉각 중단을 촉구했다"
+
+
+@pytest.mark.parametrize(
+    "body, headers, expected",
+    [
+        (page(FRENCH).encode("iso-8859-1"), {"content-type": "text/html; charset=ISO-8859-1"}, FRENCH),
+        (page(KOREAN, '<meta charset="euc-kr">').encode("euc-kr"), {"content-type": "text/html"}, KOREAN),
+        (page(KOREAN, '<meta http-equiv="Content-Type" content="text/html; charset=euc-kr">').encode("euc-kr"),
+         {}, KOREAN),
+        (b"\xef\xbb\xbf" + page(FRENCH).encode("utf-8"), {"content-type": "text/html; charset=iso-8859-1"}, FRENCH),
+        (page(FRENCH).encode("utf-16"), {}, FRENCH),
+        (page(FRENCH).encode("utf-8"), {"content-type": "text/html; charset=iso-8859-1"}, FRENCH),
+        (page(FRENCH, '<meta charset="windows-1252">').encode("cp1252"), {"content-type": "text/html; charset=utf-8"},
+         FRENCH),
+        (page(KOREAN).encode("euc-kr"), {"content-type": "text/html"}, KOREAN),
+    ],
+    ids=["latin1-header", "euckr-meta", "euckr-http-equiv", "bom-beats-header", "utf16-bom",
+         "utf8-with-wrong-latin1-header", "cp1252-with-wrong-utf8-header", "euckr-undeclared"],
+)
+def test_charset_is_decoded_right(body, headers, expected):
+    assert expected in decode_html(body, headers)
+    article = extract_article(body, "https://example.com/a", headers)
+    assert expected in article.text
+    assert "\ufffd" not in article.text
+
+
+def test_find_charset_follows_whatwg_names():
+    assert find_charset(b"caf\xe9", {"Content-Type": "text/html; charset=latin1"}) == "cp1252"
+
+
+def test_language_comes_from_the_page():
+    html = page("This is plainly an English sentence about the weather", "").replace("<html>", '<html lang="en-GB">')
+    assert extract_article(html.encode(), "https://example.com/a").language == "en"
+    assert extract_article(page("Just English words here again and again").encode(), "https://e.com/").language is None
+
+
+@pytest.mark.parametrize("html", [b"", b"   ", b"<html></html>", b"\x00\x01\x02", b"<html><body><nav>x</nav></body></html>"])
+def test_pages_without_an_article_are_flagged_not_raised(html):
+    article = extract_article(html, "https://example.com/a")
+    assert article.text == ""
+    assert article.flagged == "extract_empty"
+
+
+def test_fallback_article_is_the_entry_title_and_summary():
+    entry = FeedEntry(entry_key="k", link="https://e.com/a", title="Title", summary="Summary text", author="X")
+    article = fallback_article(entry, "http_404")
+    assert (article.title, article.text, article.flagged, article.url) == ("Title", "Summary text", "http_404",
+                                                                           "https://e.com/a")
+
+
+def test_extraction_pool_extracts_kills_and_reports():
+    good = (PAGES / "seed_article.html").read_bytes()
+    tasks = [("good", good, URL, None), ("empty", b"<html></html>", URL, None), ("good2", good, URL, {})]
+    with ExtractionPool(workers=2, budget_seconds=60) as pool:
+        results = dict(pool.extract_many(iter(tasks)))
+    assert results["good"].text.startswith("South Korea called")
+    assert results["good2"].text == results["good"].text
+    assert results["empty"] == "extract_empty"
+
+
+def test_extraction_pool_kills_a_page_over_budget():
+    huge = ("<html><body>" + "<div><p>word " * 20000 + "</p></div>" * 20000 + "</body></html>").encode()
+    with ExtractionPool(workers=1, budget_seconds=0.2) as pool:
+        results = dict(pool.extract_many([("huge", huge, URL, None)]))
+    assert results["huge"] == "extract_timeout"
