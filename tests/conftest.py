@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
-from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
 import yaml
 
+from newswatch.demo.feed import build_rss
 from tests.localservers import Site, SmtpServer, WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,20 +55,7 @@ def webhook() -> Iterator[WebhookReceiver]:
     receiver.close()
 
 
-def rss(items: list[dict], title: str = "Test feed") -> str:
-    """An RSS 2.0 document; each item: title, link, and optionally guid, description, published."""
-    now = datetime.now(timezone.utc)
-    parts = []
-    for item in items:
-        published = format_datetime(item.get("published", now))
-        parts.append(
-            f"<item><title>{escape(item['title'])}</title><link>{escape(item['link'])}</link>"
-            f"<guid>{escape(item.get('guid', item['link']))}</guid>"
-            f"<description>{escape(item.get('description', ''))}</description>"
-            f"<pubDate>{published}</pubDate></item>"
-        )
-    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>'
-            f"<link>http://example.org/</link><description>test</description>{''.join(parts)}</channel></rss>")
+rss = build_rss
 
 
 def write_config(
