@@ -1,6 +1,6 @@
 """Article-body extraction quality: plain trafilatura vs newswatch's extract_article.
 
-Run: python bench/extraction.py [--limit N]
+Run: python bench/extraction.py [--limit N] [--ablation]
 Data: ../shared/data/article-extraction-benchmark/ (html/<id>.html.gz, ground-truth.json),
 the scrapinghub/article-extraction-benchmark pages.
 
@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import trafilatura  # noqa: E402
 
+import extractors.articles as articles_module  # noqa: E402
 from extractors.articles import extract_article  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "article-extraction-benchmark"
@@ -104,9 +105,28 @@ def print_row(name: str, result: dict) -> None:
         print(f"{name:<28} {metric:<9} P={m['precision']:.4f}  R={m['recall']:.4f}  F1={m['f1']:.4f}")
 
 
+def run_ablation(pages) -> None:
+    """F1 of extract_article with the HTML pre-clean and/or the text post-clean switched off."""
+    prepare, clean = articles_module.prepare_tree, articles_module.clean_article_text
+    variants = {
+        "bare_extraction only": (lambda tree: None, lambda text: text),
+        "+ HTML pre-clean": (prepare, lambda text: text),
+        "+ text post-clean": (lambda tree: None, clean),
+        "+ both (shipped)": (prepare, clean),
+    }
+    try:
+        for name, (prep, post) in variants.items():
+            articles_module.prepare_tree, articles_module.clean_article_text = prep, post
+            m = evaluate(name, extract_ours, pages)["shingles"]
+            print(f"  ablation {name:<22} P={m['precision']:.4f}  R={m['recall']:.4f}  F1={m['f1']:.4f}")
+    finally:
+        articles_module.prepare_tree, articles_module.clean_article_text = prepare, clean
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="only the first N pages")
+    parser.add_argument("--ablation", action="store_true", help="also score each cleaning step alone")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"benchmark data not found: {DATA} (expected ../shared/data beside the repo)")
@@ -121,6 +141,8 @@ def main() -> int:
         diff = ours[metric]["f1"] - default[metric]["f1"]
         print(f"F1 difference ({metric}): {diff:+.4f} (ours minus default)")
     print(f"time: default {default['seconds']['total']:.1f} s, ours {ours['seconds']['total']:.1f} s")
+    if args.ablation:
+        run_ablation(pages)
     return 0
 
 
