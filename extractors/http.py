@@ -125,6 +125,8 @@ class SafeClient:
             except httpx.HTTPError as exc:
                 error_class, message = classify_httpx_error(exc)
                 return error_result(url, trail, error_class, message)
+            except (httpx.InvalidURL, httpx.StreamError, ValueError) as exc:
+                return error_result(url, trail, "bad_url", f"cannot fetch {trail.url!r}: {exc}")
 
     def _follow(self, url: str, kind: str, headers: dict[str, str], trail: _Trail) -> FetchResult:
         max_redirects = self.settings.max_redirects_feed if kind == "feed" else self.settings.max_redirects_page
