@@ -89,7 +89,7 @@ def process_feed(ctx: PassContext, feed: FeedState) -> FeedOutcome:
     if parsed.error_class:
         return _fail(ctx, feed, outcome, parsed.error_class, parsed.error or parsed.error_class)
     outcome.entries = len(parsed.entries)
-    new_entries = select_unseen(ctx.engine, parsed.entries)
+    new_entries = select_unseen(ctx.engine, feed.id, parsed.entries)
     items = list(_clean_and_match(ctx, feed, new_entries, first_poll=outcome.first_poll))
     saved = save_articles(
         ctx.engine, feed.id, items, channels_for_rule=ctx.channels_for_rule, config_hash=ctx.config.config_hash

@@ -24,18 +24,22 @@ from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
 from store.text import clean_text
 
 
-def identity_keys(entry: FeedEntry) -> tuple[str, ...]:
-    """Every key under which this entry counts as already seen: its own key and its link,
-    so a feed that churns GUIDs on the same link does not bring the story back."""
-    keys = [entry.entry_key]
+def identity_keys(entry: FeedEntry, feed_id: int) -> tuple[str, ...]:
+    """Every key under which this entry counts as already seen.
+
+    Its own key within its feed (GUIDs are only unique per feed), and its canonical link
+    across all feeds: a feed that churns GUIDs on the same link does not bring the
+    story back, and an article listed by two feeds is one article.
+    """
+    keys = [f"feed:{feed_id}:{entry.entry_key}"]
     if entry.link:
         keys.append(f"link:{entry.link}")
     return tuple(dict.fromkeys(key[:2100] for key in keys))
 
 
-def select_unseen(engine: Engine, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
+def select_unseen(engine: Engine, feed_id: int, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
     """The entries none of whose identity keys is stored yet (first occurrence wins)."""
-    all_keys = {key for entry in entries for key in identity_keys(entry)}
+    all_keys = {key for entry in entries for key in identity_keys(entry, feed_id)}
     with Session(engine) as session:
         known = set()
         keys = list(all_keys)
@@ -44,7 +48,7 @@ def select_unseen(engine: Engine, entries: Sequence[FeedEntry]) -> list[FeedEntr
             known.update(session.execute(select(SeenEntry.key).where(SeenEntry.key.in_(chunk))).scalars())
     unseen, taken = [], set()
     for entry in entries:
-        keys = identity_keys(entry)
+        keys = identity_keys(entry, feed_id)
         if known.isdisjoint(keys) and taken.isdisjoint(keys):
             unseen.append(entry)
             taken.update(keys)
@@ -110,7 +114,7 @@ def _insert_ignore(session: Session, table, values: dict):
 
 
 def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> int | None:
-    keys = identity_keys(item.entry)
+    keys = identity_keys(item.entry, feed_id)
     claim = _insert_ignore(session, SeenEntry.__table__, {"key": keys[0], "first_seen_at": utcnow()})
     if claim is None:
         return None

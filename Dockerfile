@@ -1,0 +1,35 @@
+# newswatch: the monitor as a container. Installs exactly as the README does
+# (pinned requirements.lock, then the package without dependencies) and runs as a
+# non-root user. Data (SQLite database) lives in the /app/data volume.
+FROM python:3.11.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    NEWSWATCH_CONFIG=/app/config \
+    PREFECT_SERVER_ANALYTICS_ENABLED=false
+
+WORKDIR /app
+
+COPY requirements.lock ./
+RUN python -m pip install -r requirements.lock
+
+COPY pyproject.toml README.md ./
+COPY config/ config/
+COPY extractors/ extractors/
+COPY matching/ matching/
+COPY store/ store/
+COPY alerts/ alerts/
+COPY flows/ flows/
+COPY newswatch/ newswatch/
+RUN python -m pip install --no-deps -e . \
+    && useradd --create-home --uid 10001 newswatch \
+    && mkdir -p /app/data \
+    && chown newswatch:newswatch /app/data
+
+USER newswatch
+VOLUME ["/app/data"]
+
+# Set PREFECT_API_URL to your Prefect server; without it a local server starts inside.
+CMD ["newswatch", "serve"]
