@@ -17,13 +17,12 @@ from __future__ import annotations
 import bisect
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from itertools import islice
 
 import ahocorasick
 
 from matching.models import MatchInput
 from matching.parser import MAX_NUMBER, QueryWord
-from matching.tokens import find_words, fold_word, is_cjk, split_words
+from matching.tokens import fold_word, is_cjk, split_words
 
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
@@ -38,16 +37,22 @@ class Vocabulary:
         self.cjk: dict[str, int] = {}
         self.prefix_lengths: tuple[int, ...] = ()
         self.automaton: ahocorasick.Automaton | None = None
+        self.weights: list[float] = []
 
     def __len__(self) -> int:
-        return len(self.exact) + len(self.prefixes) + len(self.cjk)
+        return len(self.weights)
 
     def add_word(self, word: QueryWord) -> int:
         """The pattern id of `word`, numbering it if new."""
         table = self.cjk if is_cjk(word.text) else self.prefixes if word.prefix else self.exact
         if word.text not in table:
             table[word.text] = len(self)
+            self.weights.append((3.0 if table is self.prefixes else 1.0) / (1 + len(word.text)))
         return table[word.text]
+
+    def weigh(self, pattern: int) -> float:
+        """How common a pattern probably is: short words and prefixes match more often."""
+        return self.weights[pattern]
 
     def freeze(self) -> None:
         """Build the lookup structures once all words are in."""
@@ -84,13 +89,20 @@ class FieldText:
     words: list[str]
     base: int
     offsets: list[tuple[int, int]] = field(default_factory=list)
+    sentence_starts: list[int] | None = None  # filled by the explanation, once
 
     def offset_of(self, index: int) -> tuple[int, int]:
-        """Character offsets of word `index` (computed lazily, only for hits)."""
-        if index >= len(self.offsets):
-            remaining = islice(find_words(self.text), len(self.offsets), index + 1)
-            self.offsets.extend(remaining)
-        return self.offsets[index]
+        """Character offsets of word `index`, found lazily (only hits need them).
+
+        Between two words there are only non-word characters, so the next occurrence
+        of a word after the previous one's end is that word."""
+        offsets = self.offsets
+        position = offsets[-1][1] if offsets else 0
+        for word in self.words[len(offsets) : index + 1]:
+            start = self.text.find(word, position)
+            position = start + len(word)
+            offsets.append((start, position))
+        return offsets[index]
 
 
 class Document:

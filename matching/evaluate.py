@@ -9,6 +9,12 @@ holding gives []). `evidence(document, scope)` is asked only of nodes that hold 
 returns the spans of the matched words themselves (NEAR gives its two sides, not the
 words between), which the explanation marks.
 
+`clauses()` is the prefilter's proof obligation: sets of pattern ids such that every
+document the node holds on contains at least one id of each set (no sets: no
+obligation, as for `NOT x`). Every word of a phrase is a clause; AND and NEAR join
+their parts' clauses; OR combines one clause of each alternative (all combinations
+while there are at most MAX_CLAUSES, else the union of everything).
+
 NEAR/n holds for a span of each side, in either order, not overlapping, with at most
 n words between them. ATLEAST/n counts distinct start positions.
 """
@@ -17,11 +23,13 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import accumulate, chain, product
 
 from matching.document import Document, Scope
 
 Span = tuple[int, int]
+Clauses = tuple[frozenset[int], ...]  # of each set, one pattern id must occur
+MAX_CLAUSES = 16
 MAX_EVIDENCE_PER_PHRASE = 200  # the first places of a phrase are enough to explain a hit
 
 
@@ -53,6 +61,9 @@ class Phrase:
     def patterns_used(self) -> set[int]:
         return set(self.patterns)
 
+    def clauses(self) -> Clauses:
+        return tuple(frozenset({pattern}) for pattern in dict.fromkeys(self.patterns))
+
 
 @dataclass(frozen=True)
 class AnyOf:
@@ -72,6 +83,9 @@ class AnyOf:
 
     def patterns_used(self) -> set[int]:
         return set().union(*(child.patterns_used() for child in self.children))
+
+    def clauses(self) -> Clauses:
+        return either_of([child.clauses() for child in self.children])
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,9 @@ class AllOf:
     def patterns_used(self) -> set[int]:
         return set().union(*(child.patterns_used() for child in self.children))
 
+    def clauses(self) -> Clauses:
+        return tuple(dict.fromkeys(clause for child in self.children for clause in child.clauses()))
+
 
 @dataclass(frozen=True)
 class Without:
@@ -110,6 +127,9 @@ class Without:
 
     def patterns_used(self) -> set[int]:
         return self.child.patterns_used()
+
+    def clauses(self) -> Clauses:
+        return ()
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,9 @@ class InField:
     def patterns_used(self) -> set[int]:
         return self.child.patterns_used()
 
+    def clauses(self) -> Clauses:
+        return self.child.clauses()
+
 
 @dataclass(frozen=True)
 class AtLeast:
@@ -151,6 +174,9 @@ class AtLeast:
 
     def patterns_used(self) -> set[int]:
         return self.child.patterns_used()
+
+    def clauses(self) -> Clauses:
+        return self.child.clauses()
 
 
 @dataclass(frozen=True)
@@ -176,8 +202,23 @@ class Near:
     def patterns_used(self) -> set[int]:
         return self.left.patterns_used() | self.right.patterns_used()
 
+    def clauses(self) -> Clauses:
+        return tuple(dict.fromkeys(self.left.clauses() + self.right.clauses()))
+
 
 EvalNode = Phrase | AnyOf | AllOf | Without | InField | AtLeast | Near
+
+
+def either_of(alternatives: list[Clauses]) -> Clauses:
+    """Clauses that hold when any one alternative's clauses do."""
+    if not all(alternatives):
+        return ()
+    combinations = 1
+    for clauses in alternatives:
+        combinations *= len(clauses)
+    if combinations > MAX_CLAUSES:
+        return (frozenset().union(*(clause for clauses in alternatives for clause in clauses)),)
+    return tuple(dict.fromkeys(frozenset().union(*choice) for choice in product(*alternatives)))
 
 
 def pair_spans(left: list[Span], right: list[Span], distance: int) -> list[Span]:

@@ -8,12 +8,13 @@ offsets of each matched term inside the snippet. A line break always ends a sent
 a '.' followed by a lower-case word or a digit ("U.S. officials", "Oct. 13") does not.
 
 Costs stay bounded on huge documents: only the first MAX_EVIDENCE spans are looked at,
-and sentence ends are searched at most SENTENCE_REACH characters around a match.
+and each field is split into sentences once, however many rules hit it.
 A hit without evidence (a rule such as `NOT x`) shows the first sentence.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -23,7 +24,6 @@ from matching.tokens import fold_word
 
 SNIPPET_CHARS = 400
 SHORT_SENTENCE_CHARS = 160
-SENTENCE_REACH = 600
 MAX_EVIDENCE = 200
 _ELLIPSIS = "…"
 _SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’»)\]]*+\s+|(?<![。！？])[。！？]+\s*+|\n\s*+")
@@ -84,10 +84,10 @@ def narrow_cjk(word: str, cjk_words: tuple[str, ...], from_end: bool) -> int:
 def build_snippet(document: Document, found: list[Found]) -> tuple[str, Marks]:
     if not found:
         title, body = document.fields
-        text = body.text if body.text.strip() else title.text
-        return cut_window(text, *add_short_next(text, *sentence_around(text, 0, 0)), [])
+        field = body if body.text.strip() else title
+        return cut_window(field.text, *add_short_next(field, *sentence_around(field, 0)), [])
     field, low, high = strongest_sentence(found)
-    low, high = add_short_next(field.text, low, high)
+    low, high = add_short_next(field, low, high)
     return cut_window(field.text, low, high, [item for item in found if item.field is field])
 
 
@@ -95,30 +95,26 @@ def strongest_sentence(found: list[Found]) -> tuple[FieldText, int, int]:
     """The field and character range of the sentence with most distinct matched terms."""
     sentences: dict[tuple[str, int, int], set[str]] = {}
     fields = {item.field.name: item.field for item in found}
-    place = ("", 0, 0)
     for item in found:
-        if not (item.field.name == place[0] and place[1] <= item.start and item.end <= place[2]):
-            place = (item.field.name, *sentence_around(item.field.text, item.start, item.end))
+        place = (item.field.name, *sentence_around(item.field, item.start))
         sentences.setdefault(place, set()).add(item.key)
     name, low, high = max(sentences, key=lambda place: len(sentences[place]))
     return fields[name], low, high
 
 
-def sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
-    """The sentence holding text[start:end], searched within SENTENCE_REACH."""
-    low = max(0, start - SENTENCE_REACH)
-    for boundary in _SENTENCE_END_RE.finditer(text, low, start):
-        if ends_sentence(text, boundary):
-            low = boundary.end()
-    return low, next_sentence_end(text, end)
+def sentence_around(field: FieldText, offset: int) -> tuple[int, int]:
+    """Character range of the sentence holding `offset`."""
+    starts = sentence_starts(field)
+    index = bisect.bisect_right(starts, offset) - 1
+    return starts[index], starts[index + 1] if index + 1 < len(starts) else len(field.text)
 
 
-def next_sentence_end(text: str, start: int) -> int:
-    stop = min(len(text), start + SENTENCE_REACH)
-    for boundary in _SENTENCE_END_RE.finditer(text, start, stop):
-        if ends_sentence(text, boundary):
-            return boundary.end()
-    return stop
+def sentence_starts(field: FieldText) -> list[int]:
+    """Offsets where the field's sentences start, found once per field."""
+    if field.sentence_starts is None:
+        ends = _SENTENCE_END_RE.finditer(field.text)
+        field.sentence_starts = [0] + [end.end() for end in ends if ends_sentence(field.text, end)]
+    return field.sentence_starts
 
 
 def ends_sentence(text: str, boundary: re.Match[str]) -> bool:
@@ -126,11 +122,11 @@ def ends_sentence(text: str, boundary: re.Match[str]) -> bool:
     return not following or "\n" in boundary.group() or not (following.islower() or following.isdigit())
 
 
-def add_short_next(text: str, low: int, high: int) -> tuple[int, int]:
+def add_short_next(field: FieldText, low: int, high: int) -> tuple[int, int]:
     """Add the next sentence when this one is short and both fit in a snippet."""
-    if high - low >= SHORT_SENTENCE_CHARS or high >= len(text):
+    if high - low >= SHORT_SENTENCE_CHARS or high >= len(field.text):
         return low, high
-    following = next_sentence_end(text, high)
+    following = sentence_around(field, high)[1]
     return (low, following) if following - low <= SNIPPET_CHARS else (low, high)
 
 

@@ -1,11 +1,12 @@
 """A compiled rule set: match one article against every rule, tokenising it once.
 
 `RuleSet.match` builds one `Document` per call, then evaluates only the candidate
-rules: those with a word that occurs in the document (found through the vocabulary's
-pattern ids) plus the rules that hold on an empty document (`NOT x`), which must always
-be evaluated. A rule with no word in the document evaluates exactly as on an empty
-document, so the prefilter never changes the answer; `match_every_rule` skips the
-prefilter and exists to prove that (tests) and to measure it (bench).
+rules. Each rule's tree gives clauses (sets of pattern ids) that every document it hits
+meets, one id of each (see `evaluate.py`). A rule is indexed under the clause whose words
+look rarest; a document's words pick out rules from that index, and a rule stays a
+candidate only if the document meets its other clauses too. Rules without clauses
+(`NOT x`) are always evaluated. So the prefilter never changes the answer;
+`match_every_rule` skips it and exists to prove that (tests) and to measure it (bench).
 
 A rule with `tags` applies only to feeds sharing a tag; with `languages` only to
 articles whose primary language subtag is listed ('en-US' counts as 'en').
@@ -34,19 +35,26 @@ class CompiledRule:
     patterns: frozenset[int]
 
 
+def weigh(clause: frozenset[int], vocabulary: Vocabulary) -> float:
+    """How likely a clause is met: its words' weights added up."""
+    return sum(vocabulary.weigh(pattern) for pattern in clause)
+
+
 class RuleSet:
     """Every compiled rule behind one vocabulary and one prefilter."""
 
     def __init__(self, rules: Iterable[CompiledRule], vocabulary: Vocabulary):
         self.rules = tuple(rules)
         self.vocabulary = vocabulary
-        empty = Document(MatchInput(title="", body=""), vocabulary)
-        self.always = tuple(i for i, rule in enumerate(self.rules) if rule.root.evaluate(empty, EVERYWHERE) is not None)
+        clauses = [rule.root.clauses() for rule in self.rules]
+        self.always = tuple(i for i, found in enumerate(clauses) if not found)
+        ordered = [sorted(found, key=lambda clause: weigh(clause, vocabulary)) for found in clauses]
+        self.checks = [tuple(found[1:]) for found in ordered]  # the index clause is met by lookup
         cjk_text = {pattern: text for text, pattern in vocabulary.cjk.items()}
         self.cjk_words = [tuple(cjk_text[p] for p in rule.patterns if p in cjk_text) for rule in self.rules]
         self.by_pattern: dict[int, list[int]] = {}
-        for index, rule in enumerate(self.rules):
-            for pattern in rule.patterns:
+        for index, found in enumerate(ordered):
+            for pattern in found[0] if found else ():
                 self.by_pattern.setdefault(pattern, []).append(index)
 
     def match(self, doc: MatchInput) -> list[RuleMatch]:
@@ -60,11 +68,13 @@ class RuleSet:
         return self.match_rules(doc, document, range(len(self.rules)))
 
     def candidates(self, document: Document) -> list[int]:
-        """Indices of the rules that can hit `document`, in rule order."""
+        """Indices of the rules that can hit `document`, in rule order: those indexed
+        under a word it contains whose other clauses it also meets, and `always`."""
+        present = set(document.positions)
         found = set(self.always)
-        for pattern in document.positions:
+        for pattern in present:
             found.update(self.by_pattern.get(pattern, ()))
-        return sorted(found)
+        return [index for index in sorted(found) if meets_all(self.checks[index], present)]
 
     def match_rules(self, doc: MatchInput, document: Document, indices: Iterable[int]) -> list[RuleMatch]:
         matches = []
@@ -76,6 +86,14 @@ class RuleSet:
                 evidence = rule.root.evidence(document, EVERYWHERE)
                 matches.append(explain_match(rule.name, rule.hash, document, evidence, self.cjk_words[index]))
         return matches
+
+
+def meets_all(clauses: tuple[frozenset[int], ...], present: set[int]) -> bool:
+    """Whether the document's pattern ids meet every clause (one id of each)."""
+    for clause in clauses:
+        if clause.isdisjoint(present):
+            return False
+    return True
 
 
 def applies_to(rule: RuleConfig, doc: MatchInput) -> bool:

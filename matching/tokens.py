@@ -54,7 +54,7 @@ def split_words(text: str) -> list[str]:
 
 def find_words(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) offsets of the same words as `split_words`, lazily."""
-    return (match.span() for match in _pattern_for(text).finditer(text))
+    return map(re.Match.span, _pattern_for(text).finditer(text))
 
 
 def _pattern_for(text: str) -> re.Pattern[str]:
