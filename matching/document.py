@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ahocorasick
 
 from matching.models import MatchInput
 from matching.parser import MAX_NUMBER, QueryWord
-from matching.tokens import fold_word, is_cjk, split_words
+from matching.tokens import fold_word, is_cjk, split_words, word_bounds
 
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
@@ -88,21 +88,14 @@ class FieldText:
     text: str
     words: list[str]
     base: int
-    offsets: list[tuple[int, int]] = field(default_factory=list)
     sentence_starts: list[int] | None = None  # filled by the explanation, once
+    _bounds: tuple[list[int], list[int]] | None = None
 
     def offset_of(self, index: int) -> tuple[int, int]:
-        """Character offsets of word `index`, found lazily (only hits need them).
-
-        Between two words there are only non-word characters, so the next occurrence
-        of a word after the previous one's end is that word."""
-        offsets = self.offsets
-        position = offsets[-1][1] if offsets else 0
-        for word in self.words[len(offsets) : index + 1]:
-            start = self.text.find(word, position)
-            position = start + len(word)
-            offsets.append((start, position))
-        return offsets[index]
+        """Character offsets of word `index` (found on first need: only hits need them)."""
+        if self._bounds is None:
+            self._bounds = word_bounds(self.text)
+        return self._bounds[0][index], self._bounds[1][index]
 
 
 class Document:
