@@ -89,12 +89,13 @@ class FieldText:
     words: list[str]
     base: int
     sentence_starts: list[int] | None = None  # filled by the explanation, once
-    _bounds: tuple[list[int], list[int]] | None = None
+    _bounds: tuple[list[int], list[int]] = ([], [])
 
     def offset_of(self, index: int) -> tuple[int, int]:
-        """Character offsets of word `index` (found on first need: only hits need them)."""
-        if self._bounds is None:
-            self._bounds = word_bounds(self.text)
+        """Character offsets of word `index`, found on first need (only hits need them)
+        for twice as many words as asked, so a huge field is never split whole in vain."""
+        if index >= len(self._bounds[1]):
+            self._bounds = word_bounds(self.text, max(256, 2 * (index + 1)))
         return self._bounds[0][index], self._bounds[1][index]
 
 

@@ -59,10 +59,11 @@ def find_words(text: str) -> Iterator[tuple[int, int]]:
     return map(re.Match.span, _pattern_for(text).finditer(text))
 
 
-def word_bounds(text: str) -> tuple[list[int], list[int]]:
-    """Start and end offsets of the words of `split_words(text)`, in one C-level pass:
-    splitting keeps the separators, and running sums of the pieces' lengths are the bounds."""
-    pieces = _SPLITTERS[_pattern_for(text)].split(text)
+def word_bounds(text: str, count: int) -> tuple[list[int], list[int]]:
+    """Start and end offsets of the first `count` words of `split_words(text)`, in one
+    C-level pass: splitting keeps the separators, and running sums of the pieces'
+    lengths are the bounds."""
+    pieces = _SPLITTERS[_pattern_for(text)].split(text, maxsplit=count)
     sums = list(accumulate(map(len, pieces)))
     return sums[0:-1:2], sums[1::2]
 
