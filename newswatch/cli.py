@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--json", action="store_true", help="print a JSON list")
     test.set_defaults(func=commands.cmd_rules_test)
 
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    upgrade = db_sub.add_parser("upgrade", parents=[common], help="migrate the database to the current schema")
+    upgrade.set_defaults(func=commands.cmd_db_upgrade)
+
     demo = sub.add_parser("demo", parents=[common], help="an offline demo on bundled feeds and pages")
     demo.set_defaults(func=lambda args: __import__("newswatch.demo", fromlist=["run_demo"]).run_demo(args))
     return parser

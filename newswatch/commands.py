@@ -167,3 +167,18 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
             for match in result["matches"]:
                 print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n    {match['snippet']}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from store import open_database
+    from store.migrate import current_revision
+
+    engine = open_database(config.settings.database_url)
+    try:
+        print(f"database at schema revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+    return EXIT_OK

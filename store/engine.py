@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel, create_engine
+from sqlmodel import create_engine
 
 from store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
@@ -52,12 +52,10 @@ def _tune_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables (idempotent)."""
-    SQLModel.metadata.create_all(engine)
-
-
 def open_database(database_url: str) -> Engine:
+    """An engine on a database migrated to the current schema (created on first use)."""
+    from store.migrate import upgrade_database
+
     engine = make_engine(database_url)
-    create_schema(engine)
+    upgrade_database(engine)
     return engine

@@ -34,7 +34,7 @@ def test_every_cli_command_is_documented_in_the_readme():
     parser = build_parser()
     subparsers = next(a for a in parser._actions if a.dest == "command")
     for name, sub in subparsers.choices.items():
-        nested = [a for a in sub._actions if a.dest == "rules_command"]
+        nested = [a for a in sub._actions if a.dest in ("rules_command", "db_command")]
         names = [f"{name} {child}" for child in nested[0].choices] if nested else [name]
         for full in names:
             assert f"`newswatch {full}" in README, f"`newswatch {full}` is not documented in README.md"

@@ -1,0 +1,34 @@
+"""The schema comes from Alembic migrations, and the migrations match the models."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from store import open_database
+from store.migrate import current_revision, upgrade_database
+
+
+def test_migrations_produce_exactly_the_models_schema(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'n.db'}")
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert differences == [], "a model changed without a migration: add one under store/migrations/versions"
+
+
+def test_upgrade_is_idempotent_and_safe_from_two_processes_at_once(tmp_path):
+    """Two workers starting on a new database at the same moment: both succeed, one schema."""
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    script = f"from store import open_database; open_database({url!r}).dispose()"
+    workers = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE) for _ in range(3)]
+    outcomes = [(worker.wait(timeout=120), worker.stderr.read().decode()) for worker in workers]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    engine = open_database(url)
+    upgrade_database(engine)
+    assert current_revision(engine) is not None
+    engine.dispose()
