@@ -26,7 +26,8 @@ SNIPPET_CHARS = 400
 SHORT_SENTENCE_CHARS = 160
 MAX_EVIDENCE = 200
 _ELLIPSIS = "…"
-_SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]+[\"'”’»)\]]*+\s+|(?<![。！？])[。！？]+\s*+|\n\s*+")
+_STOP_RE = re.compile(r"[.!?…。！？\n]+")
+_AFTER_STOP_RE = re.compile(r"[\"'”’»)\]]*\s*")
 _TERMINAL = tuple(".!?…。！？\"'”’»)]")
 
 Marks = tuple[tuple[int, int], ...]
@@ -112,14 +113,23 @@ def sentence_around(field: FieldText, offset: int) -> tuple[int, int]:
 def sentence_starts(field: FieldText) -> list[int]:
     """Offsets where the field's sentences start, found once per field."""
     if field.sentence_starts is None:
-        ends = _SENTENCE_END_RE.finditer(field.text)
-        field.sentence_starts = [0] + [end.end() for end in ends if ends_sentence(field.text, end)]
+        ends = (boundary_end(field.text, stop) for stop in _STOP_RE.finditer(field.text))
+        field.sentence_starts = [0] + [end for end in ends if end]
     return field.sentence_starts
 
 
-def ends_sentence(text: str, boundary: re.Match[str]) -> bool:
-    following = text[boundary.end() : boundary.end() + 1]
-    return not following or "\n" in boundary.group() or not (following.islower() or following.isdigit())
+def boundary_end(text: str, stop: re.Match[str]) -> int | None:
+    """Where the next sentence starts after a run of stops ('.', '!', '。', line breaks),
+    or None when the run does not end a sentence."""
+    end = _AFTER_STOP_RE.match(text, stop.end()).end()
+    following = text[end : end + 1]
+    if not following:
+        return None
+    if "\n" in stop.group() or stop.group()[-1] in "。！？":
+        return end
+    if not text[end - 1].isspace() or following.islower() or following.isdigit():
+        return None
+    return end
 
 
 def add_short_next(field: FieldText, low: int, high: int) -> tuple[int, int]:
