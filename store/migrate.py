@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -23,10 +23,24 @@ def alembic_config(connection=None) -> AlembicConfig:
     return config
 
 
+FIRST_REVISION = "0001"
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
     with engine.connect() as connection:
-        command.upgrade(alembic_config(connection), revision)
+        config = alembic_config(connection)
+        if _created_before_migrations(connection):
+            command.stamp(config, FIRST_REVISION)
+        command.upgrade(config, revision)
         connection.commit()
+
+
+def _created_before_migrations(connection) -> bool:
+    """Databases made by the very first builds (tables, no alembic_version) hold schema 0001."""
+    from alembic.runtime.migration import MigrationContext
+
+    tables = set(inspect(connection).get_table_names())
+    return "feed" in tables and MigrationContext.configure(connection).get_current_revision() is None
 
 
 def current_revision(engine: Engine) -> str | None:
