@@ -17,15 +17,20 @@ from prefect.runtime import flow_run
 from alerts import RelayReport
 from config import load_config
 from flows.artifacts import publish_pass_artifacts
-from flows.run_pass import deliver_alerts, run_pass
-from flows.stages import FeedOutcome, PassContext, process_feed
+from flows.run_pass import PassSteps, deliver_alerts, run_pass
+from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
 from flows.summary import PassSummary
 from store import FeedState, list_hits, open_database
 
 
 @task(name="poll-feed", task_run_name="poll {feed.name}", cache_policy=NO_CACHE)
-def poll_feed_task(ctx: PassContext, feed: FeedState) -> FeedOutcome:
-    return process_feed(ctx, feed)
+def poll_feed_task(ctx: PassContext, feed: FeedState) -> FeedPoll:
+    return poll_feed(ctx, feed)
+
+
+@task(name="extract-and-match", cache_policy=NO_CACHE)
+def process_entries_task(ctx: PassContext, polls: list[FeedPoll]) -> None:
+    process_entries(ctx, polls)
 
 
 @task(name="deliver-alerts", cache_policy=NO_CACHE)
@@ -33,9 +38,13 @@ def deliver_alerts_task(ctx: PassContext) -> RelayReport:
     return deliver_alerts(ctx)
 
 
-def map_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> list[FeedOutcome]:
+def poll_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> list[FeedPoll]:
     futures = [poll_feed_task.submit(ctx, feed) for feed in feeds]
     return [future.result() for future in futures]
+
+
+PREFECT_STEPS = PassSteps(poll_feeds=poll_feeds_with_tasks, process_entries=process_entries_task,
+                          deliver=deliver_alerts_task)
 
 
 def _run_name() -> str:
@@ -46,7 +55,7 @@ def _run_name() -> str:
 def monitor(config_dir: str = "config") -> PassSummary:
     """Poll the feeds in `config_dir`, store new articles and hits, send alerts."""
     config = load_config(config_dir)
-    summary = run_pass(config, map_feeds=map_feeds_with_tasks, deliver=deliver_alerts_task)
+    summary = run_pass(config, PREFECT_STEPS)
     engine = open_database(config.settings.database_url)
     try:
         hits = list_hits(engine, hit_ids=summary.hit_ids)

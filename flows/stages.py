@@ -1,58 +1,61 @@
 """One monitoring pass as plain functions: the stages in order, no Prefect.
 
-`flows/monitor.py` wraps these in tasks; remove the decorators and the pipeline still
-runs (the benchmarks do exactly that to measure Prefect's share). Each feed is one
-unit of work: poll -> keep only unseen entries -> fetch and clean their pages ->
-match -> store articles, hits and outbox rows in one transaction -> save the feed's
-validators. A failure in one feed is recorded against that feed and the pass goes on.
+`flows/run_pass.py` calls them directly; `flows/monitor.py` wraps them in tasks.
+A pass has three steps:
+
+1. `poll_feed` (per feed): conditional GET, parse under a time budget, keep only
+   entries not seen before. A feed's own trouble is recorded against it, never raised.
+2. `process_entries` (all feeds' new entries as one stream): pages are fetched by a
+   thread pool while a process pool extracts those already fetched, so fetching overlaps
+   extraction; each clean article is matched at once and saved with its hits and outbox
+   rows in batches (one transaction each). Only ids stay in memory, never the articles.
+3. `finish_feed` (per feed): save the feed's validators (ETag/Last-Modified) only now
+   that its entries are stored, so a crash before this point refetches, never loses.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 
-from config.models import Config, FeedConfig
-from extractors.articles import extract_article, fallback_article
+from config.models import Config
+from extractors.articles import fallback_article
 from extractors.feeds import parse_feed_with_budget
 from extractors.http import FetchResult, SafeClient
 from extractors.models import Article, FeedEntry
+from extractors.pool import ExtractionPool
 from matching import RuleSet
 from matching.models import MatchInput
-from store import (
-    ArticleToSave,
-    FeedState,
-    record_feed_error,
-    record_feed_success,
-    save_articles,
-    select_unseen,
-)
+from store import ArticleToSave, FeedState, record_feed_error, record_feed_success, save_articles, select_unseen
 
 log = logging.getLogger("newswatch.pass")
 PARSE_BUDGET_SECONDS = 20.0
 FIRST_POLL_ALERT_WINDOW = timedelta(hours=24)
+SAVE_BATCH = 50
 
 
 @dataclass(frozen=True)
 class PassContext:
-    """Everything a pass needs, built once: config, database, HTTP client, compiled rules."""
+    """Everything a pass needs, built once: config, database, HTTP client, rules, extractors."""
 
     config: Config
     engine: Engine
     client: SafeClient
     ruleset: RuleSet
-
-    def feed_config(self, url: str) -> FeedConfig | None:
-        return next((feed for feed in self.config.feeds if feed.url == url), None)
+    extraction: ExtractionPool
 
     def channels_for_rule(self, rule_name: str) -> tuple[str, ...]:
         rule = next(rule for rule in self.config.rules if rule.name == rule_name)
         return self.config.channels_for(rule)
+
+    def feed_tags(self, url: str) -> tuple[str, ...]:
+        return next((feed.tags for feed in self.config.feeds if feed.url == url), ())
 
 
 @dataclass
@@ -76,58 +79,97 @@ class FeedOutcome:
     baseline_hit_ids: list[int] = field(default_factory=list)
 
 
-def process_feed(ctx: PassContext, feed: FeedState) -> FeedOutcome:
-    """Poll one feed and store what is new; never raises for a feed's own trouble."""
-    outcome = FeedOutcome(feed=feed.name, url=feed.url, status="ok", first_poll=not feed.baseline_done)
+@dataclass
+class FeedPoll:
+    """A polled feed waiting for its new entries to be processed."""
+
+    feed: FeedState
+    outcome: FeedOutcome
+    new_entries: list[FeedEntry] = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+    ttl_seconds: float | None = None
+
+    @property
+    def pending(self) -> bool:
+        """Polled fine; validators still to be saved by `finish_feed`."""
+        return self.outcome.status in ("ok", "not_modified")
+
+
+def poll_feed(ctx: PassContext, feed: FeedState) -> FeedPoll:
+    """Fetch and parse one feed; keep its unseen entries. Never raises for the feed's own trouble."""
+    poll = FeedPoll(feed, FeedOutcome(feed=feed.name, url=feed.url, status="ok", first_poll=not feed.baseline_done))
     result = ctx.client.fetch(feed.url, kind="feed", etag=feed.etag, last_modified=feed.last_modified)
     if not result.ok:
-        return _fail(ctx, feed, outcome, result.error_class, result.error, retry_after=result.retry_after)
+        return _fail(ctx, poll, result.error_class, result.error, retry_after=result.retry_after)
     if result.not_modified:
-        outcome.status = "not_modified"
-        return _succeed(ctx, feed, outcome, feed.etag, feed.last_modified, None)
+        poll.outcome.status, poll.etag, poll.last_modified = "not_modified", feed.etag, feed.last_modified
+        return poll
     parsed = parse_feed_with_budget(result.body, result.headers, result.final_url, PARSE_BUDGET_SECONDS)
     if parsed.error_class:
-        return _fail(ctx, feed, outcome, parsed.error_class, parsed.error or parsed.error_class)
-    outcome.entries = len(parsed.entries)
-    new_entries = select_unseen(ctx.engine, feed.id, parsed.entries)
-    items = list(_clean_and_match(ctx, feed, new_entries, first_poll=outcome.first_poll))
-    saved = save_articles(
-        ctx.engine, feed.id, items, channels_for_rule=ctx.channels_for_rule, config_hash=ctx.config.config_hash
-    )
-    outcome.new_articles = len(saved.article_ids)
-    outcome.flagged = sum(1 for item in items if item.article.flagged)
-    outcome.hit_ids, outcome.baseline_hit_ids = saved.hit_ids, saved.baseline_hit_ids
-    return _succeed(ctx, feed, outcome, result.headers.get("etag"), result.headers.get("last-modified"),
-                    parsed.ttl_seconds)
+        return _fail(ctx, poll, parsed.error_class, parsed.error or parsed.error_class)
+    poll.outcome.entries = len(parsed.entries)
+    poll.new_entries = select_unseen(ctx.engine, feed.id, parsed.entries)
+    poll.etag, poll.last_modified = result.headers.get("etag"), result.headers.get("last-modified")
+    poll.ttl_seconds = parsed.ttl_seconds
+    return poll
 
 
-def _succeed(ctx, feed, outcome, etag, last_modified, ttl_seconds) -> FeedOutcome:
-    next_poll = datetime.now(timezone.utc) + timedelta(seconds=ttl_seconds) if ttl_seconds else None
-    change = record_feed_success(ctx.engine, feed.id, etag=etag, last_modified=last_modified, next_poll_at=next_poll)
-    outcome.recovered = change.recovered
-    return outcome
-
-
-def _fail(ctx, feed, outcome, error_class, error, retry_after=None) -> FeedOutcome:
+def _fail(ctx: PassContext, poll: FeedPoll, error_class, error, retry_after=None) -> FeedPoll:
     retry_at = datetime.now(timezone.utc) + timedelta(seconds=retry_after) if retry_after else None
-    change = record_feed_error(ctx.engine, feed.id, error_class or "error", error or "", retry_at=retry_at)
-    log.warning("feed %s failed: %s: %s", feed.name, error_class, error)
+    change = record_feed_error(ctx.engine, poll.feed.id, error_class or "error", error or "", retry_at=retry_at)
+    log.warning("feed %s failed: %s: %s", poll.feed.name, error_class, error)
+    outcome = poll.outcome
     outcome.status, outcome.error_class, outcome.error = "failed", error_class, error
     outcome.error_count, outcome.parked_now = change.error_count, change.parked_now
-    outcome.parked = feed.parked or change.parked_now
-    return outcome
+    outcome.parked = poll.feed.parked or change.parked_now
+    return poll
 
 
-def _clean_and_match(
-    ctx: PassContext, feed: FeedState, entries: Sequence[FeedEntry], *, first_poll: bool
-) -> Iterator[ArticleToSave]:
-    config = ctx.feed_config(feed.url)
-    tags = config.tags if config else ()
+def finish_feed(ctx: PassContext, poll: FeedPoll) -> FeedOutcome:
+    """Save validators and reset health, now that the feed's new entries are stored."""
+    if poll.pending:
+        next_poll = datetime.now(timezone.utc) + timedelta(seconds=poll.ttl_seconds) if poll.ttl_seconds else None
+        change = record_feed_success(ctx.engine, poll.feed.id, etag=poll.etag, last_modified=poll.last_modified,
+                                     next_poll_at=next_poll)
+        poll.outcome.recovered = change.recovered
+    return poll.outcome
+
+
+def process_entries(ctx: PassContext, polls: Sequence[FeedPoll]) -> None:
+    """Fetch, extract, match and store every new entry of `polls`; fills their outcomes."""
+    jobs = [(poll, entry) for poll in polls for entry in poll.new_entries]
+    if not jobs:
+        return
+    batches: dict[int, list[ArticleToSave]] = defaultdict(list)
     now = datetime.now(timezone.utc)
-    for entry, article in fetch_articles(ctx, entries):
-        doc = MatchInput(title=article.title or entry.title, body=article.text, language=article.language,
-                         feed_tags=tags)
-        yield ArticleToSave(entry, article, ctx.ruleset.match(doc), baseline=first_poll and is_old_news(entry, now))
+    for index, article in clean_articles(ctx, [entry for _, entry in jobs]):
+        poll, entry = jobs[index]
+        batch = batches[id(poll)]
+        batch.append(match_article(ctx, poll, entry, article, now))
+        if len(batch) >= SAVE_BATCH:
+            save_batch(ctx, poll, batch)
+    for poll in polls:
+        if batches[id(poll)]:
+            save_batch(ctx, poll, batches[id(poll)])
+
+
+def match_article(ctx: PassContext, poll: FeedPoll, entry: FeedEntry, article: Article, now: datetime) -> ArticleToSave:
+    doc = MatchInput(title=article.title or entry.title, body=article.text, language=article.language,
+                     feed_tags=ctx.feed_tags(poll.feed.url))
+    baseline = poll.outcome.first_poll and is_old_news(entry, now)
+    return ArticleToSave(entry, article, ctx.ruleset.match(doc), baseline=baseline)
+
+
+def save_batch(ctx: PassContext, poll: FeedPoll, batch: list[ArticleToSave]) -> None:
+    saved = save_articles(ctx.engine, poll.feed.id, batch, channels_for_rule=ctx.channels_for_rule,
+                          config_hash=ctx.config.config_hash)
+    outcome = poll.outcome
+    outcome.new_articles += len(saved.article_ids)
+    outcome.flagged += sum(1 for item in batch if item.article.flagged)
+    outcome.hit_ids += saved.hit_ids
+    outcome.baseline_hit_ids += saved.baseline_hit_ids
+    batch.clear()
 
 
 def is_old_news(entry: FeedEntry, now: datetime) -> bool:
@@ -139,34 +181,46 @@ def is_old_news(entry: FeedEntry, now: datetime) -> bool:
     return now - published > FIRST_POLL_ALERT_WINDOW
 
 
-def fetch_articles(ctx: PassContext, entries: Sequence[FeedEntry]) -> Iterator[tuple[FeedEntry, Article]]:
-    """Fetch entries' pages concurrently and clean each; fall back to the entry's own text."""
-    if not entries:
-        return
-    workers = max(1, min(ctx.config.settings.fetch.concurrency, len(entries)))
+def clean_articles(ctx: PassContext, entries: Sequence[FeedEntry]) -> Iterator[tuple[int, Article]]:
+    """(index, clean article) for every entry, in completion order.
+
+    Pages are fetched by a thread pool (the client caps each host); fetched pages go to
+    the extraction process pool as they arrive. An entry whose page cannot be fetched or
+    extracted yields its own title and summary, flagged with why: no hit is lost.
+    """
+    fallbacks: list[tuple[int, Article]] = []
+
+    def fetched_pages() -> Iterator[tuple[int, bytes, str, dict]]:
+        for index, result in fetch_pages(ctx, entries):
+            if result is not None and result.ok:
+                yield index, result.body, result.final_url, result.headers
+            else:
+                reason = "no_link" if result is None else (result.error_class or "fetch_failed")
+                fallbacks.append((index, fallback_article(entries[index], reason)))
+
+    for index, outcome in ctx.extraction.extract_many(fetched_pages()):
+        yield index, outcome if isinstance(outcome, Article) else fallback_article(entries[index], outcome)
+        while fallbacks:
+            yield fallbacks.pop()
+    while fallbacks:
+        yield fallbacks.pop()
+
+
+def fetch_pages(ctx: PassContext, entries: Sequence[FeedEntry]) -> Iterator[tuple[int, FetchResult | None]]:
+    """Fetch entry pages concurrently, a bounded number in flight; yield each as it completes."""
+    workers = max(1, ctx.config.settings.fetch.concurrency)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-        results = pool.map(lambda entry: _fetch_page(ctx, entry), entries)
-        for entry, result in zip(entries, results):
-            yield entry, clean_page(entry, result)
+        in_flight: dict[Future, int] = {}
+        queue = iter(range(len(entries)))
+        while True:
+            while len(in_flight) < 2 * workers and (index := next(queue, None)) is not None:
+                in_flight[pool.submit(_fetch_page, ctx, entries[index])] = index
+            if not in_flight:
+                return
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for future in done:
+                yield in_flight.pop(future), future.result()
 
 
 def _fetch_page(ctx: PassContext, entry: FeedEntry) -> FetchResult | None:
-    if not entry.link:
-        return None
-    return ctx.client.fetch(entry.link, kind="page")
-
-
-def clean_page(entry: FeedEntry, result: FetchResult | None) -> Article:
-    """The page's clean article, or the entry's own title and summary, flagged with why."""
-    if result is None:
-        return fallback_article(entry, "no_link")
-    if not result.ok:
-        return fallback_article(entry, result.error_class or "fetch_failed")
-    try:
-        article = extract_article(result.body, result.final_url, result.headers)
-    except Exception as exc:  # a page that breaks the extractor must not lose the entry
-        log.warning("extraction failed for %s: %s", entry.link, exc)
-        return fallback_article(entry, "extract_failed")
-    if not article.text.strip():
-        return fallback_article(entry, "empty_extraction")
-    return article
+    return ctx.client.fetch(entry.link, kind="page") if entry.link else None
