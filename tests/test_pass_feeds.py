@@ -1,0 +1,124 @@
+"""Feeds through the whole pass, without Prefect: the corpus lands in the store intact,
+an unchanged feed costs one conditional request and no parse, a dead feed is parked
+and says so, and one feed's failure never stops the others."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from werkzeug.wrappers import Response
+
+from config import load_config
+from config.models import FetchSettings
+from extractors.articles import fallback_article
+from extractors.http import SafeClient
+from flows.run_pass import run_pass
+from store import ArticleToSave, open_database, save_articles, sync_feeds
+from config.models import FeedConfig
+from tests.conftest import SHARED, rss, write_config
+from tests.servers import fetch_corpus, serve_feed_corpus
+
+CORPUS = SHARED / "data" / "feedparser-tests"
+ARTICLE = "<html><body><article><h1>{0}</h1><p>{0} is a story about the weather in Seoul. " \
+          "It has several sentences so that the extractor keeps it as an article body.</p>" \
+          "<p>Forecasters expect snow in the east by Thursday, and colder nights after that.</p></article></body></html>"
+
+
+def test_every_corpus_feed_is_stored_as_valid_utf8(httpserver, tmp_path):
+    if not CORPUS.is_dir():
+        pytest.skip(f"feedparser corpus not found: {CORPUS}")
+    serve_feed_corpus(httpserver, CORPUS)
+    engine = open_database(f"sqlite:///{tmp_path / 'corpus.db'}")
+    settings = FetchSettings(allowed_networks=("127.0.0.0/8",), timeout_seconds=10)
+    stored = 0
+    with SafeClient(settings) as client:
+        results = fetch_corpus(client, httpserver.url_for("/"), CORPUS)
+        feeds = sync_feeds(engine, [FeedConfig(url=fetched.url, name=path.name) for path, fetched, _ in results])
+        for (path, fetched, parsed), feed in zip(results, feeds):
+            if parsed is None or parsed.error_class:
+                continue
+            items = [ArticleToSave(entry, fallback_article(entry, "test")) for entry in parsed.entries]
+            stored += len(save_articles(engine, feed.id, items, channels_for_rule=lambda rule: ()).article_ids)
+    engine.dispose()
+    assert len(results) > 2000 and stored > 1000
+    connection = sqlite3.connect(tmp_path / "corpus.db")
+    connection.text_factory = bytes
+    for column in ("url", "title", "text", "entry_key", "author"):
+        for (value,) in connection.execute(f"select {column} from article"):
+            if value is not None:
+                text = value.decode("utf-8")  # raises if the database holds invalid UTF-8
+                assert "\x00" not in text
+
+
+def feed_site(httpserver, items):
+    """A feed served with an ETag; answers 304 to a matching If-None-Match. Counts full bodies sent."""
+    body = rss(items)
+    sent = {"full": 0, "not_modified": 0}
+
+    def respond(request):
+        if request.headers.get("If-None-Match") == '"v1"':
+            sent["not_modified"] += 1
+            return Response(status=304, headers={"ETag": '"v1"'})
+        sent["full"] += 1
+        return Response(body, content_type="application/rss+xml", headers={"ETag": '"v1"'})
+
+    httpserver.expect_request("/feed.xml").respond_with_handler(respond)
+    return sent
+
+
+def test_unchanged_feed_is_one_conditional_request_and_no_parse(httpserver, tmp_path, monkeypatch):
+    for name in ("a", "b"):
+        httpserver.expect_request(f"/{name}.html").respond_with_data(ARTICLE.format(name), content_type="text/html")
+    sent = feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")},
+                                  {"title": "b", "link": httpserver.url_for("/b.html")}])
+    config = load_config(write_config(tmp_path / "c", feeds=[{"url": httpserver.url_for("/feed.xml")}]))
+    first = run_pass(config)
+    assert first.new_articles == 2 and sent == {"full": 1, "not_modified": 0}
+
+    import flows.stages
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("a 304 must not be parsed")
+
+    monkeypatch.setattr(flows.stages, "parse_feed_with_budget", no_parse)
+    second = run_pass(config)
+    assert sent == {"full": 1, "not_modified": 1}
+    assert second.feeds_not_modified == 1 and second.new_articles == 0 and second.feeds_failed == 0
+
+
+def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(httpserver, tmp_path):
+    httpserver.expect_request("/a.html").respond_with_data(ARTICLE.format("a"), content_type="text/html")
+    feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")}])
+    httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
+    config = load_config(write_config(tmp_path / "c", feeds=[
+        {"url": httpserver.url_for("/gone.xml"), "name": "Gone"},
+        {"url": httpserver.url_for("/feed.xml"), "name": "Healthy"},
+    ]))
+    summaries = [run_pass(config) for _ in range(4)]
+    assert summaries[0].new_articles == 1
+    gone = [next(o for o in s.feeds if o.feed == "Gone") for s in summaries]
+    assert [o.status for o in gone] == ["failed", "failed", "failed", "skipped"]
+    assert [o.error_class for o in gone] == ["http_410"] * 4
+    assert [o.parked for o in gone] == [False, False, True, True]
+    assert gone[2].parked_now and summaries[3].feeds_parked == 1
+    assert "parked" in summaries[2].to_text()
+    assert all(next(o for o in s.feeds if o.feed == "Healthy").status in ("ok", "not_modified") for s in summaries)
+
+
+def test_unreachable_page_falls_back_to_the_entry_text_and_still_hits(httpserver, tmp_path):
+    httpserver.expect_request("/paywalled.html").respond_with_data("no", status=403)
+    feed_site(httpserver, [{"title": "North Korea shipped artillery shells to Russia",
+                            "link": httpserver.url_for("/paywalled.html"),
+                            "description": "Pyongyang has provided Moscow with munitions, officials said."}])
+    config = load_config(write_config(tmp_path / "c", feeds=[{"url": httpserver.url_for("/feed.xml")}]))
+    summary = run_pass(config)
+    assert summary.new_articles == 1 and summary.flagged_articles == 1
+    engine = open_database(config.settings.database_url)
+    from store import list_hits
+
+    hits = list_hits(engine)
+    engine.dispose()
+    assert [hit.rule for hit in hits] == ["DPRK arms transfer"]
+    assert hits[0].flagged == "http_403"
