@@ -42,7 +42,7 @@ def run_newswatch(*argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def monitored_site(site, smtp, webhook, tmp_path):
+def monitored_site(site, smtp, webhook, tmp_path, database_url):
     """A local outlet publishing the seed article and an unrelated one; two channels."""
     seed = site.add("/news/dprk-missiles.html", (DEMO_PAGES / "seed_article.html").read_bytes())
     weather = site.add("/news/weather.html", UNRELATED_PAGE)
@@ -52,6 +52,7 @@ def monitored_site(site, smtp, webhook, tmp_path):
     ]), content_type="application/rss+xml")
     config = write_config(
         tmp_path / "config",
+        database_url=database_url,
         feeds=[{"url": site.url("/rss.xml"), "name": "Local Daily", "tags": ["korea"]}],
         channels={"desk-email": {"url": smtp.apprise_url()}, "team-hook": {"url": webhook.apprise_url()}},
     )

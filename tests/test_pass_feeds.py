@@ -5,18 +5,15 @@ and says so, and one feed's failure never stops the others."""
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
-
 import pytest
 from werkzeug.wrappers import Response
 
 from config import load_config
-from config.models import FetchSettings
+from config.models import FeedConfig, FetchSettings
 from extractors.articles import fallback_article
 from extractors.http import SafeClient
 from flows.run_pass import run_pass
-from store import ArticleToSave, open_database, save_articles, sync_feeds
-from config.models import FeedConfig
+from store import ArticleToSave, list_hits, open_database, save_articles, sync_feeds
 from tests.conftest import SHARED, rss, write_config
 from tests.servers import fetch_corpus, serve_feed_corpus
 
@@ -27,6 +24,7 @@ ARTICLE = "<html><body><article><h1>{0}</h1><p>{0} is a story about the weather 
 
 
 def test_every_corpus_feed_is_stored_as_valid_utf8(httpserver, tmp_path):
+    """SQLite keeps whatever bytes it is given, so this is where invalid text would show."""
     if not CORPUS.is_dir():
         pytest.skip(f"feedparser corpus not found: {CORPUS}")
     serve_feed_corpus(httpserver, CORPUS)
@@ -68,12 +66,13 @@ def feed_site(httpserver, items):
     return sent
 
 
-def test_unchanged_feed_is_one_conditional_request_and_no_parse(httpserver, tmp_path, monkeypatch):
+def test_unchanged_feed_is_one_conditional_request_and_no_parse(httpserver, tmp_path, database_url, monkeypatch):
     for name in ("a", "b"):
         httpserver.expect_request(f"/{name}.html").respond_with_data(ARTICLE.format(name), content_type="text/html")
     sent = feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")},
                                   {"title": "b", "link": httpserver.url_for("/b.html")}])
-    config = load_config(write_config(tmp_path / "c", feeds=[{"url": httpserver.url_for("/feed.xml")}]))
+    config = load_config(write_config(tmp_path / "c", database_url=database_url,
+                                      feeds=[{"url": httpserver.url_for("/feed.xml")}]))
     first = run_pass(config)
     assert first.new_articles == 2 and sent == {"full": 1, "not_modified": 0}
 
@@ -88,11 +87,11 @@ def test_unchanged_feed_is_one_conditional_request_and_no_parse(httpserver, tmp_
     assert second.feeds_not_modified == 1 and second.new_articles == 0 and second.feeds_failed == 0
 
 
-def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(httpserver, tmp_path):
+def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(httpserver, tmp_path, database_url):
     httpserver.expect_request("/a.html").respond_with_data(ARTICLE.format("a"), content_type="text/html")
     feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")}])
     httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
-    config = load_config(write_config(tmp_path / "c", feeds=[
+    config = load_config(write_config(tmp_path / "c", database_url=database_url, feeds=[
         {"url": httpserver.url_for("/gone.xml"), "name": "Gone"},
         {"url": httpserver.url_for("/feed.xml"), "name": "Healthy"},
     ]))
@@ -107,17 +106,16 @@ def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(htt
     assert all(next(o for o in s.feeds if o.feed == "Healthy").status in ("ok", "not_modified") for s in summaries)
 
 
-def test_unreachable_page_falls_back_to_the_entry_text_and_still_hits(httpserver, tmp_path):
+def test_unreachable_page_falls_back_to_the_entry_text_and_still_hits(httpserver, tmp_path, database_url):
     httpserver.expect_request("/paywalled.html").respond_with_data("no", status=403)
     feed_site(httpserver, [{"title": "North Korea shipped artillery shells to Russia",
                             "link": httpserver.url_for("/paywalled.html"),
                             "description": "Pyongyang has provided Moscow with munitions, officials said."}])
-    config = load_config(write_config(tmp_path / "c", feeds=[{"url": httpserver.url_for("/feed.xml")}]))
+    config = load_config(write_config(tmp_path / "c", database_url=database_url,
+                                      feeds=[{"url": httpserver.url_for("/feed.xml")}]))
     summary = run_pass(config)
     assert summary.new_articles == 1 and summary.flagged_articles == 1
     engine = open_database(config.settings.database_url)
-    from store import list_hits
-
     hits = list_hits(engine)
     engine.dispose()
     assert [hit.rule for hit in hits] == ["DPRK arms transfer"]
