@@ -23,6 +23,7 @@ from config.secrets import mask_url
 class SendOutcome:
     ok: bool
     error: str | None = None
+    timed_out: bool = False
 
 
 def preferred_format(url: str) -> str:
@@ -41,6 +42,11 @@ def body_limit(url: str) -> int:
     return int(getattr(plugin, "body_maxlen", 32768) or 32768)
 
 
+def channel_profile(url: str) -> tuple[str, int]:
+    """(preferred body format, body limit) of the channel's apprise plugin."""
+    return preferred_format(url), body_limit(url)
+
+
 def send_message(url: str, message: Message, timeout: float) -> SendOutcome:
     """Deliver `message` to `url`; never raises, never waits past `timeout` seconds."""
     box: dict = {}
@@ -48,7 +54,7 @@ def send_message(url: str, message: Message, timeout: float) -> SendOutcome:
     worker.start()
     worker.join(timeout)
     if worker.is_alive():
-        return SendOutcome(False, f"timeout: no answer within {timeout:.0f} s")
+        return SendOutcome(False, f"timeout: no answer within {timeout:g} s", timed_out=True)
     if "exception" in box:
         return SendOutcome(False, scrub(url, box["exception"]))
     if _succeeded(box.get("result")):

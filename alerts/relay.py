@@ -1,24 +1,37 @@
 """The outbox relay: send every due delivery once, record every attempt.
 
-Reads pending rows from the store, renders each for its channel, sends it, and records
-the outcome before moving on, so a crash loses at most the one in flight (which is
-then redelivered, never lost). Deliveries for digest channels wait for the digest flow.
+For each instant channel (in parallel, so a slow one never delays the others) it plans
+the run with `alerts.plan` (at most N messages, a rule's cooldown honoured, the rest in
+ONE summary message whose deliveries are marked `summarized`), sends each message with
+its own apprise object and deadline, and records the outcome before the next one, so a
+crash loses at most the one in flight (redelivered, never lost). A channel that times
+out is left for the next run. Deliveries that die are reported to the operator once,
+per channel and run, and pending operator notices are sent as one message at the end.
+Digest channels are left for the digest flow.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from alerts.deliver import body_limit, preferred_format, send_message
-from alerts.render import render_hit
-from config.models import AlertSettings, ChannelConfig
-from store import pending_deliveries, record_delivery
+from alerts.deliver import channel_profile, send_message
+from alerts.grouped import render_batch, render_summary
+from alerts.notices import report_dead_deliveries, send_notices
+from alerts.plan import Plan, plan_channel
+from alerts.render import Message, render_hit
+from config.models import AlertSettings, ChannelConfig, RuleConfig
+from store import DeliveryJob, defer_deliveries, last_alert_at, pending_deliveries, record_deliveries
+from store.tables import utcnow
 
 log = logging.getLogger("newswatch.alerts")
+MAX_PARALLEL_CHANNELS = 8
 
 
 @dataclass
@@ -27,38 +40,114 @@ class RelayReport:
     failed: int = 0
     dead: int = 0
     deferred: int = 0
+    summarized: int = 0
+    held: int = 0
+    notices: int = 0
     errors: list[str] = field(default_factory=list)
     by_channel: Counter = field(default_factory=Counter)
+    dead_by_channel: Counter = field(default_factory=Counter)
+
+    def merge(self, other: "RelayReport") -> None:
+        for name in ("sent", "failed", "dead", "deferred", "summarized", "held", "notices"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.errors += other.errors
+        self.by_channel.update(other.by_channel)
+        self.dead_by_channel.update(other.dead_by_channel)
 
 
-def send_pending(engine: Engine, channels: dict[str, ChannelConfig], settings: AlertSettings) -> RelayReport:
-    """Send every due instant delivery; digest channels are left for the digest flow."""
-    report = RelayReport()
-    formats: dict[str, tuple[str, int]] = {}
-    for job in pending_deliveries(engine):
-        channel = channels.get(job.channel)
-        if channel is None or channel.mode == "digest":
-            report.deferred += 1
-            continue
-        if channel.name not in formats:
-            formats[channel.name] = (preferred_format(channel.url), body_limit(channel.url))
-        body_format, limit = formats[channel.name]
-        message = render_hit(job.hit, body_format, limit)
-        outcome = send_message(channel.url, message, settings.send_timeout_seconds)
-        status = record_delivery(
-            engine, job.delivery_id, ok=outcome.ok, error=outcome.error, max_attempts=settings.max_attempts
-        )
-        _count(report, job.channel, status, outcome.error)
+@dataclass(frozen=True)
+class RelayContext:
+    engine: Engine
+    settings: AlertSettings
+    now: datetime
+    cooldowns: dict[str, timedelta]
+
+
+def send_pending(
+    engine: Engine,
+    channels: dict[str, ChannelConfig],
+    settings: AlertSettings,
+    *,
+    rules: Sequence[RuleConfig] = (),
+    now: datetime | None = None,
+) -> RelayReport:
+    """Send every due instant delivery, then the operator notices; digest channels wait."""
+    ctx = RelayContext(engine, settings, now or utcnow(), rule_cooldowns(rules))
+    report, by_channel = RelayReport(), {}
+    for job in pending_deliveries(engine, ctx.now):
+        by_channel.setdefault(job.channel, []).append(job)
+    instant = {name: jobs for name, jobs in by_channel.items() if _is_instant(channels.get(name))}
+    report.deferred = sum(len(jobs) for name, jobs in by_channel.items() if name not in instant)
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CHANNELS, len(instant))),
+                            thread_name_prefix="relay") as pool:
+        for channel_report in pool.map(lambda name: relay_channel(ctx, channels[name], instant[name]), instant):
+            report.merge(channel_report)
+    report_dead_deliveries(engine, report.dead_by_channel, report.errors)
+    report.notices = send_notices(engine, channels, settings, ctx.now)
     return report
 
 
-def _count(report: RelayReport, channel: str, status: str, error: str | None) -> None:
-    if status == "sent":
-        report.sent += 1
-        report.by_channel[channel] += 1
+def rule_cooldowns(rules: Sequence[RuleConfig]) -> dict[str, timedelta]:
+    return {rule.name: timedelta(minutes=rule.cooldown_minutes) for rule in rules if rule.cooldown_minutes}
+
+
+def _is_instant(channel: ChannelConfig | None) -> bool:
+    return channel is not None and channel.mode != "digest"
+
+
+def relay_channel(ctx: RelayContext, channel: ChannelConfig, jobs: list[DeliveryJob]) -> RelayReport:
+    """Send one channel's due jobs as planned; stop the channel at its first timeout."""
+    report = RelayReport()
+    plan = _plan(ctx, channel, jobs)
+    for until, held in plan.held.items():
+        defer_deliveries(ctx.engine, [job.delivery_id for job in held], until)
+        report.held += len(held)
+    body_format, limit = channel_profile(channel.url)
+    for group in plan.messages:
+        message = _render(group, body_format, limit)
+        if not _send(ctx, channel, group, message, report, "sent"):
+            return report
+    if plan.overflow:
+        summary = render_summary(channel.name, [job.hit for job in plan.overflow], body_format, limit)
+        _send(ctx, channel, plan.overflow, summary, report, "summarized")
+    return report
+
+
+def _plan(ctx: RelayContext, channel: ChannelConfig, jobs: list[DeliveryJob]) -> Plan:
+    cap = channel.max_per_run or ctx.settings.max_per_channel_per_run
+    rules = {job.hit.rule for job in jobs if job.hit.rule in ctx.cooldowns}
+    last = {rule: last_alert_at(ctx.engine, channel.name, rule) for rule in rules}
+    return plan_channel(jobs, cap, now=ctx.now, cooldowns=ctx.cooldowns, last_alerts=last)
+
+
+def _render(group: list[DeliveryJob], body_format: str, limit: int) -> Message:
+    if len(group) == 1:
+        return render_hit(group[0].hit, body_format, limit)
+    return render_batch(group[0].hit.rule, [job.hit for job in group], body_format, limit)
+
+
+def _send(ctx: RelayContext, channel: ChannelConfig, group: list[DeliveryJob], message: Message,
+          report: RelayReport, sent_status: str) -> bool:
+    """Send one message for `group`, record it on every delivery in it; False: stop the channel."""
+    outcome = send_message(channel.url, message, ctx.settings.send_timeout_seconds)
+    statuses = record_deliveries(ctx.engine, [job.delivery_id for job in group], ok=outcome.ok,
+                                 error=outcome.error, max_attempts=ctx.settings.max_attempts, now=ctx.now,
+                                 sent_status=sent_status)
+    _count(report, channel.name, list(statuses.values()), outcome.error)
+    return not outcome.timed_out
+
+
+def _count(report: RelayReport, channel: str, statuses: list[str], error: str | None) -> None:
+    sent = sum(status == "sent" for status in statuses)
+    report.sent += sent
+    report.summarized += sum(status == "summarized" for status in statuses)
+    report.by_channel[channel] += sent
+    failed = [status for status in statuses if status in ("pending", "dead")]
+    if not failed:
         return
-    report.failed += 1
-    report.dead += status == "dead"
-    message = f"{channel}: {error}"
-    report.errors.append(message)
-    log.warning("alert to channel %s failed (%s): %s", channel, status, error)
+    report.failed += len(failed)
+    dead = failed.count("dead")
+    report.dead += dead
+    report.dead_by_channel[channel] += dead
+    report.errors.append(f"{channel}: {error}")
+    log.warning("alert to channel %s failed (%d deliveries, %d given up): %s", channel, len(failed), dead, error)

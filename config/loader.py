@@ -200,6 +200,7 @@ def _build_rule(rule: schema.RuleSchema, index: int, path: str, lines: dict, ali
         source=Source(path, lines.get(("rules", index), 1)),
         query_source=Source(path, lines.get(("rules", index, "query"), 1)),
         content_hash=rule_content_hash(rule.query, rule.tags, rule.languages, aliases),
+        cooldown_minutes=rule.cooldown_minutes,
     )
 
 

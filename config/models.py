@@ -92,6 +92,7 @@ class RuleConfig:
     source: Source | None = None
     query_source: Source | None = None
     content_hash: str = ""
+    cooldown_minutes: int | None = None  # after an alert, the rule's next hits wait and go out together
 
 
 @dataclass(frozen=True)

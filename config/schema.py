@@ -118,6 +118,7 @@ class RuleSchema(Strict):
     tags: list[str] = []
     languages: list[str] = []
     examples: ExamplesSchema = ExamplesSchema()
+    cooldown_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
 
 
 class RulesFile(Strict):

@@ -3,7 +3,16 @@
 from store.articles import ArticleToSave, SavedBatch, identity_keys, save_articles, select_unseen
 from store.engine import make_engine, open_database
 from store.feeds import FeedState, HealthChange, record_feed_error, record_feed_success, sync_feeds
-from store.outbox import DeliveryJob, pending_deliveries, record_delivery
+from store.notices import NoticeView, add_notice, mark_notices_unrouted, pending_notices, record_notices
+from store.outbox import (
+    DeliveryJob,
+    defer_deliveries,
+    last_alert_at,
+    pending_deliveries,
+    record_deliveries,
+    record_delivery,
+)
+from store.stories import StoryCopy
 from store.queries import count_rows, delivery_counts, list_hits
 from store.views import HitView
 
@@ -13,6 +22,15 @@ __all__ = [
     "FeedState",
     "HealthChange",
     "HitView",
+    "NoticeView",
+    "StoryCopy",
+    "add_notice",
+    "defer_deliveries",
+    "last_alert_at",
+    "mark_notices_unrouted",
+    "pending_notices",
+    "record_deliveries",
+    "record_notices",
     "SavedBatch",
     "count_rows",
     "delivery_counts",

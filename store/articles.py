@@ -3,8 +3,11 @@
 `select_unseen` is the read-only pre-filter (skip entries we already have, before any
 page is fetched). `save_articles` is the decision itself: in one transaction it claims
 each entry's identity (a unique key, so a racing run or a retried task loses the claim
-and stores nothing twice), writes the article, its hits, and one pending delivery per
-hit and channel. A crash before the commit leaves nothing; after it, everything.
+and stores nothing twice), writes the article, files it under its story (near-identical
+copies from other outlets share one), writes its hits, and one pending delivery per hit
+and channel, but only for the first alerting hit of a rule in a story: later copies are
+stored and listed as "also reported by", never alerted again. A crash before the commit
+leaves nothing; after it, everything.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
+from store.stories import assign_story, claim_story, prune_story_index
 from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
 from store.text import clean_text
+from store.upsert import insert_ignore
 
 
 def identity_keys(entry: FeedEntry, feed_id: int) -> tuple[str, ...]:
@@ -70,6 +74,7 @@ class ArticleToSave:
 class SavedBatch:
     article_ids: list[int] = field(default_factory=list)
     hit_ids: list[int] = field(default_factory=list)  # alerting hits
+    copy_hit_ids: list[int] = field(default_factory=list)  # of hit_ids: later copies of an alerted story
     baseline_hit_ids: list[int] = field(default_factory=list)  # stored, never alerted
     deliveries: int = 0
     already_stored: int = 0
@@ -89,33 +94,41 @@ def save_articles(
     """
     saved = SavedBatch()
     with Session(engine) as session:
+        prune_story_index(session)
         for item in items:
             article_id = _claim_and_insert(session, feed_id, item)
             if article_id is None:
                 saved.already_stored += 1
                 continue
             saved.article_ids.append(article_id)
+            story_id = assign_story(session, article_id, _story_text(item))
             for match in item.matches:
-                hit_id = _insert_hit(session, article_id, match, config_hash, item.baseline)
-                if item.baseline:
-                    saved.baseline_hit_ids.append(hit_id)
-                    continue
-                saved.hit_ids.append(hit_id)
-                saved.deliveries += _queue_deliveries(session, hit_id, channels_for_rule(match.rule))
+                _save_hit(session, saved, article_id, story_id, match, item.baseline, config_hash,
+                          channels_for_rule)
         session.commit()
     return saved
 
 
-def _insert_ignore(session: Session, table, values: dict):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id; None when the row already existed."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    return session.execute(statement).scalar()
+def _story_text(item: ArticleToSave) -> str:
+    return f"{item.article.title or item.entry.title or ''}\n{item.article.text or ''}"
+
+
+def _save_hit(session, saved: SavedBatch, article_id: int, story_id: int, match: RuleMatch, baseline: bool,
+              config_hash: str, channels_for_rule) -> None:
+    hit_id = _insert_hit(session, article_id, match, config_hash, baseline)
+    if baseline:
+        saved.baseline_hit_ids.append(hit_id)
+        return
+    saved.hit_ids.append(hit_id)
+    if claim_story(session, match.rule, story_id, hit_id):
+        saved.deliveries += _queue_deliveries(session, hit_id, channels_for_rule(match.rule))
+    else:
+        saved.copy_hit_ids.append(hit_id)
 
 
 def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> int | None:
     keys = identity_keys(item.entry, feed_id)
-    claim = _insert_ignore(session, SeenEntry.__table__, {"key": keys[0], "first_seen_at": utcnow()})
+    claim = insert_ignore(session, SeenEntry.__table__, {"key": keys[0], "first_seen_at": utcnow()})
     if claim is None:
         return None
     article = item.article
@@ -133,7 +146,7 @@ def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> in
     ).returning(Article.__table__.c.id)).scalar_one()
     session.execute(SeenEntry.__table__.update().where(SeenEntry.__table__.c.id == claim).values(article_id=article_id))
     for key in keys[1:]:
-        _insert_ignore(session, SeenEntry.__table__, {"key": key, "article_id": article_id, "first_seen_at": utcnow()})
+        insert_ignore(session, SeenEntry.__table__, {"key": key, "article_id": article_id, "first_seen_at": utcnow()})
     return article_id
 
 

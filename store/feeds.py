@@ -2,7 +2,8 @@
 
 A feed that fails `PARK_AFTER` times in a row is parked: polled on a slow cadence
 instead of every run, and shown as parked in every run summary, so a dead feed is
-never silent. One success resets it.
+never silent. One success resets it. Parking and recovery each queue one operator
+notice in the same transaction (never one per failed poll).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from config.models import FeedConfig
+from store.notices import queue_notice
 from store.tables import Feed, as_utc, utcnow
 from store.text import clean_text
 
@@ -86,6 +88,9 @@ def record_feed_success(
         row.last_polled_at = row.last_ok_at = now
         row.next_poll_at = next_poll_at
         session.add(row)
+        if recovered:
+            queue_notice(session, "feed_recovered", f"feed recovered: {row.name}",
+                         f"The feed {row.name} ({row.url}) answers again and is polled on its normal schedule.")
         session.commit()
         return HealthChange(error_count=0, recovered=recovered)
 
@@ -106,8 +111,17 @@ def record_feed_error(
             retry_at = max(retry_at or now, now + PARKED_RETRY)
         row.next_poll_at = retry_at
         session.add(row)
+        if parked_now:
+            queue_notice(session, "feed_parked", f"feed parked: {row.name}", _parked_text(row))
         session.commit()
         return HealthChange(error_count=row.error_count, parked_now=parked_now)
+
+
+def _parked_text(row: Feed) -> str:
+    hours = PARKED_RETRY.total_seconds() / 3600
+    return (f"The feed {row.name} ({row.url}) failed {row.error_count} times in a row "
+            f"(last error: {row.last_error_class}: {row.last_error}). It is parked: polled every "
+            f"{hours:g} hours until it answers again. You will get one notice when it recovers.")
 
 
 def list_feed_health(engine: Engine) -> list[Feed]:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from store.tables import Article, Delivery, Hit
-from store.views import HitView, hit_view_query, to_hit_view
+from store.views import HitView, add_context, hit_view_query, to_hit_view
 
 
 def list_hits(
@@ -32,7 +32,7 @@ def list_hits(
     if limit:
         query = query.limit(limit)
     with Session(engine) as session:
-        return [to_hit_view(*row) for row in session.execute(query)]
+        return add_context(session, [to_hit_view(*row) for row in session.execute(query)])
 
 
 def count_rows(engine: Engine) -> dict[str, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -93,7 +93,7 @@ class Delivery(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     hit_id: int = Field(foreign_key="hit.id", index=True)
     channel: str = Field(index=True)
-    status: str = Field(default="pending", index=True)  # pending | sent | dead
+    status: str = Field(default="pending", index=True)  # pending | sent | summarized | dead
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = None
@@ -109,3 +109,56 @@ class DeliveryAttempt(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     ok: bool = False
     error: str | None = None
+
+
+class StoryMember(SQLModel, table=True):
+    """An article's place in a story: near-identical articles share `story_id`.
+
+    `story_id` is the id of the story's first article. `signature` is the MinHash
+    sketch of the text (None when the text is too short to group: a story of one).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: int = Field(foreign_key="article.id", unique=True, ondelete="CASCADE")
+    story_id: int = Field(index=True)
+    size: int = 0
+    signature: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class StoryBand(SQLModel, table=True):
+    """The LSH index: one row per band of a sketch; articles sharing a band are candidates."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    band: str = Field(index=True, max_length=40)
+    article_id: int = Field(foreign_key="article.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class StoryAlert(SQLModel, table=True):
+    """A rule's claim on a story: the first alerting hit wins, later copies do not alert."""
+
+    __table_args__ = (UniqueConstraint("rule", "story_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str
+    story_id: int = Field(index=True)
+    hit_id: int = Field(foreign_key="hit.id", index=True, ondelete="CASCADE")
+
+
+class Notice(SQLModel, table=True):
+    """A message for the operator channel (feed parked or recovered, deliveries given up).
+
+    Written in the same transaction as the event, sent by the relay like any delivery:
+    pending -> sent | dead, or `unrouted` when no `operator` channel is configured.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    subject: str = ""
+    body: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="pending", index=True)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)

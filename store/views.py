@@ -1,15 +1,21 @@
-"""Read-only views of stored hits, as plain data for the CLI, alerts and artifacts."""
+"""Read-only views of stored hits, as plain data for the CLI, alerts and artifacts.
+
+`to_hit_view` builds a view from one row; `add_context` fills in what needs other rows:
+the hit's story, the other outlets that reported it, and where its alerts stand.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Select
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from store.tables import Article, Feed, Hit, as_utc
+from store.stories import StoryCopy, others, story_copies, story_ids
+from store.tables import Article, Delivery, Feed, Hit, as_utc
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,10 @@ class HitView:
     baseline: bool
     language: str | None
     flagged: str | None
+    article_id: int | None = None
+    story_id: int | None = None
+    also_reported_by: tuple[StoryCopy, ...] = ()
+    deliveries: dict[str, str] = field(default_factory=dict)  # channel -> pending | sent | summarized | dead
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -38,6 +48,8 @@ class HitView:
         data["found_at"] = iso_utc(self.found_at)
         data["terms"], data["fields"] = list(self.terms), list(self.fields)
         data["marks"] = [list(m) for m in self.marks]
+        data["story"] = data.pop("story_id")
+        data["also_reported_by"] = [{"feed": c.feed, "url": c.url, "title": c.title} for c in self.also_reported_by]
         return data
 
 
@@ -69,4 +81,24 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
         baseline=hit.baseline,
         language=article.language,
         flagged=article.flagged,
+        article_id=article.id,
     )
+
+
+def add_context(session: Session, views: Sequence[HitView]) -> list[HitView]:
+    """The views with their story, the other outlets in it, and each channel's delivery status."""
+    stories = story_ids(session, [view.article_id for view in views])
+    copies = story_copies(session, stories.values())
+    statuses: dict[int, dict[str, str]] = {}
+    hit_ids = [view.hit_id for view in views]
+    for start in range(0, len(hit_ids), 500):
+        rows = session.execute(select(Delivery.hit_id, Delivery.channel, Delivery.status)
+                               .where(Delivery.hit_id.in_(hit_ids[start:start + 500])))
+        for hit_id, channel, status in rows:
+            statuses.setdefault(hit_id, {})[channel] = status
+    return [
+        replace(view, story_id=stories[view.article_id],
+                also_reported_by=others(copies.get(stories[view.article_id], []), view.article_id, view.feed),
+                deliveries=statuses.get(view.hit_id, {}))
+        for view in views
+    ]

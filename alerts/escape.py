@@ -1,0 +1,75 @@
+"""Make outside text safe for each message format.
+
+Everything in a message that came from a feed or a page (title, feed name, snippet,
+terms, URL) passes through here: HTML escaping, markdown escaping, `@everyone`-style
+mentions defused, CR/LF and control characters removed from one-line fields (an email
+subject), and links only for http(s) URLs.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+SUBJECT_LIMIT = 200
+_MENTION = re.compile(r"@(?=(everyone|here|channel|all)\b)", re.IGNORECASE)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]")
+
+
+def defuse_mentions(text: str) -> str:
+    """`@everyone` -> `@\u200beveryone`: shown the same, pings nobody."""
+    return _MENTION.sub("@\u200b", text)
+
+
+def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
+    """No CR/LF or control characters (header injection), at most `limit` characters."""
+    text = " ".join(_CONTROL.sub(" ", text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def escape_markdown(text: str) -> str:
+    return defuse_mentions(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
+
+
+def escape_html(text: str) -> str:
+    return defuse_mentions(html.escape(text, quote=True))
+
+
+def safe_link(url: str) -> str | None:
+    """The URL when it is http(s) and has no whitespace or control characters, else None."""
+    if not re.match(r"^https?://", url, re.IGNORECASE) or re.search(r"[\s\x00-\x1f\x7f]", url):
+        return None
+    return url
+
+
+def markdown_link(label: str, url: str) -> str:
+    link = safe_link(url)
+    text = escape_markdown(label)
+    if link is None:
+        return text
+    return f"[{text}]({link.replace('(', '%28').replace(')', '%29').replace('<', '%3C').replace('>', '%3E')})"
+
+
+def html_link(label: str, url: str) -> str:
+    link = safe_link(url)
+    text = escape_html(label)
+    return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
+
+
+def mark_snippet(snippet: str, marks, escape, before: str, after: str) -> str:
+    """Escape the snippet and wrap each marked span in before/after."""
+    pieces, position = [], 0
+    for start, end in sorted(marks):
+        if start < position or end > len(snippet):
+            continue
+        pieces += [escape(snippet[position:start]), before, escape(snippet[start:end]), after]
+        position = end
+    pieces.append(escape(snippet[position:]))
+    return "".join(pieces)
+
+
+def truncate(body: str, limit: int) -> str:
+    if len(body) <= limit:
+        return body
+    return body[: max(limit - 1, 0)] + "…"
