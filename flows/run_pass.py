@@ -32,7 +32,7 @@ def poll_feeds_threaded(ctx: PassContext, feeds: Sequence[FeedState]) -> list[Fe
 
 
 def deliver_alerts(ctx: PassContext) -> RelayReport:
-    return send_pending(ctx.engine, ctx.config.channels, ctx.config.settings.alerts)
+    return send_pending(ctx.engine, ctx.config.channels, ctx.config.settings.alerts, rules=ctx.config.rules)
 
 
 @dataclass(frozen=True)
