@@ -1,17 +1,47 @@
-"""What a pass leaves in the Prefect UI: a table of its hits and a markdown summary.
+"""What a pass leaves in the Prefect UI, so the UI reads like a log book.
 
-Rows are built from the stored hits (not from in-memory state), so the artifact shows
-exactly what `newswatch hits` shows. Nothing secret goes in: no channel URLs.
+Per run: a table of its new hits (`monitor-hits`), a markdown summary (`monitor-summary`)
+and a feed-health table (`feed-health`). Per rule: a keyed table `hits-<rule-slug>` with
+the rule's most recent hits, published by every run that finds hits for that rule, so
+the Artifacts page keeps each rule's history (one version per run).
+
+Rows are built from the stored hits (not from in-memory state), so the artifacts show
+exactly what `newswatch hits` shows. Nothing secret goes in: no channel URLs, and feed
+URLs and error messages lose their credentials and query strings (`redact`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Mapping
+
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.stages import FeedOutcome
 from flows.summary import PassSummary
 from store.views import HitView, iso_utc
 
 MAX_ROWS = 500
+RULE_HISTORY_ROWS = 100
+HIT_COLUMNS = ("rule", "title", "source", "published", "matched terms", "snippet", "alerted")
+_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
+_QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#][^\s'\")]*")
+
+
+def redact(text: str) -> str:
+    """`text` with every URL's user:password and query string masked (tokens often sit there)."""
+    text = _CREDENTIALS.sub(r"\g<scheme>***@", text or "")
+    return _QUERY.sub(r"\g<url>?***", text)
+
+
+def rule_slug(rule: str) -> str:
+    """The artifact key of a rule's history: `hits-` + lowercase words joined by dashes.
+    Names without a latin letter or digit (e.g. `북한 미사일`) get a short stable hash."""
+    words = re.findall(r"[a-z0-9]+", rule.lower())
+    if words:
+        return "hits-" + "-".join(words)[:80].strip("-")
+    return "hits-rule-" + hashlib.sha256(rule.encode("utf-8")).hexdigest()[:10]
 
 
 def hit_rows(hits: list[HitView]) -> list[dict]:
@@ -30,7 +60,31 @@ def hit_rows(hits: list[HitView]) -> list[dict]:
 
 
 def _cell(text: str) -> str:
-    return text.replace("[", "(").replace("]", ")").replace("|", "/")
+    return text.replace("[", "(").replace("]", ")").replace("|", "/").replace("\n", " ")
+
+
+def feed_error(outcome: FeedOutcome) -> str:
+    """`ErrorClass: message` of a failed feed, redacted; empty when the feed is fine."""
+    if not outcome.error_class:
+        return ""
+    return redact(f"{outcome.error_class}: {outcome.error or ''}".rstrip(": "))
+
+
+def feed_health_rows(outcomes: list[FeedOutcome]) -> list[dict]:
+    """One row per feed of this pass: status, error, how many failures in a row, parked."""
+    return [
+        {
+            "feed": outcome.feed,
+            "url": redact(outcome.url),
+            "status": outcome.status,
+            "error": feed_error(outcome),
+            "failures in a row": outcome.error_count,
+            "parked": "yes" if outcome.parked else "no",
+            "new articles": outcome.new_articles,
+            "hits": len(outcome.hit_ids) + len(outcome.baseline_hit_ids),
+        }
+        for outcome in outcomes
+    ]
 
 
 def summary_markdown(summary: PassSummary) -> str:
@@ -49,18 +103,27 @@ def summary_markdown(summary: PassSummary) -> str:
     failed = [outcome for outcome in summary.feeds if outcome.status == "failed"]
     if failed:
         lines += ["", "## Failed feeds", "", "| feed | error | in a row | parked |", "|---|---|---|---|"]
-        lines += [f"| {_cell(o.feed)} | {o.error_class} | {o.error_count} | {'yes' if o.parked else 'no'} |"
+        lines += [f"| {_cell(o.feed)} | {_cell(feed_error(o))} | {o.error_count} | {'yes' if o.parked else 'no'} |"
                   for o in failed]
+    if summary.alert_errors:
+        lines += ["", "## Failed alerts", ""] + [f"- {_cell(redact(error))}" for error in summary.alert_errors[:20]]
     return "\n".join(lines)
 
 
-def publish_pass_artifacts(summary: PassSummary, hits: list[HitView]) -> None:
-    """One table artifact of this pass's hits and one markdown summary."""
+def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
+                           rule_history: Mapping[str, list[HitView]]) -> None:
+    """The run's hits table, summary and feed-health table, and one keyed table per rule
+    that hit in this run (`rule_history`: rule name -> its most recent stored hits)."""
     create_table_artifact(
-        table=hit_rows(hits) or [{"rule": "", "title": "no new hits in this pass", "source": "", "published": "",
-                                  "matched terms": "", "snippet": "", "alerted": ""}],
+        table=hit_rows(hits) or [dict.fromkeys(HIT_COLUMNS, "") | {"title": "no new hits in this pass"}],
         key="monitor-hits",
         description=f"Hits found by this pass: {summary.headline()}",
     )
     create_markdown_artifact(markdown=summary_markdown(summary), key="monitor-summary",
                              description="What this pass did")
+    if summary.feeds:
+        create_table_artifact(table=feed_health_rows(summary.feeds), key="feed-health",
+                              description="How each feed of this pass did")
+    for rule, history in sorted(rule_history.items()):
+        create_table_artifact(table=hit_rows(history), key=rule_slug(rule),
+                              description=f"Rule '{rule}': its {len(history)} most recent hits, newest first")

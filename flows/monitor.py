@@ -1,8 +1,20 @@
 """The Prefect flow `monitor`: one pass of newswatch, visible in the Prefect UI.
 
-A thin shell over `flows.run_pass`: each feed is one task (retries and logs per feed),
-alert delivery is one task, and the run ends with a table artifact of its hits and a
-markdown summary. The run is renamed after what it did, e.g. `monitor 2026-11-27 08:15 - 3 hits`.
+A thin shell over `flows.run_pass`: each feed's poll is one task, extraction and matching
+one task, alert delivery one task; the run ends with the artifacts of `flows.artifacts`.
+The run is renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`) and tagged.
+
+Failures: a feed that fails (unreachable, bad status, unparsable) ends its task run in a
+Failed state whose message is the error class and the redacted message, while the pass
+goes on and the flow run completes. Retries (with exponential backoff and jitter) are
+only for transient database or network errors that escape a task: polling a feed again
+or re-reading the outbox repeats no stored work, because the store keeps only what is new
+and the relay sends only pending rows. Extraction is not retried: its work would be done
+twice, and what it did not store the next run picks up (the feed's validators are saved
+only after its entries, so a crashed run's entries are still unseen next time).
+
+`shard`/`shards` split the feeds between deployments: shard k of N polls only the feeds
+whose URL hashes to k (`flows.run_pass.Shard`).
 """
 
 from __future__ import annotations
@@ -13,19 +25,45 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
+from prefect.states import Failed
+from prefect.tasks import exponential_backoff
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from alerts import RelayReport
 from config import load_config
-from flows.artifacts import publish_pass_artifacts
-from flows.run_pass import PassSteps, deliver_alerts, run_pass
+from flows.artifacts import feed_error, publish_pass_artifacts
+from flows.run_pass import PassSteps, Shard, deliver_alerts, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
 from flows.summary import PassSummary
 from store import FeedState, list_hits, open_database
 
 
-@task(name="poll-feed", task_run_name="poll {feed.name}", cache_policy=NO_CACHE)
-def poll_feed_task(ctx: PassContext, feed: FeedState) -> FeedPoll:
-    return poll_feed(ctx, feed)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, DisconnectionError, ConnectionError, TimeoutError)
+RULE_HISTORY_ROWS = 100
+
+
+def is_transient(task, task_run, state) -> bool:
+    """Retry condition: only errors a second attempt can cure (a locked or dropped database)."""
+    try:
+        state.result()
+    except TRANSIENT_ERRORS:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2), retry_jitter_factor=0.5,
+                  retry_condition_fn=is_transient)
+
+
+@task(name="poll-feed", task_run_name="poll {feed.name}", cache_policy=NO_CACHE, **IO_RETRIES)
+def poll_feed_task(ctx: PassContext, feed: FeedState):
+    """The feed's poll; a failed feed ends this task run Failed, its poll still the result."""
+    poll = poll_feed(ctx, feed)
+    if poll.outcome.status == "failed":
+        return Failed(message=f"feed {feed.name}: {feed_error(poll.outcome)}", data=poll)
+    return poll
 
 
 @task(name="extract-and-match", cache_policy=NO_CACHE)
@@ -33,14 +71,24 @@ def process_entries_task(ctx: PassContext, polls: list[FeedPoll]) -> None:
     process_entries(ctx, polls)
 
 
-@task(name="deliver-alerts", cache_policy=NO_CACHE)
+@task(name="deliver-alerts", cache_policy=NO_CACHE, **IO_RETRIES)
 def deliver_alerts_task(ctx: PassContext) -> RelayReport:
     return deliver_alerts(ctx)
 
 
 def poll_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> list[FeedPoll]:
     futures = [poll_feed_task.submit(ctx, feed) for feed in feeds]
-    return [future.result() for future in futures]
+    return [_poll_of(future) for future in futures]
+
+
+def _poll_of(future) -> FeedPoll:
+    """A feed's poll, from a completed or feed-failed task; anything else raises."""
+    result = future.result(raise_on_failure=False)
+    if isinstance(result, FeedPoll):
+        return result
+    if isinstance(result, BaseException):
+        raise result
+    raise TypeError(f"poll-feed returned {type(result).__name__}, not a FeedPoll")
 
 
 PREFECT_STEPS = PassSteps(poll_feeds=poll_feeds_with_tasks, process_entries=process_entries_task,
@@ -52,23 +100,45 @@ def _run_name() -> str:
 
 
 @flow(name="monitor", flow_run_name=_run_name, log_prints=True)
-def monitor(config_dir: str = "config") -> PassSummary:
-    """Poll the feeds in `config_dir`, store new articles and hits, send alerts."""
+def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> PassSummary:
+    """Poll the feeds in `config_dir` (only shard `shard` of `shards`, counted from 0),
+    store new articles and hits, send pending alerts, publish the run's artifacts."""
     config = load_config(config_dir)
-    summary = run_pass(config, PREFECT_STEPS)
-    engine = open_database(config.settings.database_url)
-    try:
-        hits = list_hits(engine, hit_ids=summary.hit_ids)
-    finally:
-        engine.dispose()
-    publish_pass_artifacts(summary, hits)
-    _rename_run(f"monitor {summary.started_at:%Y-%m-%d %H:%M} - {summary.headline()}")
+    summary = run_pass(config, PREFECT_STEPS, Shard(shard, shards))
+    hits, history = read_hits(config.settings.database_url, summary.hit_ids)
+    publish_pass_artifacts(summary, hits, history)
+    _label_run(summary, Shard(shard, shards))
     get_run_logger().info("pass finished:\n%s", summary.to_text())
     return summary
 
 
-def _rename_run(name: str) -> None:
+def read_hits(database_url: str, hit_ids: list[int]):
+    """This run's stored hits, and for each rule among them its most recent stored hits."""
+    engine = open_database(database_url)
+    try:
+        hits = list_hits(engine, hit_ids=hit_ids)
+        rules = sorted({hit.rule for hit in hits})
+        return hits, {rule: list_hits(engine, rule=rule, limit=RULE_HISTORY_ROWS) for rule in rules}
+    finally:
+        engine.dispose()
+
+
+def run_tags(summary: PassSummary, shard: Shard) -> list[str]:
+    """Tags that make runs filterable in the UI: hits, failed feeds, failed alerts, shard."""
+    tags = ["newswatch"]
+    tags += ["hits"] if summary.hits + summary.baseline_hits else []
+    tags += ["feed-failures"] if summary.feeds_failed else []
+    tags += ["alert-failures"] if summary.alerts_failed else []
+    tags += [f"shard-{shard.index}-of-{shard.count}"] if shard.count > 1 else []
+    return tags
+
+
+def _label_run(summary: PassSummary, shard: Shard) -> None:
     run_id = flow_run.get_id()
-    if run_id:
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(run_id, name=name)
+    if not run_id:
+        return
+    part = f" [shard {shard.index}/{shard.count}]" if shard.count > 1 else ""
+    name = f"monitor {summary.started_at:%Y-%m-%d %H:%M}{part} - {summary.headline()}"
+    with get_client(sync_client=True) as client:
+        existing = client.read_flow_run(run_id).tags
+        client.update_flow_run(run_id, name=name, tags=sorted(set(existing) | set(run_tags(summary, shard))))

@@ -2,15 +2,23 @@
 
 Without `PREFECT_API_URL`, Prefect would start a temporary server inside every process:
 slow to start and gone at exit, with its runs. newswatch instead runs one persistent
-`prefect server` on 127.0.0.1:4200 backed by SQLite under `data/prefect/`, started in
-the background on first use and reused after, so the UI at http://127.0.0.1:4200 shows
+`prefect server` on 127.0.0.1:4200 (or `NEWSWATCH_PREFECT_PORT`) backed by SQLite under
+`data/prefect/`, started in the background on first use and reused after, so the UI shows
 every past run. Analytics are off. Set PREFECT_API_URL to use any other server.
+
+Contract of `start_local_server`: it returns the API URL of a healthy server, or raises
+`PrefectServerError` with a message that says what to do and where the log is. It never
+starts a second server over one of its own that is still starting (a lock and a pid file
+in the home folder), and never talks to a program that merely happens to hold the port.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,11 +29,23 @@ import httpx
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
 DEFAULT_PORT = 4200
+PORT_VARIABLE = "NEWSWATCH_PREFECT_PORT"
 START_TIMEOUT_SECONDS = 120
+STOP_TIMEOUT_SECONDS = 20
 
 
 class PrefectServerError(RuntimeError):
-    """The local Prefect server could not be started; the message says where its log is."""
+    """The local Prefect server could not be started; the message says why and where its log is."""
+
+
+def configured_port() -> int:
+    """The local server's port: NEWSWATCH_PREFECT_PORT, else 4200."""
+    value = os.environ.get(PORT_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_PORT
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise PrefectServerError(f"{PORT_VARIABLE}={value!r} is not a port number (1-65535)")
+    return int(value)
 
 
 def local_api_url(port: int = DEFAULT_PORT) -> str:
@@ -33,36 +53,145 @@ def local_api_url(port: int = DEFAULT_PORT) -> str:
 
 
 def is_healthy(api_url: str) -> bool:
+    """True when a Prefect API answers its health check at `api_url`."""
     try:
-        return httpx.get(f"{api_url}/health", timeout=2, trust_env=False).status_code == 200
+        response = httpx.get(f"{api_url}/health", timeout=2, trust_env=False)
     except httpx.HTTPError:
         return False
+    return response.status_code == 200 and response.text.strip() == "true"
 
 
-def start_local_server(home: Path, port: int = DEFAULT_PORT) -> str:
-    """Start `prefect server` in the background (it outlives this process); wait until healthy."""
+def is_port_taken(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def server_pid(home: Path) -> int | None:
+    """The pid of the server this home started, if that process is still alive."""
+    try:
+        pid = int((home / "server.pid").read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def start_local_server(home: Path, port: int | None = None) -> str:
+    """Reuse the healthy server on `port`, else start `prefect server` in the background
+    (it outlives this process) and wait until it is healthy."""
+    port = configured_port() if port is None else port
     api_url = local_api_url(port)
     if is_healthy(api_url):
         return api_url
     home.mkdir(parents=True, exist_ok=True)
-    log_path = home / "server.log"
+    with _start_lock(home):
+        if is_healthy(api_url):
+            return api_url
+        pid = server_pid(home)
+        if pid is None:
+            _refuse_foreign_port(port, home)
+            process = _spawn_server(home, port)
+            return _wait_healthy(api_url, home, process)
+        return _wait_healthy(api_url, home, None, pid=pid)
+
+
+def stop_local_server(home: Path) -> bool:
+    """Stop the server this home started (SIGTERM, then SIGKILL); True if one was running."""
+    pid = server_pid(home)
+    if pid is None:
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and server_pid(home) is not None and _alive(pid):
+        time.sleep(0.2)
+    if _alive(pid):
+        _signal_group(pid, signal.SIGKILL)
+    (home / "server.pid").unlink(missing_ok=True)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        if finished == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+@contextlib.contextmanager
+def _start_lock(home: Path) -> Iterator[None]:
+    """One starter at a time per home: two commands started together share one server."""
+    with open(home / "server.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _refuse_foreign_port(port: int, home: Path) -> None:
+    if is_port_taken(port):
+        raise PrefectServerError(
+            f"127.0.0.1:{port} is already in use by a program that is not a healthy Prefect server "
+            f"(and not one started from {home}). Stop that program, or set {PORT_VARIABLE} to a free "
+            "port, or set PREFECT_API_URL to the Prefect server you want to use."
+        )
+
+
+def _spawn_server(home: Path, port: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "PREFECT_HOME": str(home.resolve()),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_API_URL": "",
     }
-    with open(log_path, "ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+    with open(home / "server.log", "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port),
+             "--analytics-off"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
         )
+    (home / "server.pid").write_text(str(process.pid))
+    return process
+
+
+def _wait_healthy(api_url: str, home: Path, process: subprocess.Popen | None, pid: int | None = None) -> str:
+    """Wait for the server to answer; raise with the log's path and last lines if it cannot."""
+    log_path = home / "server.log"
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if is_healthy(api_url):
             return api_url
+        if process is not None and process.poll() is not None:
+            (home / "server.pid").unlink(missing_ok=True)
+            raise PrefectServerError(f"the Prefect server exited with code {process.returncode} while starting; "
+                                     f"see {log_path}:\n{_log_tail(log_path)}")
         time.sleep(0.5)
-    raise PrefectServerError(f"the Prefect server did not start within {START_TIMEOUT_SECONDS} s; see {log_path}")
+    which = f"the Prefect server (pid {pid or process.pid})"
+    raise PrefectServerError(f"{which} did not answer at {api_url} within {START_TIMEOUT_SECONDS} s; "
+                             f"see {log_path}. If it is stuck, stop it (kill {pid or process.pid}) and retry.")
+
+
+def _log_tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
 
 
 @contextlib.contextmanager

@@ -7,8 +7,9 @@ Prefect is the one tests and benchmarks run without it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import hashlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -24,11 +25,14 @@ from store import FeedState, delivery_counts, open_database, sync_feeds
 EXTRACTION_BUDGET_SECONDS = 30.0
 
 
-def poll_feeds_threaded(ctx: PassContext, feeds: Sequence[FeedState]) -> list[FeedPoll]:
-    """Poll feeds a few at a time (the client also caps requests per host)."""
+def poll_feeds_threaded(ctx: PassContext, feeds: Sequence[FeedState]) -> Iterator[FeedPoll]:
+    """Poll feeds concurrently (the client caps requests per host); yield each as it completes."""
+    if not feeds:
+        return
     workers = max(1, min(ctx.config.settings.fetch.concurrency, len(feeds)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
-        return list(pool.map(lambda feed: poll_feed(ctx, feed), feeds))
+        for future in as_completed([pool.submit(poll_feed, ctx, feed) for feed in feeds]):
+            yield future.result()
 
 
 def deliver_alerts(ctx: PassContext) -> RelayReport:
@@ -39,33 +43,57 @@ def deliver_alerts(ctx: PassContext) -> RelayReport:
 class PassSteps:
     """The three steps of a pass that Prefect wraps in tasks; plain functions by default."""
 
-    poll_feeds: Callable[[PassContext, Sequence[FeedState]], list[FeedPoll]] = poll_feeds_threaded
-    process_entries: Callable[[PassContext, Sequence[FeedPoll]], None] = process_entries
+    poll_feeds: Callable[[PassContext, Sequence[FeedState]], Iterable[FeedPoll]] = poll_feeds_threaded
+    process_entries: Callable[[PassContext, Iterable[FeedPoll]], None] = process_entries
     deliver: Callable[[PassContext], RelayReport] = deliver_alerts
 
 
-def select_feeds(feeds: Sequence[FeedState], now: datetime) -> tuple[list[FeedState], list[FeedState]]:
-    """Split configured feeds into (due, skipped): parked or waiting feeds are not due yet."""
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` of `count`: the feeds whose URL hashes to `index`. `Shard()` is every feed."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or not 0 <= self.index < self.count:
+            raise ValueError(f"shard {self.index} of {self.count}: need count >= 1 and 0 <= shard < count")
+
+    def owns(self, url: str) -> bool:
+        return self.count == 1 or shard_of(url, self.count) == self.index
+
+
+def shard_of(url: str, count: int) -> int:
+    """The shard a feed belongs to: a stable hash of its URL (the same on every machine and run)."""
+    return int.from_bytes(hashlib.sha256(url.encode("utf-8")).digest()[:8], "big") % count
+
+
+def select_feeds(
+    feeds: Sequence[FeedState], now: datetime, shard: Shard = Shard()
+) -> tuple[list[FeedState], list[FeedState]]:
+    """Split this shard's feeds into (due, skipped): parked or waiting feeds are not due yet.
+    Feeds of other shards are in neither list."""
     due, skipped = [], []
     for feed in feeds:
-        (due if feed.due(now) else skipped).append(feed)
+        if shard.owns(feed.url):
+            (due if feed.due(now) else skipped).append(feed)
     return due, skipped
 
 
-def run_pass(config: Config, steps: PassSteps = PassSteps()) -> PassSummary:
-    """Poll every due feed, store what is new, send pending alerts; return the summary."""
+def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shard()) -> PassSummary:
+    """Poll every due feed of `shard`, store what is new, send pending alerts; return the summary."""
     summary = PassSummary(started_at=datetime.now(timezone.utc))
     engine = open_database(config.settings.database_url)
     try:
         ruleset = compile_rules(config.rules, config.aliases)
         feeds = sync_feeds(engine, config.feeds)
-        due, skipped = select_feeds(feeds, summary.started_at)
-        summary.feeds_total = len(feeds)
+        due, skipped = select_feeds(feeds, summary.started_at, shard)
+        summary.feeds_total = len(due) + len(skipped)
         with SafeClient(config.settings.fetch) as client, \
                 ExtractionPool(budget_seconds=EXTRACTION_BUDGET_SECONDS) as extraction:
             ctx = PassContext(config=config, engine=engine, client=client, ruleset=ruleset, extraction=extraction)
-            polls = steps.poll_feeds(ctx, due)
-            steps.process_entries(ctx, [poll for poll in polls if poll.new_entries])
+            polls: list[FeedPoll] = []
+            steps.process_entries(ctx, _recorded(steps.poll_feeds(ctx, due), polls))
             summary.add_feeds([finish_feed(ctx, poll) for poll in polls] + [_skipped(feed) for feed in skipped])
             report = steps.deliver(ctx)
         summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
@@ -75,6 +103,13 @@ def run_pass(config: Config, steps: PassSteps = PassSteps()) -> PassSummary:
         engine.dispose()
     summary.finished_at = datetime.now(timezone.utc)
     return summary
+
+
+def _recorded(polls: Iterable[FeedPoll], into: list[FeedPoll]) -> Iterator[FeedPoll]:
+    """Pass polls through to the processing step as they complete, keeping each for `finish_feed`."""
+    for poll in polls:
+        into.append(poll)
+        yield poll
 
 
 def _skipped(feed: FeedState) -> FeedOutcome:

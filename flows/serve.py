@@ -1,30 +1,91 @@
-"""`newswatch serve`: the monitor as a long-running Prefect deployment on a schedule."""
+"""`newswatch serve`: the monitor and the digests as long-running Prefect deployments.
+
+One process serves the `monitor` deployment on the schedule of `settings.yaml` (an
+interval, or a cron line in a timezone) and one `digest` deployment per channel with
+`mode: digest`, on that channel's `digest_cron` and `timezone`.
+
+No overlap: each deployment has a concurrency limit of 1 with the collision strategy
+CANCEL_NEW. The Prefect server enforces it when a scheduled run is about to start
+(Scheduled -> Pending): while a run of the deployment is still going, the next one is set
+to Cancelled with the message "Deployment concurrency limit reached." (the runner logs
+"Aborted submission ..."), so it shows in the UI as a skipped run and never runs in
+parallel. Runs that pile up as Late are cancelled the same way. The next scheduled run
+after the long one has finished runs normally, and the outbox makes up for what was skipped.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
-from prefect.schedules import Cron, Interval
+from prefect import serve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.deployments.runner import RunnerDeployment
+from prefect.schedules import Cron, Interval, Schedule
 
-from config.models import Config
+from config.models import ChannelConfig, Config
 from flows.monitor import monitor
 
+MONITOR_DEPLOYMENT = "newswatch-monitor"
+TAGS = ["newswatch"]
 
-def monitor_schedule(config: Config):
+
+def one_at_a_time() -> ConcurrencyLimitConfig:
+    """At most one run of a deployment at a time; a run that would overlap is cancelled."""
+    return ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
+
+
+def monitor_schedule(config: Config) -> Schedule:
     schedule = config.settings.schedule
     if schedule.cron:
         return Cron(schedule.cron, timezone=schedule.timezone)
     return Interval(timedelta(minutes=schedule.interval_minutes or 15), timezone=schedule.timezone)
 
 
-def serve_monitor(config: Config) -> None:
-    """Serve the monitor deployment; a run never overlaps the previous one (global limit 1)."""
-    monitor.serve(
-        name="newswatch-monitor",
+def monitor_deployment(config: Config) -> RunnerDeployment:
+    return monitor.to_deployment(
+        name=MONITOR_DEPLOYMENT,
         schedules=[monitor_schedule(config)],
         parameters={"config_dir": str(Path(config.directory).resolve())},
-        global_limit=1,
-        tags=["newswatch"],
+        concurrency_limit=one_at_a_time(),
+        tags=TAGS,
         description="Poll the feeds, store new articles and hits, send alerts.",
     )
+
+
+def digest_channels(config: Config) -> list[ChannelConfig]:
+    return [channel for channel in config.channels.values() if channel.mode == "digest" and channel.digest_cron]
+
+
+def digest_deployment_name(channel: ChannelConfig) -> str:
+    return "newswatch-digest-" + ("-".join(re.findall(r"[a-z0-9]+", channel.name.lower())) or "channel")
+
+
+def digest_deployments(config: Config) -> list[RunnerDeployment]:
+    """One deployment of the `digest` flow per digest channel (none: flows.digest is not imported)."""
+    channels = digest_channels(config)
+    if not channels:
+        return []
+    from flows.digest import digest  # imported only when a channel needs it
+
+    return [
+        digest.to_deployment(
+            name=digest_deployment_name(channel),
+            schedules=[Cron(channel.digest_cron, timezone=channel.timezone)],
+            parameters={"config_dir": str(Path(config.directory).resolve()), "channel": channel.name},
+            concurrency_limit=one_at_a_time(),
+            tags=TAGS + ["digest"],
+            description=f"Send the digest of channel '{channel.name}'.",
+        )
+        for channel in channels
+    ]
+
+
+def all_deployments(config: Config) -> list[RunnerDeployment]:
+    return [monitor_deployment(config), *digest_deployments(config)]
+
+
+def serve_monitor(config: Config) -> None:
+    """Serve the monitor and digest deployments until stopped (Ctrl-C pauses their schedules)."""
+    serve(*all_deployments(config))

@@ -1,0 +1,98 @@
+"""The Prefect UI as a log book, checked through the Prefect API after real runs of the
+monitor flow against feeds on 127.0.0.1: per-run artifacts (hits, summary, feed health),
+per-rule keyed artifacts updated by each run that hits the rule, readable run names and
+tags, and a failing feed shown as a Failed task run with its error and no secret."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from flows.artifacts import redact, rule_slug
+from tests.conftest import DEMO_PAGES, rss, write_config
+
+SECRET = "s3cret-token-42"
+
+
+def test_rule_slug_is_a_valid_prefect_key_for_any_name():
+    assert rule_slug("DPRK arms transfer") == "hits-dprk-arms-transfer"
+    assert rule_slug("K-pop tours!") == "hits-k-pop-tours"
+    assert rule_slug("북한 미사일").startswith("hits-rule-") and rule_slug("북한 미사일") == rule_slug("북한 미사일")
+    assert rule_slug("북한 미사일") != rule_slug("북한")
+
+
+def test_redact_masks_credentials_and_query_strings():
+    text = "HTTPStatusError: 404 for https://user:pw@feeds.example/rss.xml?token=abc&x=1 (GET)"
+    assert redact(text) == "HTTPStatusError: 404 for https://***@feeds.example/rss.xml?*** (GET)"
+
+
+def _read(client, key):
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    return client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+
+
+def _table(artifact) -> list[dict]:
+    return json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+
+
+@pytest.mark.slow
+def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefect_harness, site, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from flows.monitor import monitor
+
+    seed = site.add("/news/dprk.html", (DEMO_PAGES / "seed_article.html").read_bytes())
+    site.add("/rss.xml", rss([{"title": "South Korea says North Korea shipped missiles", "link": seed}]),
+             content_type="application/rss+xml")
+    broken = site.url(f"/gone.xml?token={SECRET}")
+    config = write_config(tmp_path / "config", feeds=[
+        {"url": site.url("/rss.xml"), "name": "Local Daily", "tags": ["korea"]},
+        {"url": broken, "name": "Gone Feed"},
+    ])
+
+    first = monitor(config_dir=str(config), return_state=True)
+    assert first.is_completed(), first  # a failing feed does not fail the pass
+    summary = first.result()
+    assert summary.feeds_failed == 1 and summary.hits + summary.baseline_hits >= 1
+
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(first.state_details.flow_run_id)
+        assert run.name.startswith("monitor ") and run.name.endswith(summary.headline())
+        assert {"newswatch", "hits", "feed-failures"} <= set(run.tags)
+
+        tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+        by_name = {task.name: task for task in tasks}
+        failed = by_name["poll Gone Feed"]
+        assert failed.state.is_failed()
+        assert failed.state.message.startswith("feed Gone Feed: ") and "404" in failed.state.message
+        assert SECRET not in failed.state.message
+        assert by_name["poll Local Daily"].state.is_completed()
+
+        hits_table = _table(_read(client, "monitor-hits")[0])
+        assert any(seed in row["title"] and row["rule"] == "DPRK arms transfer" for row in hits_table)
+        summary_md = _read(client, "monitor-summary")[0].data
+        assert "| feeds failed / parked / not due | 1 / 0 / 0 |" in summary_md and SECRET not in summary_md
+        health = {row["feed"]: row for row in _table(_read(client, "feed-health")[0])}
+        assert health["Local Daily"]["status"] == "ok" and health["Gone Feed"]["status"] == "failed"
+        assert "404" in health["Gone Feed"]["error"] and SECRET not in json.dumps(health)
+
+        rule_key = rule_slug("DPRK arms transfer")
+        versions = _read(client, rule_key)
+        assert len(versions) == 1 and any(seed in row["title"] for row in _table(versions[0]))
+
+    # a second run finds a new article for the same rule: the rule's artifact gets a new version
+    second_page = site.add("/news/dprk-2.html", (DEMO_PAGES / "seed_article_divs.html").read_bytes())
+    site.add("/rss.xml", rss([{"title": "South Korea says North Korea shipped missiles", "link": seed},
+                              {"title": "More on the North's munitions to Russia", "link": second_page}]),
+             content_type="application/rss+xml")
+    second = monitor(config_dir=str(config), return_state=True)
+    assert second.is_completed() and second.result().hits + second.result().baseline_hits >= 1
+    with get_client(sync_client=True) as client:
+        versions = sorted(_read(client, rule_key), key=lambda artifact: artifact.created)
+        assert len(versions) == 2
+        latest = _table(versions[-1])
+        assert {seed, second_page} <= {row["title"].rsplit("(", 1)[1].rstrip(")") for row in latest}
+        assert versions[-1].flow_run_id == second.state_details.flow_run_id
