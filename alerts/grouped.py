@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from alerts.escape import escape_html, escape_markdown, html_link, markdown_link, one_line
-from alerts.render import Format, Message, html_entry, markdown_entry
+from alerts.escape import escape_html, escape_markdown, html_link, markdown_link
+from alerts.render import Format, Message, html_entry, markdown_entry, message_title
 from store.views import HitView
 
 HISTORY_HINT = "All of them are in the history: newswatch hits"
@@ -39,7 +39,8 @@ def render_group(title: str, intro: str, hits: Sequence[HitView], body_format: F
         pieces.append(_rule_heading(rule, len(entries), html))
         pieces.extend(_entry(hit, html, detailed) for hit in entries)
     body = fit_pieces(header, pieces, limit, html)
-    return Message(title=one_line(title), body=body, body_format="html" if html else "markdown")
+    body_format = "html" if html else "markdown"
+    return Message(title=message_title(title, body_format), body=body, body_format=body_format)
 
 
 def _rule_heading(rule: str, count: int, html: bool) -> str:

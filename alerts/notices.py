@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from alerts.deliver import channel_profile, send_message
-from alerts.escape import escape_html, escape_markdown, one_line, truncate
-from alerts.render import Message
+from alerts.escape import escape_html, escape_markdown, truncate
+from alerts.render import Message, message_title
 from config.models import AlertSettings, ChannelConfig
 from store import NoticeView, add_notice, mark_notices_unrouted, pending_notices, record_notices
 
@@ -39,13 +39,13 @@ def report_dead_deliveries(engine: Engine, dead_by_channel: Counter, errors: Seq
 def render_notices(notices: Sequence[NoticeView], body_format: str, limit: int) -> Message:
     first = notices[0].subject
     more = f" (+{len(notices) - 1} more)" if len(notices) > 1 else ""
-    title = one_line(f"[newswatch] operator: {first}{more}")
+    title = f"[newswatch] operator: {first}{more}"
     if body_format == "html":
         body = "\n".join(f"<h3>{escape_html(n.subject)}</h3>\n<p>{escape_html(n.body)}</p>" for n in notices)
     else:
         body, body_format = "\n\n".join(f"**{escape_markdown(n.subject)}**\n\n{escape_markdown(n.body)}"
                                         for n in notices), "markdown"
-    return Message(title=title, body=truncate(body, limit), body_format=body_format)
+    return Message(title=message_title(title, body_format), body=truncate(body, limit), body_format=body_format)
 
 
 def send_notices(engine: Engine, channels: dict[str, ChannelConfig], settings: AlertSettings,

@@ -25,7 +25,7 @@ from alerts.escape import (
 from store.views import HitView
 
 Format = Literal["html", "markdown", "text"]
-__all__ = ["Format", "Message", "alert_subject", "defuse_mentions", "one_line", "render_hit", "truncate"]
+__all__ = ["Format", "Message", "alert_subject", "defuse_mentions", "message_title", "one_line", "render_hit", "truncate"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,12 @@ class Message:
 
 def alert_subject(hit: HitView) -> str:
     return one_line(defuse_mentions(f"[newswatch] {hit.rule}: {hit.title or hit.url}"))
+
+
+def message_title(text: str, body_format: Format) -> str:
+    """One line, no mentions; for chat also markdown-escaped (chats render the title too)."""
+    line = one_line(defuse_mentions(text))
+    return line if body_format == "html" else escape_markdown(line)
 
 
 def published_text(hit: HitView) -> str:
@@ -86,4 +92,5 @@ def render_hit(hit: HitView, body_format: Format, body_limit: int = 32768) -> Me
         body = render_html(hit)
     else:
         body, body_format = render_markdown(hit), "markdown"
-    return Message(title=alert_subject(hit), body=truncate(body, body_limit), body_format=body_format)
+    return Message(title=message_title(alert_subject(hit), body_format), body=truncate(body, body_limit),
+                   body_format=body_format)

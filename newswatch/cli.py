@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the monitor on the configured schedule")
     serve.set_defaults(func=commands.cmd_serve)
 
+    digest = sub.add_parser("digest", parents=[common], help="send the digests that are due, once")
+    digest.add_argument("--channel", metavar="NAME", help="only this digest channel (default: every one)")
+    digest.set_defaults(func=commands.cmd_digest)
+
     check = sub.add_parser("check", parents=[common], help="validate the config and run rule examples")
     check.set_defaults(func=commands.cmd_check)
 

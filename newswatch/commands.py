@@ -87,6 +87,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Send each digest channel's digest if its schedule has fired since its hits were found."""
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from flows.digest import UnknownDigestChannel, digest_channels, send_digest
+
+    names = [args.channel] if args.channel else digest_channels(config)
+    if not names:
+        print("newswatch: no channel has mode: digest in channels.yaml", file=sys.stderr)
+    failed = False
+    for name in names:
+        try:
+            outcome = send_digest(config, name)
+        except UnknownDigestChannel as exc:
+            print(f"newswatch: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"digest {outcome.describe()}")
+        failed = failed or (outcome.hits > 0 and not outcome.sent)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
 def cmd_hits(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
@@ -103,7 +125,8 @@ def cmd_hits(args: argparse.Namespace) -> int:
         return EXIT_OK
     for hit in hits:
         found = hit.found_at.strftime("%Y-%m-%d %H:%M")
-        print(f"{found}  [{hit.rule}]  {hit.title}\n    {hit.url}  ({hit.feed})\n"
+        also = f"    also reported by: {', '.join(c.feed for c in hit.also_reported_by)}\n" if hit.also_reported_by else ""
+        print(f"{found}  [{hit.rule}]  {hit.title}\n    {hit.url}  ({hit.feed})\n{also}"
               f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
     print(f"{len(hits)} hit(s)", file=sys.stderr)
     return EXIT_OK

@@ -1,0 +1,95 @@
+"""What an alert looks like when it arrives: email through a real SMTP server, chat
+through a real webhook; and that outside text cannot inject markup, mentions or headers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from alerts import send_pending
+from alerts.escape import escape_markdown, one_line
+from alerts.grouped import render_digest
+from alerts.render import render_hit
+from store import list_hits
+from store.views import HitView
+from tests.alerts_support import add_feeds, channel, match_article, open_db, seed_article, settings, store_article
+
+HOSTILE = "<script>alert(1)</script> @everyone [click](javascript:alert(1))\r\nBcc: victim@example.org"
+
+
+def hit_view(**changes) -> HitView:
+    base = HitView(hit_id=1, rule="DPRK arms transfer", rule_hash="h", url="https://news.example.org/a",
+                   title="North Korea ships shells", feed="Local Daily", feed_url="https://news.example.org/rss",
+                   published=datetime(2026, 11, 27, 8, 15, tzinfo=timezone.utc),
+                   found_at=datetime(2026, 11, 27, 9, 0, tzinfo=timezone.utc), terms=("North Korea", "shells"),
+                   fields=("body",), snippet="North Korea shipped shells to Russia.", marks=((0, 11), (20, 26)),
+                   baseline=False, language="en", flagged=None)
+    return replace(base, **changes)
+
+
+def test_seed_article_email_shows_rule_title_link_source_date_terms_and_snippet(tmp_path, smtp):
+    engine = open_db(tmp_path)
+    feed = add_feeds(engine, "Local Daily")["Local Daily"]
+    article = seed_article()
+    matches = [m for m in match_article(article) if m.rule == "DPRK arms transfer"]
+    store_article(engine, feed, article, matches, ["mail"],
+                  published=datetime(2026, 11, 27, 6, 30, tzinfo=timezone.utc))
+    assert send_pending(engine, {"mail": channel("mail", smtp.apprise_url())}, settings()).sent == 1
+
+    message = smtp.inbox.messages[0]
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert message["subject"] == one_line(f"[newswatch] DPRK arms transfer: {article.title}")
+    assert f'<a href="{article.url}">' in html and "DPRK arms transfer" in html
+    assert "Local Daily" in html and "2026-11-27 06:30 UTC" in html
+    for term in matches[0].terms:
+        assert f"<mark><b>{term}</b></mark>" in html or term in html
+    assert "<mark><b>" in html  # the snippet has its terms marked
+    assert "DPRK arms transfer" in text and article.title in text and "Matched terms" in text
+    assert matches[0].snippet.split()[0] in text
+
+
+def test_hostile_title_arrives_escaped_in_email_and_chat(tmp_path, smtp, webhook):
+    engine = open_db(tmp_path)
+    feed = add_feeds(engine, "Local Daily")["Local Daily"]
+    article = replace(seed_article(), title=HOSTILE)
+    matches = [m for m in match_article(article) if m.rule == "DPRK arms transfer"]
+    channels = {"mail": channel("mail", smtp.apprise_url()), "hook": channel("hook", webhook.apprise_url())}
+    store_article(engine, feed, article, matches, channels)
+    assert send_pending(engine, channels, settings()).sent == 2
+
+    message = smtp.inbox.messages[0]
+    html = message.get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "@everyone" not in html and "@\u200beveryone" in html
+    assert "\n" not in message["subject"] and "\r" not in message["subject"]
+    assert message["bcc"] is None and "victim@example.org" not in (message["to"] or "")
+    assert "@everyone" not in message["subject"]
+    posted = webhook.received[0]["message"] + webhook.received[0]["title"]
+    assert "@everyone" not in posted and "<script>" not in posted
+    assert "[click](javascript" not in posted
+
+
+def test_markdown_escaping_and_links_only_for_http():
+    hit = hit_view(title="**bold** [x](http://evil)", url="javascript:alert(1)")
+    body = render_hit(hit, "markdown").body
+    assert "](javascript" not in body  # no link for a non-http URL
+    assert escape_markdown("**bold**") in body
+    assert "[x](http://evil)" not in body
+
+
+def test_bodies_are_cut_under_the_channel_limit():
+    long = hit_view(snippet="word " * 5000)
+    assert len(render_hit(long, "markdown", 1000).body) <= 1000
+    digest = render_digest("desk", [replace(long, hit_id=i, story_id=i) for i in range(40)], "html", 8000)
+    assert len(digest.body) <= 8000 and "more entries did not fit" in digest.body
+    assert digest.body.count("<h3>") < 40
+
+
+def test_list_hits_has_story_keys_even_without_copies(tmp_path):
+    engine = open_db(tmp_path)
+    feed = add_feeds(engine, "Local Daily")["Local Daily"]
+    article = seed_article()
+    store_article(engine, feed, article, match_article(article), [])
+    data = list_hits(engine)[0].to_json()
+    assert data["story"] is not None and data["also_reported_by"] == [] and data["deliveries"] == {}

@@ -1,0 +1,119 @@
+"""Story grouping: syndicated copies of one article form one story; a rule alerts it once.
+
+The copies are built the way syndication makes them (other boilerplate, a changed
+sentence, a cut) from the bundled seed article and from the shared benchmark texts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import replace
+
+import pytest
+
+from alerts import send_pending
+from bench.stories import change_sentence, load_bodies, make_copies, truncate, with_boilerplate
+from store import list_hits
+from store.similarity import band_keys, is_same_story, sketch_text
+from tests.alerts_support import add_feeds, channel, match_article, open_db, seed_article, settings, store_article
+from tests.conftest import shared_path
+
+FEEDS = ("Wire One", "Korea Daily", "Asia Post", "World Desk", "Evening Star")
+OTHER = ("Temperatures in Seoul fell below freezing on Tuesday morning as a cold front moved across the "
+         "peninsula. Forecasters expect snow in the mountainous east of the country by Thursday.")
+
+
+def seed_copies() -> list:
+    """Five near-identical copies of the seed article, as five outlets would run it."""
+    article, rng = seed_article(), random.Random(3)
+    texts = [
+        article.text,
+        with_boilerplate(article.text, 0),
+        with_boilerplate(article.text, 1),
+        change_sentence(article.text, rng, OTHER),
+        with_boilerplate(truncate(article.text, 0.7), 2),
+    ]
+    return [replace(article, url=f"https://{feed.lower().replace(' ', '')}.example.org/dprk", text=text)
+            for feed, text in zip(FEEDS, texts)]
+
+
+def test_five_copies_from_five_feeds_alert_once_per_rule_and_channel_listing_the_others(tmp_path, smtp, webhook):
+    engine = open_db(tmp_path)
+    feeds = add_feeds(engine, *FEEDS)
+    channels = {"mail": channel("mail", smtp.apprise_url()), "hook": channel("hook", webhook.apprise_url())}
+    rules = set()
+    for feed, article in zip(FEEDS, seed_copies()):
+        matches = match_article(article)
+        rules |= {m.rule for m in matches}
+        store_article(engine, feeds[feed], article, matches, channels)
+    assert "DPRK arms transfer" in rules
+
+    report = send_pending(engine, channels, settings())
+    assert report.sent == 2 * len(rules)
+    assert len(smtp.inbox.messages) == len(rules) and len(webhook.received) == len(rules)
+    for message in smtp.inbox.messages:
+        text = message.get_body(("plain",)).get_content()
+        assert "Also reported by" in text
+        assert sum(feed in text for feed in FEEDS[1:]) == 4, text
+    posted = webhook.received[0]["message"]
+    assert all(feed in posted for feed in FEEDS[1:])
+
+    hits = [hit.to_json() for hit in list_hits(engine)]
+    assert len(hits) == 5 * len(rules)  # every copy is in the history...
+    assert len({hit["story"] for hit in hits}) == 1  # ...as one story
+    first = next(h for h in hits if h["feed"] == FEEDS[0] and h["rule"] == "DPRK arms transfer")
+    assert sorted(c["feed"] for c in first["also_reported_by"]) == sorted(FEEDS[1:])
+    assert json.dumps(hits)  # the JSON contract still serialises
+    assert {"rule", "url", "title", "feed", "published", "found_at", "terms", "snippet"} <= set(first)
+    assert sorted(set(first["deliveries"].values())) == ["sent"]
+
+
+def test_a_copy_in_a_later_run_adds_to_the_history_not_a_new_alert(tmp_path, webhook):
+    engine = open_db(tmp_path)
+    feeds = add_feeds(engine, *FEEDS[:2])
+    channels = {"hook": channel("hook", webhook.apprise_url())}
+    first, later = seed_copies()[:2]
+    store_article(engine, feeds[FEEDS[0]], first, match_article(first), channels)
+    sent = send_pending(engine, channels, settings()).sent
+    saved = store_article(engine, feeds[FEEDS[1]], later, match_article(later), channels)
+    assert saved.deliveries == 0 and len(saved.copy_hit_ids) == sent
+    assert send_pending(engine, channels, settings()).sent == 0
+    assert len(webhook.received) == sent
+    newest = list_hits(engine, limit=1)[0]
+    assert newest.feed == FEEDS[1] and [c.feed for c in newest.also_reported_by] == [FEEDS[0]]
+
+
+def test_different_articles_are_different_stories(tmp_path):
+    engine = open_db(tmp_path)
+    feeds = add_feeds(engine, "One", "Two")
+    seed = seed_article()
+    other = replace(seed, url="https://two.example.org/weather", title="Cold", text=OTHER * 5)
+    store_article(engine, feeds["One"], seed, [], [])
+    store_article(engine, feeds["Two"], other, [], [])
+    hits = list_hits(engine)
+    assert hits == []  # no matches stored, but the stories exist
+    a, b = sketch_text(seed.text), sketch_text(other.text)
+    assert not is_same_story(a, b) and not set(band_keys(a)) & set(band_keys(b))
+
+
+def test_short_texts_are_never_grouped():
+    assert sketch_text("North Korea fires missiles") is None
+
+
+def test_threshold_separates_copies_from_other_articles_on_the_shared_texts():
+    shared_path("data", "article-extraction-benchmark", "ground-truth.json")
+    bodies, rng = load_bodies(60), random.Random(11)
+    found = total = 0
+    for index, body in enumerate(bodies):
+        original = sketch_text(with_boilerplate(body, 0))
+        for kind, copy in make_copies(body, rng, bodies[(index + 1) % len(bodies)]).items():
+            sketch = sketch_text(copy)
+            if kind.startswith("truncated 30") or sketch is None:
+                continue
+            total += 1
+            found += bool(set(band_keys(original)) & set(band_keys(sketch))) and is_same_story(original, sketch)
+    assert found / total >= 0.95, f"recall {found}/{total}"
+    sketches = [sketch_text(body) for body in bodies]
+    false = sum(is_same_story(a, b) for i, a in enumerate(sketches) for b in sketches[i + 1:] if a and b)
+    assert false == 0
