@@ -16,9 +16,11 @@ A pass has three steps:
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -35,7 +37,6 @@ from matching.models import MatchInput
 from store import ArticleToSave, FeedState, record_feed_error, record_feed_success, save_articles, select_unseen
 
 log = logging.getLogger("newswatch.pass")
-PARSE_BUDGET_SECONDS = 20.0
 FIRST_POLL_ALERT_WINDOW = timedelta(hours=24)
 SAVE_BATCH = 50
 
@@ -105,7 +106,9 @@ def poll_feed(ctx: PassContext, feed: FeedState) -> FeedPoll:
     if result.not_modified:
         poll.outcome.status, poll.etag, poll.last_modified = "not_modified", feed.etag, feed.last_modified
         return poll
-    parsed = parse_feed_with_budget(result.body, result.headers, result.final_url, PARSE_BUDGET_SECONDS)
+    # parsing gets the same budget as the fetch: one per-feed deadline each, whatever the feed does
+    parsed = parse_feed_with_budget(result.body, result.headers, result.final_url,
+                                    ctx.config.settings.fetch.timeout_seconds)
     if parsed.error_class:
         return _fail(ctx, poll, parsed.error_class, parsed.error or parsed.error_class)
     poll.outcome.entries = len(parsed.entries)
@@ -136,20 +139,21 @@ def finish_feed(ctx: PassContext, poll: FeedPoll) -> FeedOutcome:
     return poll.outcome
 
 
-def process_entries(ctx: PassContext, polls: Sequence[FeedPoll]) -> None:
-    """Fetch, extract, match and store every new entry of `polls`; fills their outcomes."""
-    jobs = [(poll, entry) for poll in polls for entry in poll.new_entries]
-    if not jobs:
-        return
+def process_entries(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
+    """Fetch, extract, match and store the new entries of `polls`; fills their outcomes.
+
+    `polls` may still be arriving (an iterator in completion order): pages of the feeds
+    already polled are fetched and extracted while slow feeds are still being polled.
+    """
     batches: dict[int, list[ArticleToSave]] = defaultdict(list)
+    polls_seen: list[FeedPoll] = []
     now = datetime.now(timezone.utc)
-    for index, article in clean_articles(ctx, [entry for _, entry in jobs]):
-        poll, entry = jobs[index]
+    for (poll, entry), article in clean_articles(ctx, polls, polls_seen):
         batch = batches[id(poll)]
         batch.append(match_article(ctx, poll, entry, article, now))
         if len(batch) >= SAVE_BATCH:
             save_batch(ctx, poll, batch)
-    for poll in polls:
+    for poll in polls_seen:
         if batches[id(poll)]:
             save_batch(ctx, poll, batches[id(poll)])
 
@@ -181,45 +185,80 @@ def is_old_news(entry: FeedEntry, now: datetime) -> bool:
     return now - published > FIRST_POLL_ALERT_WINDOW
 
 
-def clean_articles(ctx: PassContext, entries: Sequence[FeedEntry]) -> Iterator[tuple[int, Article]]:
-    """(index, clean article) for every entry, in completion order.
+Job = tuple[FeedPoll, FeedEntry]
+
+
+def clean_articles(
+    ctx: PassContext, polls: Iterable[FeedPoll], polls_seen: list[FeedPoll]
+) -> Iterator[tuple[Job, Article]]:
+    """((poll, entry), clean article) for every new entry, in completion order.
 
     Pages are fetched by a thread pool (the client caps each host); fetched pages go to
     the extraction process pool as they arrive. An entry whose page cannot be fetched or
     extracted yields its own title and summary, flagged with why: no hit is lost.
     """
-    fallbacks: list[tuple[int, Article]] = []
+    fallbacks: list[tuple[Job, Article]] = []
 
-    def fetched_pages() -> Iterator[tuple[int, bytes, str, dict]]:
-        for index, result in fetch_pages(ctx, entries):
+    def fetched_pages() -> Iterator[tuple[Job, bytes, str, dict]]:
+        for job, result in fetch_pages(ctx, polls, polls_seen):
             if result is not None and result.ok:
-                yield index, result.body, result.final_url, result.headers
+                yield job, result.body, result.final_url, result.headers
             else:
                 reason = "no_link" if result is None else (result.error_class or "fetch_failed")
-                fallbacks.append((index, fallback_article(entries[index], reason)))
+                fallbacks.append((job, fallback_article(job[1], reason)))
 
-    for index, outcome in ctx.extraction.extract_many(fetched_pages()):
-        yield index, outcome if isinstance(outcome, Article) else fallback_article(entries[index], outcome)
+    for job, outcome in ctx.extraction.extract_many(fetched_pages()):
+        yield job, outcome if isinstance(outcome, Article) else fallback_article(job[1], outcome)
         while fallbacks:
             yield fallbacks.pop()
     while fallbacks:
         yield fallbacks.pop()
 
 
-def fetch_pages(ctx: PassContext, entries: Sequence[FeedEntry]) -> Iterator[tuple[int, FetchResult | None]]:
-    """Fetch entry pages concurrently, a bounded number in flight; yield each as it completes."""
+def fetch_pages(
+    ctx: PassContext, polls: Iterable[FeedPoll], polls_seen: list[FeedPoll]
+) -> Iterator[tuple[Job, FetchResult | None]]:
+    """Fetch the pages of every poll's new entries; yield each (job, result) as it completes.
+
+    A feeder thread walks `polls` (which may block on slow feeds) and submits page
+    fetches; at most `2 x concurrency` pages are fetched but not yet taken, so memory
+    stays bounded however many entries are new.
+    """
     workers = max(1, ctx.config.settings.fetch.concurrency)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch") as pool:
-        in_flight: dict[Future, int] = {}
-        queue = iter(range(len(entries)))
+    done: queue.Queue = queue.Queue()
+    slots = threading.Semaphore(2 * workers)
+    stop = threading.Event()
+
+    def feed_jobs(pool: ThreadPoolExecutor) -> None:
+        try:
+            for poll in polls:
+                polls_seen.append(poll)
+                for entry in poll.new_entries:
+                    while not slots.acquire(timeout=0.5):
+                        if stop.is_set():
+                            return
+                    future = pool.submit(_fetch_page, ctx, entry)
+                    future.add_done_callback(lambda f, job=(poll, entry): done.put((job, f)))
+        except BaseException as exc:  # re-raised in the consuming thread
+            done.put((None, exc))
+        finally:
+            pool.shutdown(wait=True)
+            done.put((None, None))
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
+    feeder = threading.Thread(target=feed_jobs, args=(pool,), name="fetch-feeder", daemon=True)
+    feeder.start()
+    try:
         while True:
-            while len(in_flight) < 2 * workers and (index := next(queue, None)) is not None:
-                in_flight[pool.submit(_fetch_page, ctx, entries[index])] = index
-            if not in_flight:
+            job, item = done.get()
+            if job is None:
+                if isinstance(item, BaseException):
+                    raise item
                 return
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            for future in done:
-                yield in_flight.pop(future), future.result()
+            slots.release()
+            yield job, item.result()
+    finally:
+        stop.set()
 
 
 def _fetch_page(ctx: PassContext, entry: FeedEntry) -> FetchResult | None:
