@@ -67,6 +67,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     except PrefectServerError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except Exception as exc:  # the pass stopped: say so plainly; Prefect's run log has the traceback
+        print(f"newswatch: the pass failed: {type(exc).__name__}: {exc}\n"
+              "Nothing was marked sent that was not; the next run picks up where this one stopped.",
+              file=sys.stderr)
+        return EXIT_FAILED
     if args.json:
         print_json(summary.to_json())
     else:

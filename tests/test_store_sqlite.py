@@ -1,0 +1,105 @@
+"""SQLite done right, checked on the app's own connections, and a full disk survived:
+the pass fails loudly, nothing is marked sent that was not, the next pass catches up."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from config import load_config
+from flows.run_pass import run_pass
+from store import delivery_counts, list_hits, open_database
+from tests.conftest import rss, write_config
+
+
+def test_app_connections_use_wal_busy_timeout_foreign_keys_and_normal_sync(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'n.db'}")
+    with engine.connect() as connection:
+        pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("busy_timeout") == 30000
+        assert pragma("foreign_keys") == 1
+        assert pragma("synchronous") == 1  # NORMAL
+    engine.dispose()
+
+
+def test_every_transaction_takes_the_write_lock_up_front(tmp_path):
+    """BEGIN IMMEDIATE: even a transaction that has only read holds the write lock, so two
+    writers queue at BEGIN instead of deadlocking on a lock upgrade."""
+    path = tmp_path / "n.db"
+    engine = open_database(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("SELECT count(*) FROM feed").scalar()
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+    engine.dispose()
+
+
+@pytest.fixture
+def small_disk():
+    """A 4 MiB tmpfs: a real 'disk full' (needs root, as CI has)."""
+    mountpoint = Path(f"/tmp/newswatch-full-{uuid.uuid4().hex[:8]}")
+    mountpoint.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mountpoint)], capture_output=True).returncode == 0
+    if not mounted:
+        mountpoint.rmdir()
+        pytest.skip("a small tmpfs for the disk-full test needs root and mount(8)")
+    yield mountpoint
+    subprocess.run(["umount", str(mountpoint)], check=False)
+    mountpoint.rmdir()
+
+
+PAGE = ("<html><body><article><h1>{0}</h1><p>{0}: North Korea shipped artillery shells and missiles to Russia, "
+        "officials said, in a transfer that breaks sanctions.</p><p>Pyongyang denied supplying weapons.</p>"
+        "</article></body></html>")
+
+
+def fill_disk(mountpoint: Path) -> Path:
+    filler = mountpoint / "filler"
+    with open(filler, "wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_full_disk_fails_the_pass_loudly_and_the_next_pass_catches_up(small_disk, site, webhook, tmp_path):
+    items = []
+    for n in range(3):
+        items.append({"title": f"Arms story {n}", "link": site.add(f"/a{n}.html", PAGE.format(f"Arms story {n}"))})
+    site.add("/feed.xml", rss(items[:1]), content_type="application/rss+xml")
+    config_dir = write_config(tmp_path / "c", feeds=[{"url": site.url("/feed.xml")}],
+                              database_url=f"sqlite:///{small_disk / 'newswatch.db'}",
+                              channels={"hook": {"url": webhook.apprise_url()}},
+                              rules="rules:\n  - name: arms\n    query: missile* AND shells\n")
+    config = load_config(config_dir)
+    assert run_pass(config).alerts_sent == 1
+
+    site.add("/feed.xml", rss(items), content_type="application/rss+xml")
+    filler = fill_disk(small_disk)
+    with pytest.raises(OperationalError, match="full|disk I/O error"):
+        run_pass(config)
+    assert len(webhook.received) == 1  # nothing new was sent while nothing new could be stored
+
+    filler.unlink()
+    summary = run_pass(config)
+    assert summary.new_articles == 2 and summary.alerts_sent == 2
+    engine = open_database(config.settings.database_url)
+    assert len(list_hits(engine)) == 3
+    assert delivery_counts(engine) == {"sent": 3}
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    engine.dispose()
+    assert len(webhook.received) == 3
