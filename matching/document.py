@@ -5,7 +5,10 @@ exact words and prefixes (`missile*`) in dicts, Hangul/Han/Kana words in one
 Aho-Corasick automaton (they match inside longer words). `Document` splits the title
 and the body into words, looks each *distinct* word up once, and keeps, per pattern id,
 the sorted word positions where it occurs. The work is linear in the text's length
-(plus sorting the positions of matched words).
+(plus sorting the positions of matched words), and the per-word steps run at C level:
+the vocabulary remembers which text words (as written) it has looked up — at most
+LOOKUP_CACHE of them — so a document costs Python work only for its new words and for
+the places of the words that match a pattern.
 
 Positions are global: title words count from 0, body words from `body_base`, which
 leaves a gap wider than any NEAR distance, so no phrase or NEAR spans both fields.
@@ -16,16 +19,17 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection
-from dataclasses import dataclass
+from itertools import accumulate, compress, count
 
 import ahocorasick
 
 from matching.models import MatchInput
 from matching.parser import MAX_NUMBER, QueryWord
-from matching.tokens import fold_word, is_cjk, split_words, word_bounds
+from matching.tokens import fold_word, is_cjk, split_pieces
 
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
+LOOKUP_CACHE = 1 << 18  # text words remembered per vocabulary (then forgotten, all at once)
 
 
 class Vocabulary:
@@ -38,6 +42,8 @@ class Vocabulary:
         self.prefix_lengths: tuple[int, ...] = ()
         self.automaton: ahocorasick.Automaton | None = None
         self.weights: list[float] = []
+        self.seen: set[str] = set()  # text words looked up so far, as written
+        self.known: dict[str, tuple[int, ...]] = {}  # those of them that match a pattern
 
     def __len__(self) -> int:
         return len(self.weights)
@@ -63,6 +69,23 @@ class Vocabulary:
                 self.automaton.add_word(text, pattern)
             self.automaton.make_automaton()
 
+    def patterns_in(self, words: set[str]) -> dict[str, tuple[int, ...]]:
+        """The distinct text words (as written) that match patterns, with their ids;
+        only words never seen before are folded and looked up."""
+        new = words - self.seen
+        if new:
+            if len(self.seen) + len(new) > LOOKUP_CACHE:
+                self.seen.clear()
+                self.known.clear()
+                new = words
+            self.seen.update(new)
+            for word in new:
+                found = self.look_up(fold_word(word))
+                if found:
+                    self.known[word] = tuple(found)
+        known = self.known
+        return {word: known[word] for word in known.keys() & words}
+
     def look_up(self, word: str) -> list[int]:
         """Pattern ids matching one folded text word."""
         found = []
@@ -80,36 +103,44 @@ class Vocabulary:
         return found
 
 
-@dataclass
 class FieldText:
-    """The words of one field; `base` is the global position of its first word."""
+    """The words of one field; `base` is the global position of its first word.
 
-    name: str
-    text: str
-    words: list[str]
-    base: int
-    sentence_starts: list[int] | None = None  # filled by the explanation, once
-    _bounds: tuple[list[int], list[int]] = ([], [])
+    The field is cut once into `pieces`, separators and words alternating; word
+    offsets (only hits need them) are running sums of the pieces' lengths, added up on
+    first need."""
+
+    __slots__ = ("name", "text", "pieces", "words", "base", "sentence_starts", "_sums")
+
+    def __init__(self, name: str, text: str, base: int):
+        self.name = name
+        self.text = text
+        self.pieces = split_pieces(text)
+        self.words: list[str] = self.pieces[1::2]
+        self.base = base
+        self.sentence_starts: list[int] | None = None  # filled by the explanation, once
+        self._sums: list[int] | None = None
 
     def offset_of(self, index: int) -> tuple[int, int]:
-        """Character offsets of word `index`, found on first need (only hits need them)
-        for twice as many words as asked, so a huge field is never split whole in vain."""
-        if index >= len(self._bounds[1]):
-            self._bounds = word_bounds(self.text, max(256, 2 * (index + 1)))
-        return self._bounds[0][index], self._bounds[1][index]
+        """Character offsets of word `index`."""
+        sums = self._sums
+        if sums is None:
+            sums = self._sums = list(accumulate(map(len, self.pieces)))
+        return sums[2 * index], sums[2 * index + 1]
 
 
 class Document:
     """A tokenised article: word positions per pattern id of one vocabulary."""
 
     def __init__(self, doc: MatchInput, vocabulary: Vocabulary):
-        title = FieldText("title", doc.title or "", split_words(doc.title or ""), 0)
+        title = FieldText("title", doc.title or "", 0)
         body_base = len(title.words) + MAX_NUMBER + 1
-        body = FieldText("body", doc.body or "", split_words(doc.body or ""), body_base)
+        body = FieldText("body", doc.body or "", body_base)
         self.fields = (title, body)
         self.scopes = {"title": (0, len(title.words)), "body": (body_base, float("inf"))}
         self.positions = index_patterns(self.fields, vocabulary)
         self.phrases: dict[tuple[tuple[int, ...], Scope], list[tuple[int, int]] | None] = {}
+        self.nears: dict[tuple[int, Scope], list[tuple[int, int]] | None] = {}
 
     def positions_in(self, pattern: int, scope: Scope) -> list[int]:
         """Sorted positions of one pattern inside a scope."""
@@ -131,7 +162,7 @@ def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> dic
     """Pattern id -> sorted positions, looking each distinct word up once."""
     positions: dict[int, list[int]] = {}
     for text_field in fields:
-        patterns = {word: found for word in set(text_field.words) if (found := vocabulary.look_up(fold_word(word)))}
+        patterns = vocabulary.patterns_in(set(text_field.words))
         if not patterns:
             continue
         places = group_places(text_field, patterns)
@@ -144,11 +175,15 @@ def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> dic
 
 
 def group_places(text_field: FieldText, wanted: Collection[str]) -> dict[str, list[int]]:
-    """Global positions of each wanted word of one field (one pass over the words)."""
-    hits = [index for index, word in enumerate(text_field.words, text_field.base) if word in wanted]
+    """Global positions of each wanted word of one field (C-level passes over the words,
+    then one step per wanted place)."""
+    words = text_field.words
     if len(wanted) == 1:
-        return dict.fromkeys(wanted, hits)
+        [word] = wanted
+        return {word: list(compress(count(text_field.base), map(word.__eq__, words)))}
+    wanted = set(wanted)
+    mask = list(map(wanted.__contains__, words))
     places: dict[str, list[int]] = {word: [] for word in wanted}
-    for index in hits:
-        places[text_field.words[index - text_field.base]].append(index)
+    for word, index in zip(compress(words, mask), compress(count(text_field.base), mask)):
+        places[word].append(index)
     return places

@@ -1,6 +1,7 @@
 """Compiled query nodes: the one place that decides whether a rule hits a document.
 
-Phrase results are memoised per document, so rules sharing a phrase find it once.
+Phrase results are memoised per document, so rules sharing a phrase find it once; so are
+NEAR results, which the explanation asks for again.
 Every node answers `evaluate(document, scope)`: None when it does not hold, else a
 list of spans. A span is (start, end) of word positions, end exclusive. Positional
 nodes (phrases, alternatives, NEAR) return where they match; boolean nodes (AND,
@@ -16,14 +17,16 @@ their parts' clauses; OR combines one clause of each alternative (all combinatio
 while there are at most MAX_CLAUSES, else the union of everything).
 
 NEAR/n holds for a span of each side, in either order, not overlapping, with at most
-n words between them. ATLEAST/n counts distinct start positions.
+n words between them. ATLEAST/n counts distinct start positions. On long lists of
+spans (1 MB of one word) NEAR pairs them in C-level passes rather than one by one.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
-from itertools import accumulate, chain, product
+from itertools import accumulate, chain, compress, product, repeat
+from operator import itemgetter, sub
 
 from matching.document import Document, Scope
 
@@ -31,6 +34,8 @@ Span = tuple[int, int]
 Clauses = tuple[frozenset[int], ...]  # of each set, one pattern id must occur
 MAX_CLAUSES = 16
 MAX_EVIDENCE_PER_PHRASE = 200  # the first places of a phrase are enough to explain a hit
+PAIR_IN_BULK = 64  # NEAR sides with more spans than this are paired in C-level passes
+_FAR = 1 << 62  # farther than any position
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,12 @@ class Near:
     distance: int
 
     def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        key = (id(self), scope)  # the rule set keeps every node alive while documents exist
+        if key not in document.nears:
+            document.nears[key] = self.find(document, scope)
+        return document.nears[key]
+
+    def find(self, document: Document, scope: Scope) -> list[Span] | None:
         left = self.left.evaluate(document, scope)
         right = self.right.evaluate(document, scope) if left else None
         if not left or not right:
@@ -224,6 +235,8 @@ def either_of(alternatives: list[Clauses]) -> Clauses:
 def pair_spans(left: list[Span], right: list[Span], distance: int) -> list[Span]:
     """Covering spans of each left span with its nearest non-overlapping right span on
     either side, when at most `distance` words lie between them."""
+    if len(left) > PAIR_IN_BULK:
+        return pair_spans_in_bulk(left, right, distance)
     by_start = sorted(right)
     starts = [start for start, _ in by_start]
     by_end = sorted(right, key=lambda span: span[1])
@@ -236,6 +249,29 @@ def pair_spans(left: list[Span], right: list[Span], distance: int) -> list[Span]
         before = bisect.bisect_right(ends, start) - 1
         if before >= 0 and start - ends[before] <= distance:
             found.add((by_end[before][0], end))
+    return sorted(found)
+
+
+def pair_spans_in_bulk(left: list[Span], right: list[Span], distance: int) -> list[Span]:
+    """`pair_spans` as a few C-level passes over the spans (same answer)."""
+    first, second = itemgetter(0), itemgetter(1)
+    by_start = sorted(right)
+    starts = list(map(first, by_start))
+    after_ends = list(map(second, by_start)) + [_FAR]
+    by_end = sorted(right, key=second)
+    ends = list(map(second, by_end))
+    before_starts = [-_FAR] + list(map(first, by_end))
+    before_ends = [-_FAR] + ends
+    lefts, rights = list(map(first, left)), list(map(second, left))
+    # nearest right span starting at or after each left end
+    after = list(map(bisect.bisect_left, repeat(starts), rights))
+    starts.append(_FAR)
+    near = list(map(distance.__ge__, map(sub, map(starts.__getitem__, after), rights)))
+    found = set(zip(compress(lefts, near), compress(map(after_ends.__getitem__, after), near)))
+    # nearest right span ending at or before each left start (index shifted by the pad)
+    before = list(map(bisect.bisect_right, repeat(ends), lefts))
+    near = list(map(distance.__ge__, map(sub, lefts, map(before_ends.__getitem__, before))))
+    found.update(zip(compress(map(before_starts.__getitem__, before), near), compress(rights, near)))
     return sorted(found)
 
 

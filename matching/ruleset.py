@@ -49,13 +49,19 @@ class RuleSet:
         clauses = [rule.root.clauses() for rule in self.rules]
         self.always = tuple(i for i, found in enumerate(clauses) if not found)
         ordered = [sorted(found, key=lambda clause: weigh(clause, vocabulary)) for found in clauses]
-        self.checks = [tuple(found[1:]) for found in ordered]  # the index clause is met by lookup
+        # the index clause is met by lookup; the others are checked: one-word clauses as a
+        # subset test, the rest one by one
+        self.checks = [split_checks(found[1:]) for found in ordered]
         cjk_text = {pattern: text for text, pattern in vocabulary.cjk.items()}
         self.cjk_words = [tuple(cjk_text[p] for p in rule.patterns if p in cjk_text) for rule in self.rules]
-        self.by_pattern: dict[int, list[int]] = {}
+        free: dict[int, list[int]] = {}  # pattern -> rules with nothing more to check
+        checked: dict[int, list[int]] = {}  # pattern -> rules with more clauses to check
         for index, found in enumerate(ordered):
+            table = checked if self.checks[index] is not None else free
             for pattern in found[0] if found else ():
-                self.by_pattern.setdefault(pattern, []).append(index)
+                table.setdefault(pattern, []).append(index)
+        self.free = {pattern: tuple(indices) for pattern, indices in free.items()}
+        self.checked = {pattern: tuple(indices) for pattern, indices in checked.items()}
 
     def match(self, doc: MatchInput) -> list[RuleMatch]:
         """The rules that hit `doc`, in rule order, each with its explanation."""
@@ -72,9 +78,15 @@ class RuleSet:
         under a word it contains whose other clauses it also meets, and `always`."""
         present = set(document.positions)
         found = set(self.always)
-        for pattern in present:
-            found.update(self.by_pattern.get(pattern, ()))
-        return [index for index in sorted(found) if meets_all(self.checks[index], present)]
+        free, checked, checks = self.free, self.checked, self.checks
+        for pattern in free.keys() & present:
+            found.update(free[pattern])
+        for pattern in checked.keys() & present:
+            for index in checked[pattern]:
+                required, groups = checks[index]
+                if required <= present and all(not group.isdisjoint(present) for group in groups):
+                    found.add(index)
+        return sorted(found)
 
     def match_rules(self, doc: MatchInput, document: Document, indices: Iterable[int]) -> list[RuleMatch]:
         matches = []
@@ -88,12 +100,13 @@ class RuleSet:
         return matches
 
 
-def meets_all(clauses: tuple[frozenset[int], ...], present: set[int]) -> bool:
-    """Whether the document's pattern ids meet every clause (one id of each)."""
-    for clause in clauses:
-        if clause.isdisjoint(present):
-            return False
-    return True
+def split_checks(clauses: list[frozenset[int]]) -> tuple[frozenset[int], tuple[frozenset[int], ...]] | None:
+    """Clauses to check as (ids that must all occur, sets of which one id must occur);
+    None when there is nothing to check."""
+    if not clauses:
+        return None
+    required = frozenset(pattern for clause in clauses if len(clause) == 1 for pattern in clause)
+    return required, tuple(clause for clause in clauses if len(clause) > 1)
 
 
 def applies_to(rule: RuleConfig, doc: MatchInput) -> bool:

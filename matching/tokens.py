@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from itertools import accumulate
 from typing import Iterator
 
 _CJK_RANGES = (
@@ -59,13 +58,11 @@ def find_words(text: str) -> Iterator[tuple[int, int]]:
     return map(re.Match.span, _pattern_for(text).finditer(text))
 
 
-def word_bounds(text: str, count: int) -> tuple[list[int], list[int]]:
-    """Start and end offsets of the first `count` words of `split_words(text)`, in one
-    C-level pass: splitting keeps the separators, and running sums of the pieces'
-    lengths are the bounds."""
-    pieces = _SPLITTERS[_pattern_for(text)].split(text, maxsplit=count)
-    sums = list(accumulate(map(len, pieces)))
-    return sums[0:-1:2], sums[1::2]
+def split_pieces(text: str) -> list[str]:
+    """`text` cut into alternating separators and words, in one C-level pass:
+    separator, word, separator, ..., word, separator (so `pieces[1::2]` are the words
+    of `split_words` and running sums of the pieces' lengths are their offsets)."""
+    return _SPLITTERS[_pattern_for(text)].split(text)
 
 
 def _pattern_for(text: str) -> re.Pattern[str]:
