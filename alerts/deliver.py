@@ -3,7 +3,10 @@
 One apprise object per destination, so one failing channel never causes a repeat on
 another. The result is read for both apprise generations (2.x returns a status
 object, 1.x a bool). A send that hangs is abandoned at its deadline and reported as a
-failure; errors are scrubbed of every secret-looking part of the channel URL.
+failure. The error text is this send's own apprise warnings (from the 2.x result, or
+logged by the sending thread with 1.x; channels send in parallel), scrubbed of every secret-looking part of the channel URL; and
+every record of the `apprise` and `urllib3` loggers, at any level, is scrubbed of every
+channel URL this process has used, before any handler (console, Prefect) sees it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 import apprise
 
@@ -28,6 +32,7 @@ class SendOutcome:
 
 def preferred_format(url: str) -> str:
     """html for email, markdown for everything else that takes it."""
+    SCRUBBER.remember(url)
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         return "markdown"
@@ -38,6 +43,7 @@ def preferred_format(url: str) -> str:
 
 
 def body_limit(url: str) -> int:
+    SCRUBBER.remember(url)
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     return int(getattr(plugin, "body_maxlen", 32768) or 32768)
 
@@ -47,8 +53,51 @@ def channel_profile(url: str) -> tuple[str, int]:
     return preferred_format(url), body_limit(url)
 
 
+class SecretScrubber(logging.Filter):
+    """Rewrites each apprise log record with every known channel URL's secrets masked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: set[str] = set()
+        self.lock = threading.Lock()
+
+    def remember(self, url: str) -> None:
+        with self.lock:
+            self.urls.add(url)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        with self.lock:
+            urls = sorted(self.urls)
+        for url in urls:
+            text = scrub_text(url, text)
+        record.msg, record.args = text, ()
+        return True
+
+
+SCRUBBER = SecretScrubber()
+# filters act only on the logger a record is created on, so each emitting logger gets one
+SCRUBBED_LOGGERS = ("apprise", "urllib3", "urllib3.connectionpool", "urllib3.util.retry", "requests")
+for _name in SCRUBBED_LOGGERS:
+    logging.getLogger(_name).addFilter(SCRUBBER)
+
+
+class ThreadLogs(logging.Handler):
+    """Collects the warnings logged by this thread (apprise 1.x; channels send at the same time)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.lines.append(record.getMessage())
+
+
 def send_message(url: str, message: Message, timeout: float) -> SendOutcome:
     """Deliver `message` to `url`; never raises, never waits past `timeout` seconds."""
+    SCRUBBER.remember(url)
     box: dict = {}
     worker = threading.Thread(target=_notify, args=(url, message, timeout, box), daemon=True)
     worker.start()
@@ -63,18 +112,28 @@ def send_message(url: str, message: Message, timeout: float) -> SendOutcome:
 
 
 def _notify(url: str, message: Message, timeout: float, box: dict) -> None:
+    logger, logs = logging.getLogger("apprise"), ThreadLogs()
+    logger.addHandler(logs)
     try:
         sender = apprise.Apprise()
         if not sender.add(url):
-            box["exception"] = f"not a valid apprise URL ({mask_url(url)})"
+            box["exception"] = f"not a valid apprise URL ({mask_url(url)}): " + " ".join(logs.lines)
             return
-        with apprise.LogCapture(level=logging.WARNING) as logs:
-            box["result"] = sender.notify(
-                body=message.body, title=message.title, body_format=message.body_format
-            )
-            box["logs"] = " ".join(logs.getvalue().split())[-500:]
+        box["result"] = sender.notify(body=message.body, title=message.title, body_format=message.body_format)
+        box["logs"] = " ".join(" ".join(result_logs(box["result"]) or logs.lines).split())[-500:]
     except Exception as exc:  # any plugin failure is a failed delivery, retried later
         box["exception"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        logger.removeHandler(logs)
+
+
+def result_logs(result) -> list[str]:
+    """apprise 2.x keeps each send's own warnings in its result; 1.x has none (we capture them)."""
+    logs = getattr(result, "logs", None)
+    if not callable(logs):
+        return []
+    return [entry.message for entry in logs() if getattr(entry, "level", "WARNING") in ("WARNING", "ERROR",
+                                                                                         "CRITICAL")]
 
 
 def _succeeded(result) -> bool:
@@ -88,9 +147,17 @@ def _succeeded(result) -> bool:
 
 
 def scrub(url: str, text: str) -> str:
-    """Remove the URL and every token-like piece of it from `text`."""
+    """Remove the URL and every token-like piece of it from `text`; at most 1000 characters."""
+    return scrub_text(url, text)[:1000]
+
+
+def scrub_text(url: str, text: str) -> str:
+    """`text` with the URL masked and every piece of it of 6+ characters (as written,
+    percent-encoded or decoded) replaced by ***. Only the scheme survives."""
     text = text.replace(url, mask_url(url))
-    for piece in sorted(set(re.split(r"[/:@?&=#,+]", url)), key=len, reverse=True):
+    pieces = set(re.split(r"[/:@?&=#,+;]", url.partition("://")[2]))
+    variants = {form for piece in pieces for form in (piece, quote(piece, safe=""), unquote(piece))}
+    for piece in sorted(variants, key=len, reverse=True):
         if len(piece) >= 6:
             text = text.replace(piece, "***")
-    return text[:1000]
+    return text
