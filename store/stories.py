@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlmodel import Session
 
 from store.similarity import Sketch, band_keys, is_same_story, sketch_text
@@ -42,11 +42,13 @@ def assign_story(session: Session, article_id: int, text: str, now: datetime | N
     sketch = sketch_text(text)
     story_id = _find_story(session, sketch, now) if sketch else None
     story_id = story_id or article_id
-    session.add(StoryMember(article_id=article_id, story_id=story_id, size=sketch.size if sketch else 0,
-                            signature=sketch.signature if sketch else None, created_at=now))
-    for key in band_keys(sketch) if sketch else ():
-        session.add(StoryBand(band=key, article_id=article_id, created_at=now))
-    session.flush()
+    # Core inserts (one executemany for the bands): ORM objects cost ~15 ms per article here
+    session.execute(insert(StoryMember.__table__).values(
+        article_id=article_id, story_id=story_id, size=sketch.size if sketch else 0,
+        signature=sketch.signature if sketch else None, created_at=now))
+    bands = [{"band": key, "article_id": article_id, "created_at": now} for key in band_keys(sketch)] if sketch else []
+    if bands:
+        session.execute(insert(StoryBand.__table__), bands)
     return story_id
 
 
