@@ -19,8 +19,11 @@ from urllib.parse import quote, unquote
 
 import apprise
 
+from alerts import lazytls
 from alerts.render import Message
 from config.secrets import mask_url
+
+lazytls.install()
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,16 @@ def body_limit(url: str) -> int:
     SCRUBBER.remember(url)
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     return int(getattr(plugin, "body_maxlen", 32768) or 32768)
+
+
+EMAIL_SCHEMES = ("mailto", "mailtos")
+EMAIL_PARALLEL_SENDS = 4
+
+
+def parallel_sends(url: str) -> int:
+    """How many messages a channel may send at once: a few for email (one SMTP connection
+    each; servers accept several), one for chat services, which rate-limit bursts."""
+    return EMAIL_PARALLEL_SENDS if url.partition("://")[0].lower() in EMAIL_SCHEMES else 1
 
 
 def channel_profile(url: str) -> tuple[str, int]:

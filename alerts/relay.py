@@ -3,9 +3,10 @@
 For each instant channel (in parallel, so a slow one never delays the others) it plans
 the run with `alerts.plan` (at most N messages, a rule's cooldown honoured, the rest in
 ONE summary message whose deliveries are marked `summarized`), sends each message with
-its own apprise object and deadline, and records the outcome before the next one, so a
-crash loses at most the one in flight (redelivered, never lost). A channel that times
-out is left for the next run. Deliveries that die are reported to the operator once,
+its own apprise object and deadline (email a few at a time: each SMTP connection costs
+~0.1 s of TLS setup), and records each outcome as soon as it is known, so a crash loses
+at most the ones in flight (redelivered, never lost). A channel that times out is left
+for the next run. Deliveries that die are reported to the operator once,
 per channel and run, and pending operator notices are sent as one message at the end.
 Digest channels are left for the digest flow.
 """
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from alerts.deliver import channel_profile, send_message
+from alerts.deliver import SendOutcome, channel_profile, parallel_sends, send_message
 from alerts.grouped import render_batch, render_summary
 from alerts.notices import report_dead_deliveries, send_notices
 from alerts.plan import Plan, plan_channel
@@ -103,14 +104,32 @@ def relay_channel(ctx: RelayContext, channel: ChannelConfig, jobs: list[Delivery
         defer_deliveries(ctx.engine, [job.delivery_id for job in held], until)
         report.held += len(held)
     body_format, limit = channel_profile(channel.url)
-    for group in plan.messages:
-        message = _render(group, body_format, limit)
-        if not _send(ctx, channel, group, message, report, "sent"):
-            return report
+    width = parallel_sends(channel.url)
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix=f"send-{channel.name}") as pool:
+        for start in range(0, len(plan.messages), width):
+            wave = plan.messages[start:start + width]
+            work = [(group, _render(group, body_format, limit), "sent") for group in wave]
+            if not _send_wave(ctx, channel, pool, work, report):
+                return report
     if plan.overflow:
         summary = render_summary(channel.name, [job.hit for job in plan.overflow], body_format, limit)
-        _send(ctx, channel, plan.overflow, summary, report, "summarized")
+        _send_wave(ctx, channel, None, [(plan.overflow, summary, "summarized")], report)
     return report
+
+
+def _send_wave(ctx: RelayContext, channel: ChannelConfig, pool: ThreadPoolExecutor | None, work: list,
+               report: RelayReport) -> bool:
+    """Send a few messages at once (each recorded as soon as it is done); False: the channel timed out."""
+    def deliver(item):
+        group, message, sent_status = item
+        return group, _deliver(ctx, channel, group, message, sent_status)
+
+    results = pool.map(deliver, work) if pool else map(deliver, work)
+    timed_out = False
+    for group, (statuses, outcome) in results:
+        _count(report, channel.name, list(statuses.values()), outcome.error)
+        timed_out = timed_out or outcome.timed_out
+    return not timed_out
 
 
 def _plan(ctx: RelayContext, channel: ChannelConfig, jobs: list[DeliveryJob]) -> Plan:
@@ -126,15 +145,14 @@ def _render(group: list[DeliveryJob], body_format: str, limit: int) -> Message:
     return render_batch(group[0].hit.rule, [job.hit for job in group], body_format, limit)
 
 
-def _send(ctx: RelayContext, channel: ChannelConfig, group: list[DeliveryJob], message: Message,
-          report: RelayReport, sent_status: str) -> bool:
-    """Send one message for `group`, record it on every delivery in it; False: stop the channel."""
+def _deliver(ctx: RelayContext, channel: ChannelConfig, group: list[DeliveryJob], message: Message,
+             sent_status: str) -> tuple[dict[int, str], SendOutcome]:
+    """Send one message for `group` and record the attempt on every delivery in it."""
     outcome = send_message(channel.url, message, ctx.settings.send_timeout_seconds)
     statuses = record_deliveries(ctx.engine, [job.delivery_id for job in group], ok=outcome.ok,
                                  error=outcome.error, max_attempts=ctx.settings.max_attempts, now=ctx.now,
                                  sent_status=sent_status)
-    _count(report, channel.name, list(statuses.values()), outcome.error)
-    return not outcome.timed_out
+    return statuses, outcome
 
 
 def _count(report: RelayReport, channel: str, statuses: list[str], error: str | None) -> None:

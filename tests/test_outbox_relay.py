@@ -148,3 +148,16 @@ def test_dead_deliveries_are_told_to_the_operator_once(tmp_path, webhook):
             assert [n.status for n in session.exec(select(Notice))] == ["sent"]
     finally:
         broken.close()
+
+
+def test_a_hundred_email_alerts_arrive_in_well_under_ten_seconds(tmp_path, smtp):
+    """apprise's email plugin throttles 5.5 s between messages of one object; a fresh object
+    per message, a few sends at a time and no CA loading for plain SMTP keep this fast."""
+    engine = open_db(tmp_path)
+    feed = add_feeds(engine, "Wire")["Wire"]
+    store_numbered(engine, feed, 100, ["mail"])
+    started = time.monotonic()
+    report = send_pending(engine, {"mail": channel("mail", smtp.apprise_url())}, settings(max_per_channel_per_run=100))
+    elapsed = time.monotonic() - started
+    assert report.sent == 100 and len(smtp.inbox.messages) == 100
+    assert elapsed < 5, f"100 emails took {elapsed:.1f} s"
