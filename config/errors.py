@@ -17,7 +17,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        where = f"{self.file}:{self.line}" if self.line > 0 else self.file
+        return f"{where}: {self.field}: {self.message}"
 
 
 class ConfigError(Exception):

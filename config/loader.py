@@ -196,12 +196,20 @@ def _build_rule(rule: schema.RuleSchema, index: int, path: str, lines: dict, ali
         channels=None if rule.channels is None else tuple(rule.channels),
         tags=tuple(rule.tags),
         languages=tuple(rule.languages),
-        examples=RuleExamples(tuple(rule.examples.match), tuple(rule.examples.no_match)),
+        examples=RuleExamples(
+            tuple(rule.examples.match), tuple(rule.examples.no_match),
+            _lines(lines, ("rules", index, "examples", "match"), len(rule.examples.match)),
+            _lines(lines, ("rules", index, "examples", "no_match"), len(rule.examples.no_match)),
+        ),
         source=Source(path, lines.get(("rules", index), 1)),
         query_source=Source(path, lines.get(("rules", index, "query"), 1)),
         content_hash=rule_content_hash(rule.query, rule.tags, rule.languages, aliases),
         cooldown_minutes=rule.cooldown_minutes,
     )
+
+
+def _lines(lines: dict, path: tuple, count: int) -> tuple[int, ...]:
+    return tuple(_line_of(path + (i,), lines) for i in range(count))
 
 
 def rule_content_hash(query: str, tags, languages, aliases: Mapping[str, AliasGroup]) -> str:

@@ -77,6 +77,8 @@ class FeedConfig:
 class RuleExamples:
     match: tuple[str, ...] = ()
     no_match: tuple[str, ...] = ()
+    match_lines: tuple[int, ...] = ()  # the YAML line of each example, for error messages
+    no_match_lines: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,21 @@ def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise YamlProblem(line, f"invalid YAML: {exc.problem or exc}") from None
+        raise YamlProblem(*_describe(exc)) from None
     lines: dict[Path_, int] = {}
     if node is None:
         return None, lines
     return _to_python(node, (), lines), lines
+
+
+def _describe(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """The line where the broken construct starts (PyYAML often notices on the next line)."""
+    problem = exc.problem_mark.line + 1 if exc.problem_mark else 1
+    start = exc.context_mark.line + 1 if exc.context_mark else problem
+    message = f"invalid YAML: {exc.problem or exc}"
+    if start != problem:
+        message += f" ({exc.context} at line {start}; noticed at line {problem})"
+    return min(start, problem), message
 
 
 def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> Any:

@@ -97,7 +97,7 @@ class AddressPolicy:
             shown = f"{host} ({ip})" if host and host != str(ip) else str(ip)
             raise BlockedAddress(
                 f"refused to connect to {shown}: not a public address. "
-                "Hint: add its network to fetch.allowed_networks if this is intended."
+                "Hint: add its network to fetch.allowed_networks in settings.yaml if this is intended."
             )
 
     def check_host(self, host: str) -> None:

@@ -114,4 +114,4 @@ def _recorded(polls: Iterable[FeedPoll], into: list[FeedPoll]) -> Iterator[FeedP
 
 def _skipped(feed: FeedState) -> FeedOutcome:
     return FeedOutcome(feed=feed.name, url=feed.url, status="skipped", error_class=feed.last_error_class,
-                       error_count=feed.error_count, parked=feed.parked)
+                       error_count=feed.error_count, parked=feed.parked, next_poll_at=feed.next_poll_at)

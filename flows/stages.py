@@ -76,6 +76,7 @@ class FeedOutcome:
     new_articles: int = 0
     flagged: int = 0
     first_poll: bool = False
+    next_poll_at: datetime | None = None  # for feeds not due this pass
     hit_ids: list[int] = field(default_factory=list)
     baseline_hit_ids: list[int] = field(default_factory=list)
 

@@ -70,8 +70,12 @@ class PassSummary:
         ]
         for outcome in self.feeds:
             if outcome.status == "failed":
-                parked = ", parked" if outcome.parked else ""
+                parked = ", now parked: retried every 6 h until it answers" if outcome.parked_now else ""
                 lines.append(f"  failed: {outcome.feed} ({outcome.url}): {outcome.error_class}: "
                              f"{outcome.error} [{outcome.error_count} in a row{parked}]")
+            elif outcome.status == "skipped" and outcome.parked:
+                when = f"{outcome.next_poll_at:%Y-%m-%d %H:%M} UTC" if outcome.next_poll_at else "next pass"
+                lines.append(f"  parked: {outcome.feed} ({outcome.url}): {outcome.error_class}, "
+                             f"{outcome.error_count} failures in a row; next try {when}")
         lines.extend(f"  alert failed: {error}" for error in self.alert_errors[:20])
         return "\n".join(lines)

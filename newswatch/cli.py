@@ -6,7 +6,6 @@ Every command takes `--config DIR` (default `./config`, or $NEWSWATCH_CONFIG).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
@@ -14,10 +13,23 @@ from newswatch import commands
 from newswatch.timeparse import parse_since
 
 
+CONFIG_HELP = "config directory (default: ./config or $NEWSWATCH_CONFIG)"
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
+    # --config works before or after the command; after it, SUPPRESS keeps the one given before
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="DIR", help="config directory (default: ./config or $NEWSWATCH_CONFIG)")
+    common.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS, help=CONFIG_HELP)
     parser = argparse.ArgumentParser(prog="newswatch", description="Scheduled news monitoring with watch rules.")
+    parser.add_argument("--config", metavar="DIR", default=None, help=CONFIG_HELP)
+    parser.add_argument("--version", action="version", version=f"newswatch {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="one monitoring pass, then a summary")
@@ -37,12 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     hits = sub.add_parser("hits", parents=[common], help="past hits, newest first")
     hits.add_argument("--rule", help="only this rule's hits")
     hits.add_argument("--since", type=parse_since, help="a date (2026-11-27) or a span (24h, 7d)")
-    hits.add_argument("--limit", type=int, default=None, help="at most this many hits")
+    hits.add_argument("--limit", type=positive_int, default=None, help="at most this many hits")
     hits.add_argument("--json", action="store_true", help="print a JSON array")
     hits.set_defaults(func=commands.cmd_hits)
 
     extract = sub.add_parser("extract", parents=[common], help="the cleaned article of a file or URL")
-    extract.add_argument("input", metavar="FILE_OR_URL", help=".html, .htm, .html.gz file or http(s) URL")
+    extract.add_argument("input", metavar="FILE_OR_URL", help=".html, .htm, .html.gz or .txt file, or http(s) URL")
     extract.add_argument("--json", action="store_true", help="print a JSON object")
     extract.set_defaults(func=commands.cmd_extract)
 
@@ -63,10 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("newswatch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
-    # newswatch's own log lines belong in the Prefect UI beside Prefect's (set before prefect loads)
+    # newswatch's own log lines go through Prefect's handlers: to the console once, and to the UI
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newswatch")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     return args.func(args)
 

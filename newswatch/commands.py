@@ -58,6 +58,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.monitor import monitor
     from flows.prefect_server import PrefectServerError, prefect_api
 
+    for problem in check_examples(config):
+        print(f"warning: {problem}", file=sys.stderr)
+
     try:
         with prefect_api(Path("data/prefect")) as api_url:
             if not args.json:
@@ -128,6 +131,9 @@ def cmd_hits(args: argparse.Namespace) -> int:
     if args.json:
         print_json([hit.to_json() for hit in hits])
         return EXIT_OK
+    if args.rule and not hits and args.rule not in {rule.name for rule in config.rules}:
+        print(f"newswatch: no rule named {args.rule!r} in rules.yaml and no stored hit for it "
+              f"(rules: {', '.join(rule.name for rule in config.rules)})", file=sys.stderr)
     for hit in hits:
         found = hit.found_at.strftime("%Y-%m-%d %H:%M")
         also = f"    also reported by: {', '.join(c.feed for c in hit.also_reported_by)}\n" if hit.also_reported_by else ""
@@ -150,7 +156,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.json:
         print_json(data)
     else:
-        print(f"{article.title}\n{article.date or ''} {article.language or ''}\n\n{article.text}")
+        head = [article.title, " ".join(filter(None, (article.date, article.language)))]
+        print("\n".join(line for line in head if line) + "\n\n" + article.text if any(head) else article.text)
     return EXIT_OK
 
 

@@ -37,29 +37,33 @@ def check_examples(config: Config, ruleset: RuleSet | None = None) -> list[str]:
     ruleset = ruleset or compile_rules(config.rules, config.aliases)
     problems = []
     for index, rule in enumerate(config.rules):
-        for expected, examples in ((True, rule.examples.match), (False, rule.examples.no_match)):
-            for example in examples:
-                problem = _check_example(config, ruleset, index, example, expected)
+        cases = ((True, rule.examples.match, rule.examples.match_lines),
+                 (False, rule.examples.no_match, rule.examples.no_match_lines))
+        for expected, examples, lines in cases:
+            for position, example in enumerate(examples):
+                line = lines[position] if position < len(lines) else rule.source.line
+                problem = _check_example(config, ruleset, index, example, expected, line)
                 if problem:
                     problems.append(str(problem))
     return problems
 
 
-def _check_example(config: Config, ruleset: RuleSet, index: int, example: str, expected: bool) -> Problem | None:
+def _check_example(
+    config: Config, ruleset: RuleSet, index: int, example: str, expected: bool, line: int
+) -> Problem | None:
     rule = config.rules[index]
     kind = "match" if expected else "no_match"
     field = f"rules[{index}].examples.{kind}"
     try:
         doc = _example_document(config, rule, example)
     except InputError as exc:
-        return Problem(rule.source.file, rule.source.line, field, f"rule {rule.name!r}: {exc}")
+        return Problem(rule.source.file, line, field, f"rule {rule.name!r}: {exc}")
     hit = any(match.rule == rule.name for match in ruleset.match(doc))
     if hit == expected:
         return None
     verb = "does not match" if expected else "matches"
     shown = example if len(example) <= 120 else example[:117] + "..."
-    return Problem(rule.source.file, rule.source.line, field,
-                   f"rule {rule.name!r} {verb} its {kind} example: {shown!r}")
+    return Problem(rule.source.file, line, field, f"rule {rule.name!r} {verb} its {kind} example: {shown!r}")
 
 
 def _example_document(config: Config, rule: RuleConfig, example: str) -> MatchInput:

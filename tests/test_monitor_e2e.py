@@ -158,7 +158,7 @@ BROKEN_CONFIGS = {
     "missing query": ("rules.yaml", "rules:\n  - name: r\n    channels: []\n", 2, "rules[0].query"),
     "unknown channel": ("rules.yaml", "rules:\n  - name: r\n    query: missile\n    channels:\n      - nowhere\n",
                         5, "rules[0].channels"),
-    "bad yaml": ("feeds.yaml", "feeds:\n  - url: http://127.0.0.1/a\n    tags: [x\n", 4, "yaml"),
+    "bad yaml": ("feeds.yaml", "feeds:\n  - url: http://127.0.0.1/a\n    tags: [x\n", 3, "yaml"),  # the unclosed [
     "bad query": ("rules.yaml", "rules:\n  - name: r\n    query: (missile AND\n", 3, "rules[0].query"),
 }
 
