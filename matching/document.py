@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection
-from itertools import accumulate, compress, count
+from itertools import accumulate, compress, count, islice, repeat
+from operator import eq
 
 import ahocorasick
 
 from matching.models import MatchInput
 from matching.parser import MAX_NUMBER, QueryWord
-from matching.tokens import fold_word, is_cjk, split_pieces
+from matching.tokens import fold_word, is_cjk, split_pieces, split_words, word_bounds
 
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
@@ -106,26 +107,42 @@ class Vocabulary:
 class FieldText:
     """The words of one field; `base` is the global position of its first word.
 
-    The field is cut once into `pieces`, separators and words alternating; word
-    offsets (only hits need them) are running sums of the pieces' lengths, added up on
-    first need."""
+    Word offsets are found on first need (only hits need them). ASCII text is split
+    into words by two C-level string passes, and its offsets come from cutting the
+    text again only as far as needed. Other text is cut once into `pieces`, separators
+    and words alternating; its words are every second piece and its offsets running
+    sums of the pieces' lengths, added up only as far as needed."""
 
-    __slots__ = ("name", "text", "pieces", "words", "base", "sentence_starts", "_sums")
+    __slots__ = ("name", "text", "pieces", "words", "base", "sentence_starts", "_starts", "_ends", "_sums")
 
     def __init__(self, name: str, text: str, base: int):
         self.name = name
         self.text = text
-        self.pieces = split_pieces(text)
-        self.words: list[str] = self.pieces[1::2]
         self.base = base
         self.sentence_starts: list[int] | None = None  # filled by the explanation, once
-        self._sums: list[int] | None = None
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._sums: list[int] = []
+        if text.isascii():
+            self.pieces: list[str] | None = None
+            self.words = split_words(text)
+        else:
+            self.pieces = split_pieces(text)
+            self.words = self.pieces[1::2]
 
     def offset_of(self, index: int) -> tuple[int, int]:
-        """Character offsets of word `index`."""
+        """Character offsets of word `index`, found for twice as many words as asked,
+        so a huge field is never cut or added up whole in vain."""
+        if self.pieces is None:
+            if index >= len(self._ends):
+                self._starts, self._ends = word_bounds(self.text, max(256, 2 * (index + 1)))
+            return self._starts[index], self._ends[index]
         sums = self._sums
-        if sums is None:
-            sums = self._sums = list(accumulate(map(len, self.pieces)))
+        if 2 * index + 1 >= len(sums):
+            done = len(sums)
+            wanted = islice(self.pieces, done, max(512, 4 * (index + 1)))
+            sums.extend(accumulate(map(len, wanted), initial=sums[-1] if sums else 0))
+            del sums[done]  # `initial` comes first: the last sum again, or 0
         return sums[2 * index], sums[2 * index + 1]
 
 
@@ -180,7 +197,7 @@ def group_places(text_field: FieldText, wanted: Collection[str]) -> dict[str, li
     words = text_field.words
     if len(wanted) == 1:
         [word] = wanted
-        return {word: list(compress(count(text_field.base), map(word.__eq__, words)))}
+        return {word: list(compress(count(text_field.base), map(eq, words, repeat(word))))}
     wanted = set(wanted)
     mask = list(map(wanted.__contains__, words))
     places: dict[str, list[int]] = {word: [] for word in wanted}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 from itertools import accumulate, chain, compress, product, repeat
-from operator import itemgetter, sub
+from operator import add, itemgetter, sub
 
 from matching.document import Document, Scope
 
@@ -58,7 +58,7 @@ class Phrase:
             for offset, pattern in enumerate(self.patterns[1:], 1):
                 valid.intersection_update(map(offset.__rsub__, document.positions.get(pattern, ())))
             starts = sorted(valid)
-        return list(zip(starts, map(size.__add__, starts))) or None
+        return list(zip(starts, map(add, starts, repeat(size)))) or None
 
     def evidence(self, document: Document, scope: Scope) -> list[Span]:
         return (self.evaluate(document, scope) or [])[:MAX_EVIDENCE_PER_PHRASE]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from matching.document import Document, FieldText
 from matching.models import RuleMatch
@@ -26,15 +26,15 @@ SNIPPET_CHARS = 400
 SHORT_SENTENCE_CHARS = 160
 MAX_EVIDENCE = 200
 _ELLIPSIS = "…"
-_STOP_RE = re.compile(r"[.!?…。！？\n]+")
+_STOPS = ".!?…。！？\n"
+_STOP_RE = re.compile(f"[{_STOPS}]+")
 _AFTER_STOP_RE = re.compile(r"[\"'”’»)\]]*\s*")
 _TERMINAL = tuple(".!?…。！？\"'”’»)]")
 
 Marks = tuple[tuple[int, int], ...]
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """One matched term: its field, character offsets and folded form."""
 
     field: FieldText
@@ -48,24 +48,30 @@ def explain_match(
 ) -> RuleMatch:
     """The RuleMatch for a rule that hit `document` with these evidence spans; `cjk_words`
     are the rule's Hangul/Han/Kana words, to mark only them inside longer words."""
-    found = [locate_span(document, span, cjk_words) for span in sorted(set(spans))[:MAX_EVIDENCE]]
-    terms = dict.fromkeys(item.field.text[item.start : item.end] for item in found)
-    fields = tuple(name for name in ("title", "body") if any(item.field.name == name for item in found))
+    title, body = document.fields
+    found = [locate_span(title, body, span, cjk_words) for span in sorted(set(spans))[:MAX_EVIDENCE]]
+    terms = tuple(dict.fromkeys([item.field.text[item.start : item.end] for item in found]))
+    names = {item.field.name for item in found}
+    fields = tuple(name for name in ("title", "body") if name in names)
     snippet, marks = build_snippet(document, found)
-    return RuleMatch(rule, rule_hash, tuple(terms), fields, snippet, marks)
+    return RuleMatch(rule, rule_hash, terms, fields, snippet, marks)
 
 
-def locate_span(document: Document, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
-    field = document.field_at(span[0])
+def locate_span(title: FieldText, body: FieldText, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
+    field = body if span[0] >= body.base else title
     first, last = span[0] - field.base, span[1] - 1 - field.base
     start, end = field.offset_of(first)[0], field.offset_of(last)[1]
+    if first == last:
+        word = field.words[first]
+        if cjk_words:
+            start = start + narrow_cjk(word, cjk_words, from_end=False)
+            end = end - narrow_cjk(word, cjk_words, from_end=True)
+            return Found(field, start, end, fold_word(field.text[start:end]))
+        return Found(field, start, end, fold_word(word))
     if cjk_words:
         start = start + narrow_cjk(field.words[first], cjk_words, from_end=False)
         end = end - narrow_cjk(field.words[last], cjk_words, from_end=True)
-    key = " ".join(fold_word(word) for word in field.words[first : last + 1])
-    if cjk_words and first == last:
-        key = fold_word(field.text[start:end])
-    return Found(field, start, end, key)
+    return Found(field, start, end, " ".join(map(fold_word, field.words[first : last + 1])))
 
 
 def narrow_cjk(word: str, cjk_words: tuple[str, ...], from_end: bool) -> int:
@@ -112,6 +118,8 @@ def sentence_around(field: FieldText, offset: int) -> tuple[int, int]:
 
 def sentence_starts(field: FieldText) -> list[int]:
     """Offsets where the field's sentences start, found once per field."""
+    if field.sentence_starts is None and not any(stop in field.text for stop in _STOPS):
+        field.sentence_starts = [0]  # no sentence end at all (a quick C-level check)
     if field.sentence_starts is None:
         ends = (boundary_end(field.text, stop) for stop in _STOP_RE.finditer(field.text))
         field.sentence_starts = [0] + [end for end in ends if end]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from itertools import accumulate
 from typing import Iterator
 
 _CJK_RANGES = (
@@ -46,16 +47,30 @@ _SCRIPT_RUN_RE = re.compile(rf"[{_CJK_RANGES}]+|[^\W_{_CJK_RANGES}]+(?:[{_MARKS}
 _CJK_RE = re.compile(rf"[{_CJK_RANGES}]")
 _SPLITTERS = {pattern: re.compile(f"({pattern.pattern})") for pattern in (_ASCII_WORD_RE, _WORD_RE, _SCRIPT_RUN_RE)}
 _ACCENTS_RE = re.compile("[\u0300-\u036f]+")
+# ASCII text: every character but a letter or digit becomes a space, then str.split
+_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def split_words(text: str) -> list[str]:
-    """The words of `text`, in order, as written."""
+    """The words of `text`, in order, as written (ASCII text in two C-level string
+    passes, other text by the word pattern)."""
+    if text.isascii():
+        return text.translate(_ASCII_SEPARATORS).split()
     return _pattern_for(text).findall(text)
 
 
 def find_words(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) offsets of the same words as `split_words`, lazily."""
     return map(re.Match.span, _pattern_for(text).finditer(text))
+
+
+def word_bounds(text: str, count: int) -> tuple[list[int], list[int]]:
+    """Start and end offsets of the first `count` words of `split_words(text)`, in one
+    C-level pass: splitting keeps the separators, and running sums of the pieces'
+    lengths are the bounds."""
+    pieces = _SPLITTERS[_pattern_for(text)].split(text, maxsplit=count)
+    sums = list(accumulate(map(len, pieces)))
+    return sums[0:-1:2], sums[1::2]
 
 
 def split_pieces(text: str) -> list[str]:
