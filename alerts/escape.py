@@ -28,6 +28,15 @@ def one_line(text: str, limit: int = SUBJECT_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_CHAT_TITLE = str.maketrans({"[": "(", "]": ")", "<": "‹", ">": "›", "`": "'", "*": "∗", "|": "¦"})
+
+
+def chat_title(text: str) -> str:
+    """A one-line chat title with no markup that chats act on (links, <!here>, code, bold),
+    written with look-alike characters instead of backslashes, which titles would show."""
+    return one_line(defuse_mentions(text)).translate(_CHAT_TITLE)
+
+
 def escape_markdown(text: str) -> str:
     return defuse_mentions(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from alerts.escape import (
+    chat_title,
     defuse_mentions,
     escape_html,
     escape_markdown,
@@ -40,9 +41,8 @@ def alert_subject(hit: HitView) -> str:
 
 
 def message_title(text: str, body_format: Format) -> str:
-    """One line, no mentions; for chat also markdown-escaped (chats render the title too)."""
-    line = one_line(defuse_mentions(text))
-    return line if body_format == "html" else escape_markdown(line)
+    """One line, no mentions; for chat also without markup (some chats render the title)."""
+    return one_line(defuse_mentions(text)) if body_format == "html" else chat_title(text)
 
 
 def published_text(hit: HitView) -> str:

@@ -93,3 +93,11 @@ def test_list_hits_has_story_keys_even_without_copies(tmp_path):
     store_article(engine, feed, article, match_article(article), [])
     data = list_hits(engine)[0].to_json()
     assert data["story"] is not None and data["also_reported_by"] == [] and data["deliveries"] == {}
+
+
+def test_chat_titles_carry_no_markup_and_no_line_breaks():
+    from alerts.escape import chat_title
+
+    title = chat_title("<!here> [x](http://e) `code` *b* | @everyone\nSecond line")
+    assert not set("<>[]`*|\n") & set(title)
+    assert "@\u200beveryone" in title and title.startswith("‹!here›")
