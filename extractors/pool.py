@@ -11,6 +11,10 @@ lazily and at most one page per worker is in flight, so memory stays bounded how
 many pages are queued; each worker's address space is capped (`memory_limit_mb`) and
 workers are recycled after `max_tasks_per_worker` pages. `close()` (or leaving the
 `with` block) stops every worker; a worker over budget is killed, not waited for.
+With `share_workers=True` the pool borrows idle warm workers of the feed-parsing pool
+(`extractors.workers.shared_pool`, the same kind of process, trafilatura preloaded)
+before starting its own, and hands its idle workers back on close: a pass then runs one
+set of worker processes, and the next pass (under `serve`) finds them started.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from extractors.articles import extract_article
 from extractors.models import Article
-from extractors.workers import Worker
+from extractors.workers import Worker, shared_pool
 
 Task = tuple[Any, bytes, str, "dict[str, str] | None"]
 
@@ -40,8 +44,10 @@ class ExtractionPool:
         budget_seconds: float = 30.0,
         memory_limit_mb: int = 2048,
         max_tasks_per_worker: int = 500,
+        share_workers: bool = False,
     ) -> None:
         self.size = max(workers or os.cpu_count() or 1, 1)
+        self.share_workers = share_workers
         self.budget = budget_seconds
         self.memory_limit = memory_limit_mb * 1024 * 1024
         self.max_tasks = max_tasks_per_worker
@@ -54,8 +60,10 @@ class ExtractionPool:
         self.close()
 
     def close(self) -> None:
+        """Stop every worker; with `share_workers`, idle ones go back to the shared pool."""
         while self._idle:
-            self._idle.pop().stop()
+            worker = self._idle.pop()
+            shared_pool().give(worker) if self.share_workers else worker.stop()
 
     def extract_many(self, tasks: Iterable[Task]) -> Iterator[tuple[Any, Article | str]]:
         pending = iter(tasks)
@@ -110,7 +118,8 @@ class ExtractionPool:
             if worker.alive():
                 return worker
             worker.kill()
-        return Worker(self.memory_limit)
+        lent = shared_pool().lend() if self.share_workers else None
+        return lent or Worker(self.memory_limit)
 
     def _give_back(self, worker: Worker) -> None:
         if worker.tasks_done >= self.max_tasks:

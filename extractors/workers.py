@@ -8,6 +8,8 @@ Contract:
   * `run_with_budget(func, args, budget)` runs one call in a pooled worker and returns
     its result, or a `Failure` (error_class e.g. "parse_timeout" / "parse_crashed")
     when the worker had to be killed or died. Thread-safe.
+  * `shared_pool().lend()` / `.give(worker)` let another pool (the extraction pool)
+    borrow the warm idle workers, so a pass starts no second set of processes.
 Children are started with subprocess, not multiprocessing, so they never re-import the
 caller's __main__ (a Prefect flow script or a REPL) and are safe to start from threads.
 """
@@ -170,6 +172,7 @@ class WorkerPool:
     """A small set of idle workers shared by threads; a killed worker is replaced lazily."""
 
     def __init__(self, size: int, memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> None:
+        self.size = size
         self.memory_limit = memory_limit
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
@@ -200,6 +203,24 @@ class WorkerPool:
             if worker.alive():
                 return worker
             worker.kill()
+
+    def lend(self) -> Worker | None:
+        """An idle live worker (already started: no start-up to wait for), or None."""
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                return None
+            if worker.alive():
+                return worker
+            worker.kill()
+
+    def give(self, worker: Worker) -> None:
+        """Take a lent (or any healthy) worker back; one beyond the pool's size is stopped."""
+        if worker.alive() and self._idle.qsize() < self.size:
+            self._idle.put(worker)
+        else:
+            worker.stop()
 
     def close(self) -> None:
         while True:

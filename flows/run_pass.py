@@ -90,7 +90,7 @@ def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shar
         due, skipped = select_feeds(feeds, summary.started_at, shard)
         summary.feeds_total = len(due) + len(skipped)
         with SafeClient(config.settings.fetch) as client, \
-                ExtractionPool(budget_seconds=EXTRACTION_BUDGET_SECONDS) as extraction:
+                ExtractionPool(budget_seconds=EXTRACTION_BUDGET_SECONDS, share_workers=True) as extraction:
             ctx = PassContext(config=config, engine=engine, client=client, ruleset=ruleset, extraction=extraction)
             polls: list[FeedPoll] = []
             steps.process_entries(ctx, _recorded(steps.poll_feeds(ctx, due), polls))

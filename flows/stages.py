@@ -16,11 +16,7 @@ A pass has three steps:
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -29,9 +25,10 @@ from sqlalchemy import Engine
 from config.models import Config
 from extractors.articles import fallback_article
 from extractors.feeds import parse_feed_with_budget
-from extractors.http import FetchResult, SafeClient
+from extractors.http import SafeClient
 from extractors.models import Article, FeedEntry
 from extractors.pool import ExtractionPool
+from flows.streams import BatchWriter, fetch_pages
 from matching import RuleSet
 from matching.models import MatchInput
 from store import ArticleToSave, FeedState, record_feed_error, record_feed_success, save_articles, select_unseen
@@ -145,18 +142,15 @@ def process_entries(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
 
     `polls` may still be arriving (an iterator in completion order): pages of the feeds
     already polled are fetched and extracted while slow feeds are still being polled.
+    Batches are saved by a writer thread, so the extraction workers are fed meanwhile.
     """
-    batches: dict[int, list[ArticleToSave]] = defaultdict(list)
     polls_seen: list[FeedPoll] = []
+    by_id: dict[int, FeedPoll] = {}
     now = datetime.now(timezone.utc)
-    for (poll, entry), article in clean_articles(ctx, polls, polls_seen):
-        batch = batches[id(poll)]
-        batch.append(match_article(ctx, poll, entry, article, now))
-        if len(batch) >= SAVE_BATCH:
-            save_batch(ctx, poll, batch)
-    for poll in polls_seen:
-        if batches[id(poll)]:
-            save_batch(ctx, poll, batches[id(poll)])
+    with BatchWriter(lambda key, batch: save_batch(ctx, by_id[key], batch), batch_size=SAVE_BATCH) as writer:
+        for (poll, entry), article in clean_articles(ctx, polls, polls_seen):
+            by_id[id(poll)] = poll
+            writer.put(id(poll), match_article(ctx, poll, entry, article, now))
 
 
 def match_article(ctx: PassContext, poll: FeedPoll, entry: FeedEntry, article: Article, now: datetime) -> ArticleToSave:
@@ -194,9 +188,10 @@ def clean_articles(
 ) -> Iterator[tuple[Job, Article]]:
     """((poll, entry), clean article) for every new entry, in completion order.
 
-    Pages are fetched by a thread pool (the client caps each host); fetched pages go to
-    the extraction process pool as they arrive. An entry whose page cannot be fetched or
-    extracted yields its own title and summary, flagged with why: no hit is lost.
+    Pages are fetched by a thread pool, hosts taking turns (`flows.streams.fetch_pages`);
+    fetched pages go to the extraction process pool as they arrive. An entry whose page
+    cannot be fetched or extracted yields its own title and summary, flagged with why:
+    no hit is lost.
     """
     fallbacks: list[tuple[Job, Article]] = []
 
@@ -214,53 +209,3 @@ def clean_articles(
             yield fallbacks.pop()
     while fallbacks:
         yield fallbacks.pop()
-
-
-def fetch_pages(
-    ctx: PassContext, polls: Iterable[FeedPoll], polls_seen: list[FeedPoll]
-) -> Iterator[tuple[Job, FetchResult | None]]:
-    """Fetch the pages of every poll's new entries; yield each (job, result) as it completes.
-
-    A feeder thread walks `polls` (which may block on slow feeds) and submits page
-    fetches; at most `2 x concurrency` pages are fetched but not yet taken, so memory
-    stays bounded however many entries are new.
-    """
-    workers = max(1, ctx.config.settings.fetch.concurrency)
-    done: queue.Queue = queue.Queue()
-    slots = threading.Semaphore(2 * workers)
-    stop = threading.Event()
-
-    def feed_jobs(pool: ThreadPoolExecutor) -> None:
-        try:
-            for poll in polls:
-                polls_seen.append(poll)
-                for entry in poll.new_entries:
-                    while not slots.acquire(timeout=0.5):
-                        if stop.is_set():
-                            return
-                    future = pool.submit(_fetch_page, ctx, entry)
-                    future.add_done_callback(lambda f, job=(poll, entry): done.put((job, f)))
-        except BaseException as exc:  # re-raised in the consuming thread
-            done.put((None, exc))
-        finally:
-            pool.shutdown(wait=True)
-            done.put((None, None))
-
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
-    feeder = threading.Thread(target=feed_jobs, args=(pool,), name="fetch-feeder", daemon=True)
-    feeder.start()
-    try:
-        while True:
-            job, item = done.get()
-            if job is None:
-                if isinstance(item, BaseException):
-                    raise item
-                return
-            slots.release()
-            yield job, item.result()
-    finally:
-        stop.set()
-
-
-def _fetch_page(ctx: PassContext, entry: FeedEntry) -> FetchResult | None:
-    return ctx.client.fetch(entry.link, kind="page") if entry.link else None

@@ -1,0 +1,203 @@
+"""The two streams around extraction in a pass: pages coming in, articles going to the store.
+
+    for job, result in fetch_pages(ctx, polls, polls_seen): ...
+fetches the page of every new entry of `polls`, yielding (job, FetchResult | None) in
+completion order (None: the entry has no link). `polls` may still be arriving (an iterator
+that blocks on slow feeds): a reader thread takes each as it comes, appends it to
+`polls_seen` and queues its entries under their host. A dispatcher starts a fetch only for
+a host with fewer than `fetch.per_host_concurrency` fetches in flight, taking hosts in
+turn, so one big feed never fills every fetch thread while other publishers wait (the
+client's own per-host cap stays the safety net and then never blocks a thread). At most
+`2 x fetch.concurrency` pages are in flight or fetched but not yet taken, so memory stays
+bounded however many entries are new.
+
+    with BatchWriter(save) as writer: writer.put(key, item)
+hands items to one writer thread that calls `save(key, batch)` for every `batch_size`
+items of a key and for the rest on a clean exit, so the thread that feeds the extraction
+workers never waits for the database. A save error is raised in the caller on its next
+`put` or on exit. The queue is bounded (back-pressure, bounded memory).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+from urllib.parse import urlsplit
+
+_END = object()
+
+
+def host_of(url: str | None) -> str:
+    try:
+        return (urlsplit(url or "").hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+class HostQueue:
+    """Jobs queued per host; hands out the next job whose host and the window have room."""
+
+    def __init__(self, window: int, per_host: int) -> None:
+        self.cond = threading.Condition()
+        self.pending: dict[str, deque] = {}
+        self.active: Counter = Counter()
+        self.room, self.per_host = window, per_host
+        self.closed = self.stopped = False
+
+    def add(self, host: str, jobs: Iterable[Any]) -> None:
+        with self.cond:
+            self.pending.setdefault(host, deque()).extend(jobs)
+            self.cond.notify_all()
+
+    def close(self) -> None:
+        """No more jobs will be added."""
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+
+    def next_job(self) -> tuple[str, Any] | None:
+        """Block until a job may start; None once none will (closed and drained, or stopped)."""
+        with self.cond:
+            while not self.stopped:
+                picked = self._pick() if self.room > 0 else None
+                if picked:
+                    self.room -= 1
+                    self.active[picked[0]] += 1
+                    return picked
+                if self.closed and not self.pending:
+                    return None
+                self.cond.wait()
+            return None
+
+    def _pick(self) -> tuple[str, Any] | None:
+        for host in list(self.pending):
+            if self.active[host] < self.per_host:
+                jobs = self.pending.pop(host)
+                job = jobs.popleft()
+                if jobs:
+                    self.pending[host] = jobs  # back of the line: hosts take turns
+                return host, job
+        return None
+
+    def finished(self, host: str) -> None:
+        with self.cond:
+            self.active[host] -= 1
+            self.cond.notify_all()
+
+    def taken(self) -> None:
+        """A fetched page left the window (the consumer took it)."""
+        with self.cond:
+            self.room += 1
+            self.cond.notify_all()
+
+
+def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple, Any]]:
+    """(job, FetchResult | None) for every new entry of `polls`, job = (poll, entry); see module doc."""
+    fetch = ctx.config.settings.fetch
+    workers = max(1, fetch.concurrency)
+    hosts = HostQueue(window=2 * workers, per_host=max(1, fetch.per_host_concurrency))
+    done: queue.Queue = queue.Queue()
+
+    def read_polls() -> None:
+        try:
+            for poll in polls:
+                polls_seen.append(poll)
+                by_host: dict[str, list] = defaultdict(list)
+                for entry in poll.new_entries:
+                    by_host[host_of(entry.link)].append((poll, entry))
+                for host, jobs in by_host.items():
+                    hosts.add(host, jobs)
+        except BaseException as exc:  # re-raised in the consuming thread
+            done.put((None, exc))
+        finally:
+            hosts.close()
+
+    def dispatch(pool: ThreadPoolExecutor) -> None:
+        try:
+            while (picked := hosts.next_job()) is not None:
+                host, job = picked
+                future = pool.submit(_fetch_page, ctx.client, job[1])
+                future.add_done_callback(lambda f, job=job, host=host: (hosts.finished(host), done.put((job, f))))
+        finally:
+            pool.shutdown(wait=True)
+            done.put((_END, None))
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
+    threading.Thread(target=read_polls, name="poll-reader", daemon=True).start()
+    threading.Thread(target=dispatch, args=(pool,), name="fetch-dispatch", daemon=True).start()
+    try:
+        while True:
+            job, item = done.get()
+            if job is _END:
+                return
+            if job is None:
+                raise item
+            hosts.taken()
+            yield job, item.result()
+    finally:
+        hosts.stop()
+
+
+def _fetch_page(client, entry) -> Any:
+    return client.fetch(entry.link, kind="page") if entry.link else None
+
+
+class BatchWriter:
+    """Saves items in per-key batches on one writer thread; see module doc."""
+
+    def __init__(self, save: Callable[[Hashable, list], None], batch_size: int = 50, backlog: int = 200) -> None:
+        self.save, self.batch_size = save, batch_size
+        self.queue: queue.Queue = queue.Queue(maxsize=backlog)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+
+    def __enter__(self) -> BatchWriter:
+        self.thread.start()
+        return self
+
+    def put(self, key: Hashable, item: Any) -> None:
+        self._raise()
+        self.queue.put((key, item))
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.queue.put((_END, exc_type is None))
+        self.thread.join()
+        if exc_type is None:
+            self._raise()
+
+    def _raise(self) -> None:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+    def _run(self) -> None:
+        batches: dict[Hashable, list] = {}
+        while True:
+            key, item = self.queue.get()
+            if key is _END:
+                break
+            if self.error is not None:
+                continue  # drain, so the producer never blocks on a dead writer
+            batch = batches.setdefault(key, [])
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                self._save(key, batches.pop(key))
+        if item and self.error is None:
+            for key, batch in batches.items():
+                if self.error is None:
+                    self._save(key, batch)
+
+    def _save(self, key: Hashable, batch: list) -> None:
+        try:
+            self.save(key, batch)
+        except BaseException as exc:  # noqa: BLE001 - handed to the producer
+            self.error = exc
