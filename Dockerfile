@@ -1,6 +1,7 @@
 # newswatch: the monitor as a container. Installs exactly as the README does
-# (pinned requirements.lock, then the package without dependencies) and runs as a
-# non-root user. Data (SQLite database) lives in the /app/data volume.
+# (pinned requirements.lock, then the package without dependencies) and runs as the
+# non-root user newswatch (uid 10001). Data (SQLite database) lives in the /app/data
+# volume. The same image runs `prefect server` and the process worker in compose.yaml.
 FROM python:3.11.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,7 +16,7 @@ WORKDIR /app
 COPY requirements.lock ./
 RUN python -m pip install -r requirements.lock
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md prefect.yaml ./
 COPY config/ config/
 COPY extractors/ extractors/
 COPY matching/ matching/
@@ -24,11 +25,11 @@ COPY alerts/ alerts/
 COPY flows/ flows/
 COPY newswatch/ newswatch/
 RUN python -m pip install --no-deps -e . \
-    && useradd --create-home --uid 10001 newswatch \
+    && useradd --create-home --uid 10001 --user-group newswatch \
     && mkdir -p /app/data \
     && chown newswatch:newswatch /app/data
 
-USER newswatch
+USER 10001:10001
 VOLUME ["/app/data"]
 
 # Set PREFECT_API_URL to your Prefect server; without it a local server starts inside.

@@ -159,6 +159,10 @@ def _spawn_server(home: Path, port: int) -> subprocess.Popen:
         "PREFECT_HOME": str(home.resolve()),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_API_URL": "",
+        # the UI asks this URL for its data; left to itself it would assume port 4200
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_UI_API_URL": local_api_url(port),
     }
     with open(home / "server.log", "ab") as log:
         process = subprocess.Popen(

@@ -16,8 +16,9 @@ after the long one has finished runs normally, and the outbox makes up for what 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from prefect import serve
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
@@ -37,10 +38,14 @@ def one_at_a_time() -> ConcurrencyLimitConfig:
 
 
 def monitor_schedule(config: Config) -> Schedule:
+    """The settings' cron line, or their interval counted from midnight in their timezone,
+    so `interval_minutes: 15` runs at :00, :15, :30, :45 whenever serve was (re)started."""
     schedule = config.settings.schedule
     if schedule.cron:
         return Cron(schedule.cron, timezone=schedule.timezone)
-    return Interval(timedelta(minutes=schedule.interval_minutes or 15), timezone=schedule.timezone)
+    anchor = datetime(2020, 1, 1, tzinfo=ZoneInfo(schedule.timezone))
+    return Interval(timedelta(minutes=schedule.interval_minutes or 15), anchor_date=anchor,
+                    timezone=schedule.timezone)
 
 
 def monitor_deployment(config: Config) -> RunnerDeployment:

@@ -5,6 +5,7 @@ Started through `flows.prefect_server.start_local_server`, the code `newswatch r
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,12 +17,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# the scheduler looks for runs to create every 5 s instead of 60 s, so a served deployment's
+# first scheduled runs exist within seconds; everything else is the server as users run it
+SERVER_ENV = {"PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "5"}
+
+
 @contextlib.contextmanager
 def running_prefect_server(home: Path) -> Iterator[str]:
     """Yield the API URL of a fresh local Prefect server; stop it (and its children) after."""
     from flows.prefect_server import start_local_server, stop_local_server
 
+    saved = {name: os.environ.get(name) for name in SERVER_ENV}
+    os.environ.update(SERVER_ENV)
     try:
-        yield start_local_server(home, free_port())
+        try:
+            api_url = start_local_server(home, free_port())
+        finally:
+            for name, value in saved.items():
+                os.environ.pop(name) if value is None else os.environ.__setitem__(name, value)
+        yield api_url
     finally:
         stop_local_server(home)
