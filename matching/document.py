@@ -158,6 +158,7 @@ class Document:
         self.positions = index_patterns(self.fields, vocabulary)
         self.phrases: dict[tuple[tuple[int, ...], Scope], list[tuple[int, int]] | None] = {}
         self.nears: dict[tuple[int, Scope], list[tuple[int, int]] | None] = {}
+        self.explanations: dict[tuple[tuple[tuple[int, int], ...], tuple[str, ...]], tuple] = {}  # see explain.py
 
     def positions_in(self, pattern: int, scope: Scope) -> list[int]:
         """Sorted positions of one pattern inside a scope."""

@@ -8,7 +8,8 @@ offsets of each matched term inside the snippet. A line break always ends a sent
 a '.' followed by a lower-case word or a digit ("U.S. officials", "Oct. 13") does not.
 
 Costs stay bounded on huge documents: only the first MAX_EVIDENCE spans are looked at,
-and each field is split into sentences once, however many rules hit it.
+and each field is split into sentences once, however many rules hit it; rules hitting
+one document with the same evidence share one explanation.
 A hit without evidence (a rule such as `NOT x`) shows the first sentence.
 """
 
@@ -47,14 +48,28 @@ def explain_match(
     rule: str, rule_hash: str, document: Document, spans: list[tuple[int, int]], cjk_words: tuple[str, ...] = ()
 ) -> RuleMatch:
     """The RuleMatch for a rule that hit `document` with these evidence spans; `cjk_words`
-    are the rule's Hangul/Han/Kana words, to mark only them inside longer words."""
+    are the rule's Hangul/Han/Kana words, to mark only them inside longer words. Rules
+    that hit with the same evidence (often: several rules about one entity) share one
+    explanation per document."""
+    evidence = tuple(sorted(set(spans))[:MAX_EVIDENCE])
+    key = (evidence, cjk_words)
+    explained = document.explanations.get(key)
+    if explained is None:
+        explained = document.explanations[key] = explain_spans(document, evidence, cjk_words)
+    return RuleMatch(rule, rule_hash, *explained)
+
+
+def explain_spans(
+    document: Document, evidence: tuple[tuple[int, int], ...], cjk_words: tuple[str, ...]
+) -> tuple[tuple[str, ...], tuple[str, ...], str, Marks]:
+    """(terms, fields, snippet, marks) for sorted, distinct evidence spans."""
     title, body = document.fields
-    found = [locate_span(title, body, span, cjk_words) for span in sorted(set(spans))[:MAX_EVIDENCE]]
+    found = [locate_span(title, body, span, cjk_words) for span in evidence]
     terms = tuple(dict.fromkeys([item.field.text[item.start : item.end] for item in found]))
     names = {item.field.name for item in found}
     fields = tuple(name for name in ("title", "body") if name in names)
     snippet, marks = build_snippet(document, found)
-    return RuleMatch(rule, rule_hash, terms, fields, snippet, marks)
+    return terms, fields, snippet, marks
 
 
 def locate_span(title: FieldText, body: FieldText, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
