@@ -87,11 +87,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
+    from flows.prefect_server import PrefectServerError, prefect_api
     from flows.serve import serve_monitor
-    from flows.prefect_server import prefect_api
 
-    with prefect_api(Path("data/prefect")):
-        serve_monitor(config)
+    try:
+        with prefect_api(Path("data/prefect")) as api_url:
+            print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}); "
+                  "runs never overlap; Ctrl-C stops", file=sys.stderr)
+            serve_monitor(config)
+    except PrefectServerError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 

@@ -49,7 +49,8 @@ def test_every_prefect_yaml_entrypoint_loads_a_flow():
         path, _, name = deployment["entrypoint"].partition(":")
         assert (REPO / path).is_file()
         flow = load_flow_from_entrypoint(str(REPO / path) + ":" + name)
-        assert isinstance(flow, Flow) and flow.name == "monitor"
+        assert isinstance(flow, Flow) and flow.name == name  # monitor, digest
+        assert deployment["work_pool"]["name"] in ("newswatch-process", "newswatch-docker")
         assert set(deployment.get("parameters", {})) <= set(flow.parameters.properties)
 
 

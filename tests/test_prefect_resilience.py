@@ -1,0 +1,92 @@
+"""Retries only where they repeat no work, and crashes that the next run finishes.
+
+- a transient database error in `poll-feed` is retried (with backoff) and the pass completes;
+- a programming error is not retried: the task fails once and the flow run fails;
+- a pass that crashes after storing its hits, before delivering them, leaves the alerts in
+  the outbox, and the next pass sends each exactly once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from config import load_config
+from flows.run_pass import PassSteps, run_pass
+from tests.conftest import DEMO_PAGES, rss, write_config
+
+
+@pytest.fixture
+def one_feed(site, tmp_path):
+    seed = site.add("/news/dprk.html", (DEMO_PAGES / "seed_article.html").read_bytes())
+    site.add("/rss.xml", rss([{"title": "North Korea shipped missiles", "link": seed}]),
+             content_type="application/rss+xml")
+    return tmp_path, site.url("/rss.xml")
+
+
+def _task_runs(flow_run_id, name_prefix: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return [run for run in runs if run.name.startswith(name_prefix)]
+
+
+@pytest.mark.slow
+def test_a_transient_database_error_is_retried_and_the_pass_completes(prefect_harness, one_feed, monkeypatch):
+    import flows.monitor as monitor_module
+
+    tmp_path, feed_url = one_feed
+    config = write_config(tmp_path / "config", feeds=[{"url": feed_url, "name": "Local Daily"}])
+    real_poll, calls = monitor_module.poll_feed, []
+
+    def flaky_poll(ctx, feed):
+        calls.append(feed.name)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE feed", {}, Exception("database is locked"))
+        return real_poll(ctx, feed)
+
+    monkeypatch.setattr(monitor_module, "poll_feed", flaky_poll)
+    state = monitor_module.monitor(config_dir=str(config), return_state=True)
+    assert state.is_completed(), state
+    assert calls == ["Local Daily", "Local Daily"]
+    assert state.result().feeds_ok == 1
+    (task,) = _task_runs(state.state_details.flow_run_id, "poll Local Daily")
+    assert task.state.is_completed() and task.run_count == 2
+
+
+@pytest.mark.slow
+def test_a_programming_error_is_not_retried(prefect_harness, one_feed, monkeypatch):
+    import flows.monitor as monitor_module
+
+    tmp_path, feed_url = one_feed
+    config = write_config(tmp_path / "config", feeds=[{"url": feed_url, "name": "Local Daily"}])
+    calls = []
+
+    def broken_poll(ctx, feed):
+        calls.append(feed.name)
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(monitor_module, "poll_feed", broken_poll)
+    state = monitor_module.monitor(config_dir=str(config), return_state=True)
+    assert state.is_failed()
+    assert calls == ["Local Daily"]
+
+
+def test_a_pass_that_crashes_before_delivery_is_finished_by_the_next(one_feed, webhook):
+    tmp_path, feed_url = one_feed
+    config = load_config(write_config(tmp_path / "config", feeds=[{"url": feed_url, "name": "Local Daily"}],
+                                      channels={"hook": {"url": webhook.apprise_url()}}))
+
+    def crash(ctx):
+        raise RuntimeError("killed before delivery")
+
+    with pytest.raises(RuntimeError):
+        run_pass(config, PassSteps(deliver=crash))
+    assert webhook.received == []
+
+    again = run_pass(config)
+    assert again.new_articles == 0 and again.hits == 0  # stored by the crashed pass, not twice
+    assert again.alerts_sent >= 1 and len(webhook.received) == again.alerts_sent
+    third = run_pass(config)
+    assert third.alerts_sent == 0 and len(webhook.received) == again.alerts_sent
