@@ -8,7 +8,8 @@ A pass has three steps:
 2. `process_entries` (all feeds' new entries as one stream): pages are fetched by a
    thread pool while a process pool extracts those already fetched, so fetching overlaps
    extraction; each clean article is matched at once and saved with its hits and outbox
-   rows in batches (one transaction each). Only ids stay in memory, never the articles.
+   rows in batches of 50 (one transaction each, across feeds, by a writer thread).
+   Only ids stay in memory, never the articles.
 3. `finish_feed` (per feed): save the feed's validators (ETag/Last-Modified) only now
    that its entries are stored, so a crash before this point refetches, never loses.
 """
@@ -31,7 +32,8 @@ from extractors.pool import ExtractionPool
 from flows.streams import BatchWriter, fetch_pages
 from matching import RuleSet
 from matching.models import MatchInput
-from store import ArticleToSave, FeedState, record_feed_error, record_feed_success, save_articles, select_unseen
+from store import (ArticleToSave, FeedState, record_feed_error, record_feed_success, save_article_groups,
+                   select_unseen)
 
 log = logging.getLogger("newswatch.pass")
 FIRST_POLL_ALERT_WINDOW = timedelta(hours=24)
@@ -147,7 +149,10 @@ def process_entries(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
     polls_seen: list[FeedPoll] = []
     by_id: dict[int, FeedPoll] = {}
     now = datetime.now(timezone.utc)
-    with BatchWriter(lambda key, batch: save_batch(ctx, by_id[key], batch), batch_size=SAVE_BATCH) as writer:
+    def save(groups: dict[int, list[ArticleToSave]]) -> None:
+        save_batches(ctx, [(by_id[key], batch) for key, batch in groups.items()])
+
+    with BatchWriter(save, batch_size=SAVE_BATCH) as writer:
         for (poll, entry), article in clean_articles(ctx, polls, polls_seen):
             by_id[id(poll)] = poll
             writer.put(id(poll), match_article(ctx, poll, entry, article, now))
@@ -160,15 +165,16 @@ def match_article(ctx: PassContext, poll: FeedPoll, entry: FeedEntry, article: A
     return ArticleToSave(entry, article, ctx.ruleset.match(doc), baseline=baseline)
 
 
-def save_batch(ctx: PassContext, poll: FeedPoll, batch: list[ArticleToSave]) -> None:
-    saved = save_articles(ctx.engine, poll.feed.id, batch, channels_for_rule=ctx.channels_for_rule,
-                          config_hash=ctx.config.config_hash)
-    outcome = poll.outcome
-    outcome.new_articles += len(saved.article_ids)
-    outcome.flagged += sum(1 for item in batch if item.article.flagged)
-    outcome.hit_ids += saved.hit_ids
-    outcome.baseline_hit_ids += saved.baseline_hit_ids
-    batch.clear()
+def save_batches(ctx: PassContext, batches: list[tuple[FeedPoll, list[ArticleToSave]]]) -> None:
+    """Store several feeds' batches in one transaction; count what each feed gained."""
+    results = save_article_groups(ctx.engine, [(poll.feed.id, batch) for poll, batch in batches],
+                                  channels_for_rule=ctx.channels_for_rule, config_hash=ctx.config.config_hash)
+    for (poll, batch), saved in zip(batches, results):
+        outcome = poll.outcome
+        outcome.new_articles += len(saved.article_ids)
+        outcome.flagged += sum(1 for item in batch if item.article.flagged)
+        outcome.hit_ids += saved.hit_ids
+        outcome.baseline_hit_ids += saved.baseline_hit_ids
 
 
 def is_old_news(entry: FeedEntry, now: datetime) -> bool:

@@ -12,10 +12,12 @@ client's own per-host cap stays the safety net and then never blocks a thread). 
 bounded however many entries are new.
 
     with BatchWriter(save) as writer: writer.put(key, item)
-hands items to one writer thread that calls `save(key, batch)` for every `batch_size`
-items of a key and for the rest on a clean exit, so the thread that feeds the extraction
-workers never waits for the database. A save error is raised in the caller on its next
-`put` or on exit. The queue is bounded (back-pressure, bounded memory).
+hands items to one writer thread that calls `save({key: [item, ...], ...})` (items grouped
+by key, in arrival order) each time `batch_size` items are waiting, and for the rest on a
+clean exit, so the thread that feeds the extraction workers never waits for the database,
+and what is left to save when extraction ends is at most one batch. A save error is
+raised in the caller on its next `put` or on exit. The queue is bounded (back-pressure,
+bounded memory).
 """
 
 from __future__ import annotations
@@ -152,9 +154,10 @@ def _fetch_page(client, entry) -> Any:
 
 
 class BatchWriter:
-    """Saves items in per-key batches on one writer thread; see module doc."""
+    """Saves items in batches (grouped by key) on one writer thread; see module doc."""
 
-    def __init__(self, save: Callable[[Hashable, list], None], batch_size: int = 50, backlog: int = 200) -> None:
+    def __init__(self, save: Callable[[dict[Hashable, list]], None], batch_size: int = 50,
+                 backlog: int = 200) -> None:
         self.save, self.batch_size = save, batch_size
         self.queue: queue.Queue = queue.Queue(maxsize=backlog)
         self.error: BaseException | None = None
@@ -180,24 +183,24 @@ class BatchWriter:
             raise error
 
     def _run(self) -> None:
-        batches: dict[Hashable, list] = {}
+        groups: dict[Hashable, list] = {}
+        waiting = 0
         while True:
             key, item = self.queue.get()
             if key is _END:
                 break
             if self.error is not None:
                 continue  # drain, so the producer never blocks on a dead writer
-            batch = batches.setdefault(key, [])
-            batch.append(item)
-            if len(batch) >= self.batch_size:
-                self._save(key, batches.pop(key))
-        if item and self.error is None:
-            for key, batch in batches.items():
-                if self.error is None:
-                    self._save(key, batch)
+            groups.setdefault(key, []).append(item)
+            waiting += 1
+            if waiting >= self.batch_size:
+                self._save(groups)
+                groups, waiting = {}, 0
+        if item and groups and self.error is None:
+            self._save(groups)
 
-    def _save(self, key: Hashable, batch: list) -> None:
+    def _save(self, groups: dict[Hashable, list]) -> None:
         try:
-            self.save(key, batch)
+            self.save(groups)
         except BaseException as exc:  # noqa: BLE001 - handed to the producer
             self.error = exc

@@ -1,6 +1,6 @@
 """The database: tables, engine setup, idempotent writes that return only what is new."""
 
-from store.articles import ArticleToSave, SavedBatch, identity_keys, save_articles, select_unseen
+from store.articles import ArticleToSave, SavedBatch, identity_keys, save_article_groups, save_articles, select_unseen
 from store.engine import make_engine, open_database
 from store.feeds import FeedState, HealthChange, record_feed_error, record_feed_success, sync_feeds
 from store.notices import NoticeView, add_notice, mark_notices_unrouted, pending_notices, record_notices
@@ -42,6 +42,7 @@ __all__ = [
     "record_delivery",
     "record_feed_error",
     "record_feed_success",
+    "save_article_groups",
     "save_articles",
     "select_unseen",
     "sync_feeds",

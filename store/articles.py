@@ -92,20 +92,39 @@ def save_articles(
 
     Baseline items get their hits stored but no delivery queued.
     """
-    saved = SavedBatch()
+    return save_article_groups(engine, [(feed_id, items)], channels_for_rule=channels_for_rule,
+                               config_hash=config_hash)[0]
+
+
+def save_article_groups(
+    engine: Engine,
+    groups: Sequence[tuple[int, Iterable[ArticleToSave]]],
+    *,
+    channels_for_rule: Callable[[str], Sequence[str]],
+    config_hash: str = "",
+) -> list[SavedBatch]:
+    """`save_articles` for several feeds' items in ONE transaction; a SavedBatch per group."""
+    results = []
     with Session(engine) as session:
         prune_story_index(session)
-        for item in items:
-            article_id = _claim_and_insert(session, feed_id, item)
-            if article_id is None:
-                saved.already_stored += 1
-                continue
-            saved.article_ids.append(article_id)
-            story_id = assign_story(session, article_id, _story_text(item))
-            for match in item.matches:
-                _save_hit(session, saved, article_id, story_id, match, item.baseline, config_hash,
-                          channels_for_rule)
+        for feed_id, items in groups:
+            results.append(_save_group(session, feed_id, items, channels_for_rule, config_hash))
         session.commit()
+    return results
+
+
+def _save_group(session: Session, feed_id: int, items: Iterable[ArticleToSave], channels_for_rule,
+                config_hash: str) -> SavedBatch:
+    saved = SavedBatch()
+    for item in items:
+        article_id = _claim_and_insert(session, feed_id, item)
+        if article_id is None:
+            saved.already_stored += 1
+            continue
+        saved.article_ids.append(article_id)
+        story_id = assign_story(session, article_id, _story_text(item))
+        for match in item.matches:
+            _save_hit(session, saved, article_id, story_id, match, item.baseline, config_hash, channels_for_rule)
     return saved
 
 
