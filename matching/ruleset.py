@@ -4,7 +4,10 @@
 rules. Each rule's tree gives clauses (sets of pattern ids) that every document it hits
 meets, one id of each (see `evaluate.py`). A rule is indexed under the clause whose words
 look rarest; a document's words pick out rules from that index, and a rule stays a
-candidate only if the document meets its other clauses too. Rules without clauses
+candidate only if the document meets its other clauses too. "Rarest" is first guessed
+from the words (long words are rarer than short ones and prefixes); once REINDEX_AFTER
+documents have been matched, the index is rebuilt from how often each word actually
+occurred (so "Pyongyang AND missile" is looked up under Pyongyang, not missile). Rules without clauses
 (`NOT x`) are always evaluated. So the prefilter never changes the answer;
 `match_every_rule` skips it and exists to prove that (tests) and to measure it (bench).
 
@@ -14,7 +17,8 @@ articles whose primary language subtag is listed ('en-US' counts as 'en').
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from config.models import RuleConfig
@@ -22,6 +26,11 @@ from matching.document import EVERYWHERE, Document, Vocabulary
 from matching.evaluate import EvalNode
 from matching.explain import explain_match
 from matching.models import MatchInput, RuleMatch
+
+
+REINDEX_AFTER = (200, 2_000, 20_000)  # documents matched before the index is rebuilt
+Checks = tuple[frozenset[int], tuple[frozenset[int], ...]]
+Index = tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]], list[Checks | None]]
 
 
 @dataclass(frozen=True)
@@ -46,22 +55,45 @@ class RuleSet:
     def __init__(self, rules: Iterable[CompiledRule], vocabulary: Vocabulary):
         self.rules = tuple(rules)
         self.vocabulary = vocabulary
-        clauses = [rule.root.clauses() for rule in self.rules]
-        self.always = tuple(i for i, found in enumerate(clauses) if not found)
-        ordered = [sorted(found, key=lambda clause: weigh(clause, vocabulary)) for found in clauses]
-        # the index clause is met by lookup; the others are checked: one-word clauses as a
-        # subset test, the rest one by one
-        self.checks = [split_checks(found[1:]) for found in ordered]
+        self.clauses = [rule.root.clauses() for rule in self.rules]
+        self.always = tuple(i for i, found in enumerate(self.clauses) if not found)
         cjk_text = {pattern: text for text, pattern in vocabulary.cjk.items()}
         self.cjk_words = [tuple(cjk_text[p] for p in rule.patterns if p in cjk_text) for rule in self.rules]
-        free: dict[int, list[int]] = {}  # pattern -> rules with nothing more to check
-        checked: dict[int, list[int]] = {}  # pattern -> rules with more clauses to check
-        for index, found in enumerate(ordered):
-            table = checked if self.checks[index] is not None else free
-            for pattern in found[0] if found else ():
+        self.documents_seen = 0
+        self.seen: Counter[int] = Counter()  # pattern id -> documents it occurred in
+        self.index = self.build_index(lambda clause: weigh(clause, vocabulary))
+
+    def build_index(self, weight: Callable[[frozenset[int]], float]) -> Index:
+        """(free, checked, checks): each rule indexed under its lightest clause, in `free`
+        when that is its only clause, else in `checked` with its other clauses to check
+        (one-word clauses as a subset test, the rest one by one)."""
+        free: dict[int, list[int]] = {}
+        checked: dict[int, list[int]] = {}
+        checks: list[Checks | None] = []
+        for index, found in enumerate(self.clauses):
+            ordered = sorted(found, key=weight)
+            checks.append(split_checks(ordered[1:]))
+            table = checked if checks[-1] is not None else free
+            for pattern in ordered[0] if ordered else ():
                 table.setdefault(pattern, []).append(index)
-        self.free = {pattern: tuple(indices) for pattern, indices in free.items()}
-        self.checked = {pattern: tuple(indices) for pattern, indices in checked.items()}
+        return (
+            {pattern: tuple(indices) for pattern, indices in free.items()},
+            {pattern: tuple(indices) for pattern, indices in checked.items()},
+            checks,
+        )
+
+    def learn(self, present: set[int]) -> None:
+        """Count which words occur; after REINDEX_AFTER documents (and 10 and 100 times
+        as many) index each rule under the clause that has occurred least so far."""
+        self.seen.update(present)
+        self.documents_seen += 1
+        if self.documents_seen in REINDEX_AFTER:
+            seen, vocabulary, documents = self.seen, self.vocabulary, self.documents_seen
+
+            def observed(clause: frozenset[int]) -> float:
+                return sum(seen[p] for p in clause) / documents + 1e-3 * weigh(clause, vocabulary)
+
+            self.index = self.build_index(observed)
 
     def match(self, doc: MatchInput) -> list[RuleMatch]:
         """The rules that hit `doc`, in rule order, each with its explanation."""
@@ -78,7 +110,8 @@ class RuleSet:
         under a word it contains whose other clauses it also meets, and `always`."""
         present = set(document.positions)
         found = set(self.always)
-        free, checked, checks = self.free, self.checked, self.checks
+        free, checked, checks = self.index
+        self.learn(present)
         for pattern in free.keys() & present:
             found.update(free[pattern])
         for pattern in checked.keys() & present:
@@ -100,7 +133,7 @@ class RuleSet:
         return matches
 
 
-def split_checks(clauses: list[frozenset[int]]) -> tuple[frozenset[int], tuple[frozenset[int], ...]] | None:
+def split_checks(clauses: list[frozenset[int]]) -> Checks | None:
     """Clauses to check as (ids that must all occur, sets of which one id must occur);
     None when there is nothing to check."""
     if not clauses:

@@ -346,3 +346,39 @@ def test_the_prefilter_still_evaluates_purely_negative_rules() -> None:
     ruleset = compile_rules(rules, {})
     assert [m.rule for m in ruleset.match(MatchInput("", "nothing relevant"))] == ["neg"]
     assert [m.rule for m in ruleset.match(MatchInput("", "word7 here"))] == ["r7", "neg"]
+
+
+def test_near_pairs_long_span_lists_in_bulk_as_one_by_one() -> None:
+    import random
+
+    from matching.evaluate import PAIR_IN_BULK, pair_spans, pair_spans_in_bulk
+
+    rng = random.Random(5)
+    for _ in range(200):
+        left = sorted({(s, s + rng.randint(1, 3)) for s in rng.sample(range(400), PAIR_IN_BULK + rng.randint(1, 40))})
+        right = [(s, s + rng.randint(1, 3)) for s in rng.sample(range(400), rng.randint(1, 60))]
+        distance = rng.randint(0, 12)
+        one_by_one = sorted(
+            {span for chunk in range(0, len(left), PAIR_IN_BULK) for span in pair_spans(left[chunk : chunk + PAIR_IN_BULK], right, distance)}
+        )
+        assert pair_spans_in_bulk(left, right, distance) == one_by_one
+
+
+def test_the_prefilter_gives_the_same_answers_after_reindexing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from matching import ruleset as ruleset_module
+
+    monkeypatch.setattr(ruleset_module, "REINDEX_AFTER", (3,))
+    rules = [
+        RuleConfig(name="a", query="missile AND Pyongyang"),
+        RuleConfig(name="b", query="(missile OR rocket) AND launch NOT drill"),
+        RuleConfig(name="c", query='"North Korea" NEAR/5 missile*'),
+    ]
+    ruleset = compile_rules(rules, {})
+    texts = ["the missile and the rocket", "missile launch", "missile launch in Pyongyang", "North Korea fired missiles"] * 3
+    for text in texts:
+        document = MatchInput(title="", body=text)
+        assert ruleset.match(document) == ruleset.match_every_rule(document)
+    assert ruleset.documents_seen == len(texts)
+    _, checked, _ = ruleset.index  # rule "a" now sits under the word seen least often
+    pyongyang = ruleset.vocabulary.exact["pyongyang"]
+    assert 0 in checked.get(pyongyang, ())
