@@ -101,6 +101,8 @@ def test_serve_runs_every_minute_and_never_overlaps_a_slow_run(prefect_server, t
 
     feed = SlowFeed(SLOW_SECONDS)
     config = write_config(tmp_path / "config", feeds=[{"url": feed.url(), "name": "Slow Feed"}],
+                          channels={"yearly": {"url": "json://127.0.0.1:9/hook", "mode": "digest",
+                                               "digest_cron": "0 0 1 1 *", "timezone": "Asia/Seoul"}},
                           settings={"schedule": {"interval_minutes": 1},
                                     "fetch": {"allowed_networks": ["127.0.0.0/8"], "timeout_seconds": 150}})
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
@@ -110,6 +112,7 @@ def test_serve_runs_every_minute_and_never_overlaps_a_slow_run(prefect_server, t
     try:
         with temporary_settings(updates={PREFECT_API_URL: prefect_server}), get_client(sync_client=True) as client:
             runs = _observe(client, serve)
+            digest = client.read_deployment_by_name("digest/newswatch-digest-yearly")
     finally:
         _stop(serve)
         feed.close()
@@ -117,6 +120,9 @@ def test_serve_runs_every_minute_and_never_overlaps_a_slow_run(prefect_server, t
         output = log.read()
         log.close()
 
+    assert digest.schedules[0].schedule.cron == "0 0 1 1 *" and digest.schedules[0].schedule.timezone == "Asia/Seoul"
+    assert digest.parameters == {"config_dir": str(config), "channel": "yearly"}
+    assert digest.global_concurrency_limit.limit == 1
     states = [(run.state_type.value, run.state.message if run.state else None) for run in runs]
     ran = [run for run in runs if run.state_type.value != "CANCELLED"]
     cancelled = [run for run in runs if run.state_type.value == "CANCELLED"]
@@ -166,3 +172,21 @@ def _stop(process: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     process.wait(timeout=10)
+
+
+def test_serve_says_what_to_do_when_the_local_prefect_port_is_taken(tmp_path):
+    import socket
+
+    config = write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/f.xml"}])
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
+        env["NEWSWATCH_PREFECT_PORT"] = str(other.getsockname()[1])
+        done = subprocess.run([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], cwd=workdir,
+                              env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "is already in use by a program that is not a healthy Prefect server" in done.stderr
+    assert "NEWSWATCH_PREFECT_PORT" in done.stderr
