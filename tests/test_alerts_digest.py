@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import Session, select
 
 from alerts import latest_tick, send_pending
@@ -109,3 +110,22 @@ def _relay(config):
         return send_pending(engine, config.channels, config.settings.alerts)
     finally:
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_digest_flow_sends_under_prefect_with_only_the_channel_name_as_parameter(prefect_harness, tmp_path,
+                                                                                     smtp, webhook):
+    from prefect.client.orchestration import get_client
+
+    from flows.digest import digest
+
+    directory, config = digest_config(tmp_path, smtp, webhook)
+    store_day(config, 0, 2)
+    found_at(config, datetime.now(timezone.utc) - timedelta(days=2))
+    state = digest(config_dir=str(directory), channel="daily", return_state=True)
+    assert state.is_completed() and "2 hits sent" in state.result()
+    assert len(smtp.inbox.messages) == 1
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(state.state_details.flow_run_id)
+    assert run.name.startswith("digest daily ")
+    assert run.parameters == {"config_dir": str(directory), "channel": "daily"}
