@@ -17,7 +17,7 @@ from alerts import RelayReport, send_pending
 from config.models import Config
 from extractors.http import SafeClient
 from extractors.pool import ExtractionPool
-from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feed, poll_feed, process_entries
+from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feeds, poll_feed, process_entries
 from flows.summary import PassSummary
 from matching import compile_rules
 from store import FeedState, delivery_counts, open_database, sync_feeds
@@ -94,7 +94,7 @@ def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shar
             ctx = PassContext(config=config, engine=engine, client=client, ruleset=ruleset, extraction=extraction)
             polls: list[FeedPoll] = []
             steps.process_entries(ctx, _recorded(steps.poll_feeds(ctx, due), polls))
-            summary.add_feeds([finish_feed(ctx, poll) for poll in polls] + [_skipped(feed) for feed in skipped])
+            summary.add_feeds(finish_feeds(ctx, polls) + [_skipped(feed) for feed in skipped])
             report = steps.deliver(ctx)
         summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
         summary.alert_errors = report.errors
@@ -106,7 +106,7 @@ def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shar
 
 
 def _recorded(polls: Iterable[FeedPoll], into: list[FeedPoll]) -> Iterator[FeedPoll]:
-    """Pass polls through to the processing step as they complete, keeping each for `finish_feed`."""
+    """Pass polls through to the processing step as they complete, keeping each for `finish_feeds`."""
     for poll in polls:
         into.append(poll)
         yield poll

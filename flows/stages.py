@@ -10,14 +10,15 @@ A pass has three steps:
    extraction; each clean article is matched at once and saved with its hits and outbox
    rows in batches of 50 (one transaction each, across feeds, by a writer thread).
    Only ids stay in memory, never the articles.
-3. `finish_feed` (per feed): save the feed's validators (ETag/Last-Modified) only now
-   that its entries are stored, so a crash before this point refetches, never loses.
+3. `finish_feeds` (all feeds, one transaction): save each feed's validators
+   (ETag/Last-Modified) only now that its entries are stored, so a crash before this
+   point refetches, never loses.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -32,8 +33,8 @@ from extractors.pool import ExtractionPool
 from flows.streams import BatchWriter, fetch_pages
 from matching import RuleSet
 from matching.models import MatchInput
-from store import (ArticleToSave, FeedState, record_feed_error, record_feed_success, save_article_groups,
-                   select_unseen)
+from store import (ArticleToSave, FeedState, FeedSuccess, record_feed_error, record_feed_successes,
+                   save_article_groups, select_unseen)
 
 log = logging.getLogger("newswatch.pass")
 FIRST_POLL_ALERT_WINDOW = timedelta(hours=24)
@@ -131,12 +132,20 @@ def _fail(ctx: PassContext, poll: FeedPoll, error_class, error, retry_after=None
 
 def finish_feed(ctx: PassContext, poll: FeedPoll) -> FeedOutcome:
     """Save validators and reset health, now that the feed's new entries are stored."""
-    if poll.pending:
-        next_poll = datetime.now(timezone.utc) + timedelta(seconds=poll.ttl_seconds) if poll.ttl_seconds else None
-        change = record_feed_success(ctx.engine, poll.feed.id, etag=poll.etag, last_modified=poll.last_modified,
-                                     next_poll_at=next_poll)
+    return finish_feeds(ctx, [poll])[0]
+
+
+def finish_feeds(ctx: PassContext, polls: Sequence[FeedPoll]) -> list[FeedOutcome]:
+    """`finish_feed` for every poll, in one transaction; their outcomes in the same order."""
+    pending = [poll for poll in polls if poll.pending]
+    now = datetime.now(timezone.utc)
+    changes = record_feed_successes(ctx.engine, [
+        FeedSuccess(poll.feed.id, poll.etag, poll.last_modified,
+                    now + timedelta(seconds=poll.ttl_seconds) if poll.ttl_seconds else None)
+        for poll in pending])
+    for poll, change in zip(pending, changes):
         poll.outcome.recovered = change.recovered
-    return poll.outcome
+    return [poll.outcome for poll in polls]
 
 
 def process_entries(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:

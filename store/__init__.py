@@ -2,7 +2,8 @@
 
 from store.articles import ArticleToSave, SavedBatch, identity_keys, save_article_groups, save_articles, select_unseen
 from store.engine import make_engine, open_database
-from store.feeds import FeedState, HealthChange, record_feed_error, record_feed_success, sync_feeds
+from store.feeds import (FeedState, FeedSuccess, HealthChange, record_feed_error, record_feed_success,
+                         record_feed_successes, sync_feeds)
 from store.notices import NoticeView, add_notice, mark_notices_unrouted, pending_notices, record_notices
 from store.outbox import (
     DeliveryJob,
@@ -20,6 +21,7 @@ __all__ = [
     "ArticleToSave",
     "DeliveryJob",
     "FeedState",
+    "FeedSuccess",
     "HealthChange",
     "HitView",
     "NoticeView",
@@ -42,6 +44,7 @@ __all__ = [
     "record_delivery",
     "record_feed_error",
     "record_feed_success",
+    "record_feed_successes",
     "save_article_groups",
     "save_articles",
     "select_unseen",

@@ -8,7 +8,7 @@ notice in the same transaction (never one per failed poll).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from config.models import FeedConfig
 from store.notices import queue_notice
+from store.stories import in_chunks
 from store.tables import Feed, as_utc, utcnow
 from store.text import clean_text
 
@@ -74,25 +75,48 @@ def _state(row: Feed) -> FeedState:
     )
 
 
+@dataclass(frozen=True)
+class FeedSuccess:
+    """A feed polled fine: its new validators and when to poll it next."""
+
+    feed_id: int
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime | None
+
+
 def record_feed_success(
     engine: Engine, feed_id: int, *, etag: str | None, last_modified: str | None, next_poll_at: datetime | None
 ) -> HealthChange:
     """Save validators (only call this after the feed's new entries are stored) and reset health."""
+    return record_feed_successes(engine, [FeedSuccess(feed_id, etag, last_modified, next_poll_at)])[0]
+
+
+def record_feed_successes(engine: Engine, successes: Sequence[FeedSuccess]) -> list[HealthChange]:
+    """`record_feed_success` for many feeds in one transaction (a quiet pass: one commit)."""
+    if not successes:
+        return []
     with Session(engine) as session:
-        row = session.get(Feed, feed_id)
-        recovered = row.parked
-        now = utcnow()
-        row.etag, row.last_modified = clean_text(etag, 500), clean_text(last_modified, 200)
-        row.baseline_done = True
-        row.error_count, row.last_error_class, row.last_error, row.parked = 0, None, None, False
-        row.last_polled_at = row.last_ok_at = now
-        row.next_poll_at = next_poll_at
-        session.add(row)
-        if recovered:
-            queue_notice(session, "feed_recovered", f"feed recovered: {row.name}",
-                         f"The feed {row.name} ({row.url}) answers again and is polled on its normal schedule.")
+        ids = [success.feed_id for success in successes]
+        rows = {row.id: row for chunk in in_chunks(ids) for row in session.exec(select(Feed).where(Feed.id.in_(chunk)))}
+        changes = [_mark_success(session, rows[success.feed_id], success) for success in successes]
         session.commit()
-        return HealthChange(error_count=0, recovered=recovered)
+    return changes
+
+
+def _mark_success(session: Session, row: Feed, success: FeedSuccess) -> HealthChange:
+    recovered = row.parked
+    now = utcnow()
+    row.etag, row.last_modified = clean_text(success.etag, 500), clean_text(success.last_modified, 200)
+    row.baseline_done = True
+    row.error_count, row.last_error_class, row.last_error, row.parked = 0, None, None, False
+    row.last_polled_at = row.last_ok_at = now
+    row.next_poll_at = success.next_poll_at
+    session.add(row)
+    if recovered:
+        queue_notice(session, "feed_recovered", f"feed recovered: {row.name}",
+                     f"The feed {row.name} ({row.url}) answers again and is polled on its normal schedule.")
+    return HealthChange(error_count=0, recovered=recovered)
 
 
 def record_feed_error(
