@@ -43,7 +43,7 @@ class FetchSettings:
     max_redirects_feed: int = 10
     max_redirects_page: int = 5
     per_host_concurrency: int = 2
-    concurrency: int = 8
+    concurrency: int = 16
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch; news monitoring bot)"
 
 

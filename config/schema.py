@@ -61,7 +61,7 @@ class FetchSchema(Strict):
     max_redirects_feed: int = Field(default=10, ge=0, le=20)
     max_redirects_page: int = Field(default=5, ge=0, le=20)
     per_host_concurrency: int = Field(default=2, ge=1, le=64)
-    concurrency: int = Field(default=8, ge=1, le=256)
+    concurrency: int = Field(default=16, ge=1, le=256)
     user_agent: str | None = None
 
     @field_validator("allowed_networks")
