@@ -145,10 +145,28 @@ def _save_hit(session, saved: SavedBatch, article_id: int, story_id: int, match:
         saved.copy_hit_ids.append(hit_id)
 
 
+def _claim_keys(session: Session, keys: Sequence[str]) -> list[int] | None:
+    """Claim every identity key of an entry, or none of them.
+
+    A key already taken (by an earlier pass, another feed listing the same link in this
+    pass, or a racing run) means the entry is not new; the savepoint undoes the claims
+    already made for it, so no half-claimed identity is left behind.
+    """
+    savepoint = session.begin_nested()
+    claims = []
+    for key in keys:
+        claim = insert_ignore(session, SeenEntry.__table__, {"key": key, "first_seen_at": utcnow()})
+        if claim is None:
+            savepoint.rollback()
+            return None
+        claims.append(claim)
+    savepoint.commit()
+    return claims
+
+
 def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> int | None:
-    keys = identity_keys(item.entry, feed_id)
-    claim = insert_ignore(session, SeenEntry.__table__, {"key": keys[0], "first_seen_at": utcnow()})
-    if claim is None:
+    claims = _claim_keys(session, identity_keys(item.entry, feed_id))
+    if claims is None:
         return None
     article = item.article
     article_id = session.execute(insert(Article.__table__).values(
@@ -163,9 +181,8 @@ def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> in
         flagged=clean_text(article.flagged, 200),
         fetched_at=utcnow(),
     ).returning(Article.__table__.c.id)).scalar_one()
-    session.execute(SeenEntry.__table__.update().where(SeenEntry.__table__.c.id == claim).values(article_id=article_id))
-    for key in keys[1:]:
-        insert_ignore(session, SeenEntry.__table__, {"key": key, "article_id": article_id, "first_seen_at": utcnow()})
+    seen = SeenEntry.__table__
+    session.execute(seen.update().where(seen.c.id.in_(claims)).values(article_id=article_id))
     return article_id
 
 
