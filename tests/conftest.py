@@ -108,7 +108,7 @@ def write_config(
     settings: dict | None = None,
     database_url: str | None = None,
 ) -> Path:
-    """A config directory: the shipped rules.yaml unless `rules` is given; loopback allowed."""
+    """A config directory: the shipped rules.yaml (and its examples/) unless `rules` is given; loopback allowed."""
     directory.mkdir(parents=True, exist_ok=True)
     base_settings = {
         "database_url": database_url or f"sqlite:///{directory / 'newswatch.db'}",
@@ -120,6 +120,7 @@ def write_config(
     (directory / "channels.yaml").write_text(yaml.safe_dump({"channels": channels or {}}))
     if rules is None:
         shutil.copy(REPO / "config" / "rules.yaml", directory / "rules.yaml")
+        shutil.copytree(REPO / "config" / "examples", directory / "examples", dirs_exist_ok=True)
     else:
         (directory / "rules.yaml").write_text(rules)
     return directory
