@@ -1,7 +1,7 @@
 """Digests: a `mode: digest` channel gets its pending hits as ONE message per schedule tick.
 
 `latest_tick(cron, timezone, now)` is the most recent time the channel's `digest_cron`
-fired. `send_channel_digest` gathers every pending delivery of the channel created
+fired. `send_channel_digest` claims every pending delivery of the channel created
 before that tick (so a daily 08:00 digest holds the hits found since the previous
 08:00), renders them grouped by rule and story, sends one message, and records it on
 each delivery. Nothing pending before the tick: nothing is sent, so running it twice,
@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from alerts.deliver import channel_profile, send_message
 from alerts.grouped import render_digest
 from config.models import AlertSettings, ChannelConfig
-from store import pending_deliveries, record_deliveries
+from store import claim_deliveries, record_deliveries, release_claims
 from store.tables import as_utc, utcnow
 
 LOOKBACK = timedelta(days=366)
@@ -52,13 +52,17 @@ def send_channel_digest(engine: Engine, channel: ChannelConfig, settings: AlertS
     """Send the channel's digest for its latest schedule tick, if anything is waiting."""
     now = now or utcnow()
     tick = latest_tick(channel.digest_cron or "0 8 * * *", channel.timezone, now)
-    jobs = pending_deliveries(engine, now, channel=channel.name, created_before=tick, due_only=False) \
-        if tick else []
-    if not jobs:
+    if tick is None:
         return DigestOutcome(channel.name)
-    body_format, limit = channel_profile(channel.url)
-    message = render_digest(channel.name, [job.hit for job in jobs], body_format, limit)
-    outcome = send_message(channel.url, message, settings.send_timeout_seconds)
-    record_deliveries(engine, [job.delivery_id for job in jobs], ok=outcome.ok, error=outcome.error,
-                      max_attempts=settings.max_attempts, now=now)
+    token, jobs = claim_deliveries(engine, now, channel=channel.name, created_before=tick, due_only=False)
+    try:
+        if not jobs:
+            return DigestOutcome(channel.name)
+        body_format, limit = channel_profile(channel.url)
+        message = render_digest(channel.name, [job.hit for job in jobs], body_format, limit)
+        outcome = send_message(channel.url, message, settings.send_timeout_seconds)
+        record_deliveries(engine, [job.delivery_id for job in jobs], ok=outcome.ok, error=outcome.error,
+                          max_attempts=settings.max_attempts, now=now, claim_token=token)
+    finally:
+        release_claims(engine, token)
     return DigestOutcome(channel.name, len(jobs), outcome.ok, outcome.error)

@@ -1,7 +1,7 @@
 """Operator notices: feeds parked or recovered, deliveries given up; sent once, together.
 
 Notices are queued in the database by the event that causes them (`store.notices`).
-`send_notices` sends every pending one to the channel named `operator` as ONE message
+`send_notices` claims (like the relay's deliveries) and sends every pending one to the channel named `operator` as ONE message
 (however many there are), records the outcome, and retries later on failure. Without
 an `operator` channel they are marked `unrouted` and stay in the database.
 """
@@ -19,7 +19,9 @@ from alerts.deliver import channel_profile, send_message
 from alerts.escape import escape_html, escape_markdown, truncate
 from alerts.render import Message, message_title
 from config.models import AlertSettings, ChannelConfig
-from store import NoticeView, add_notice, mark_notices_unrouted, pending_notices, record_notices
+from store import (NoticeView, add_notice, claim_notices, mark_notices_unrouted, record_notices, release_claims,
+                   release_stale_claims)
+from store.tables import Notice
 
 OPERATOR = "operator"
 log = logging.getLogger("newswatch.alerts")
@@ -51,9 +53,20 @@ def render_notices(notices: Sequence[NoticeView], body_format: str, limit: int) 
 def send_notices(engine: Engine, channels: dict[str, ChannelConfig], settings: AlertSettings,
                  now: datetime | None = None) -> int:
     """Send the pending notices as one message; returns how many went out."""
-    notices = pending_notices(engine, now)
+    for claim in release_stale_claims(engine, Notice):
+        log.warning("possible redelivery: operator notice %d was being sent by a relay that stopped (%s)",
+                    claim.row_id, claim.reason)
+    token, notices = claim_notices(engine, now)
     if not notices:
         return 0
+    try:
+        return _send_notices(engine, channels, settings, notices, now)
+    finally:
+        release_claims(engine, token, Notice)
+
+
+def _send_notices(engine: Engine, channels: dict[str, ChannelConfig], settings: AlertSettings,
+                  notices: Sequence[NoticeView], now: datetime | None) -> int:
     ids = [notice.notice_id for notice in notices]
     channel = channels.get(OPERATOR)
     if channel is None:

@@ -1,6 +1,11 @@
 """The outbox relay: send every due delivery once, record every attempt.
 
-For each instant channel (in parallel, so a slow one never delays the others) it plans
+It first returns to `pending` the rows a stopped relay left `sending` (its process is
+gone, or its lease is over), logging each as a possible redelivery: they may have
+reached the receiver just before the stop. Then it claims the due rows of its instant
+channels (`store.claim_deliveries`: committed as `sending` before anything is sent, so
+two relays running at once never send one row twice), and hands back, when it ends,
+whatever it claimed but did not send. For each instant channel (in parallel, so a slow one never delays the others) it plans
 the run with `alerts.plan` (at most N messages, a rule's cooldown honoured, the rest in
 ONE summary message whose deliveries are marked `summarized`), sends each message with
 its own apprise object and deadline (email a few at a time: each SMTP connection costs
@@ -28,7 +33,8 @@ from alerts.notices import report_dead_deliveries, send_notices
 from alerts.plan import Plan, plan_channel
 from alerts.render import Message, render_hit
 from config.models import AlertSettings, ChannelConfig, RuleConfig
-from store import DeliveryJob, defer_deliveries, last_alert_at, pending_deliveries, record_deliveries
+from store import (DeliveryJob, ReleasedClaim, claim_deliveries, count_due, defer_deliveries, last_alert_at,
+                   record_deliveries, release_claims, release_stale_claims)
 from store.tables import utcnow
 
 log = logging.getLogger("newswatch.alerts")
@@ -62,6 +68,7 @@ class RelayContext:
     settings: AlertSettings
     now: datetime
     cooldowns: dict[str, timedelta]
+    claim_token: str = ""
 
 
 def send_pending(
@@ -73,19 +80,38 @@ def send_pending(
     now: datetime | None = None,
 ) -> RelayReport:
     """Send every due instant delivery, then the operator notices; digest channels wait."""
-    ctx = RelayContext(engine, settings, now or utcnow(), rule_cooldowns(rules))
-    report, by_channel = RelayReport(), {}
-    for job in pending_deliveries(engine, ctx.now):
-        by_channel.setdefault(job.channel, []).append(job)
-    instant = {name: jobs for name, jobs in by_channel.items() if _is_instant(channels.get(name))}
-    report.deferred = sum(len(jobs) for name, jobs in by_channel.items() if name not in instant)
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CHANNELS, len(instant))),
-                            thread_name_prefix="relay") as pool:
-        for channel_report in pool.map(lambda name: relay_channel(ctx, channels[name], instant[name]), instant):
-            report.merge(channel_report)
+    now = now or utcnow()
+    log_redeliveries(release_stale_claims(engine), "alert")
+    instant = [name for name, channel in channels.items() if _is_instant(channel)]
+    report = RelayReport(deferred=count_due(engine, now, excluding=instant))
+    token, jobs = claim_deliveries(engine, now, channels=instant)
+    ctx = RelayContext(engine, settings, now, rule_cooldowns(rules), token)
+    try:
+        by_channel: dict[str, list[DeliveryJob]] = {}
+        for job in jobs:
+            by_channel.setdefault(job.channel, []).append(job)
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CHANNELS, len(by_channel))),
+                                thread_name_prefix="relay") as pool:
+            for channel_report in pool.map(lambda name: relay_channel(ctx, channels[name], by_channel[name]),
+                                           by_channel):
+                report.merge(channel_report)
+    finally:
+        release_claims(engine, token)
     report_dead_deliveries(engine, report.dead_by_channel, report.errors)
     report.notices = send_notices(engine, channels, settings, ctx.now)
     return report
+
+
+def log_redeliveries(released: Sequence[ReleasedClaim], what: str) -> None:
+    """One warning per channel for the rows a stopped relay left `sending`: they go out again."""
+    by_channel: dict[str, list[ReleasedClaim]] = {}
+    for claim in released:
+        by_channel.setdefault(claim.channel, []).append(claim)
+    for channel, claims in by_channel.items():
+        reasons = ", ".join(sorted({claim.reason for claim in claims}))
+        log.warning("possible redelivery: %d %s(s) to %s were being sent by a relay that stopped (%s); "
+                    "they go out again, and one that had reached the receiver arrives twice (ids %s)",
+                    len(claims), what, channel, reasons, ", ".join(str(claim.row_id) for claim in claims))
 
 
 def rule_cooldowns(rules: Sequence[RuleConfig]) -> dict[str, timedelta]:
@@ -151,7 +177,7 @@ def _deliver(ctx: RelayContext, channel: ChannelConfig, group: list[DeliveryJob]
     outcome = send_message(channel.url, message, ctx.settings.send_timeout_seconds)
     statuses = record_deliveries(ctx.engine, [job.delivery_id for job in group], ok=outcome.ok,
                                  error=outcome.error, max_attempts=ctx.settings.max_attempts, now=ctx.now,
-                                 sent_status=sent_status)
+                                 sent_status=sent_status, claim_token=ctx.claim_token)
     return statuses, outcome
 
 

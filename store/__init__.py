@@ -4,14 +4,19 @@ from store.articles import ArticleToSave, SavedBatch, identity_keys, save_articl
 from store.engine import make_engine, open_database
 from store.feeds import (FeedState, FeedSuccess, HealthChange, record_feed_error, record_feed_success,
                          record_feed_successes, sync_feeds)
-from store.notices import NoticeView, add_notice, mark_notices_unrouted, pending_notices, record_notices
+from store.notices import NoticeView, add_notice, claim_notices, mark_notices_unrouted, pending_notices, record_notices
 from store.outbox import (
     DeliveryJob,
+    ReleasedClaim,
+    claim_deliveries,
+    count_due,
     defer_deliveries,
     last_alert_at,
     pending_deliveries,
     record_deliveries,
     record_delivery,
+    release_claims,
+    release_stale_claims,
 )
 from store.stories import StoryCopy
 from store.queries import count_rows, delivery_counts, list_hits
@@ -25,6 +30,12 @@ __all__ = [
     "HealthChange",
     "HitView",
     "NoticeView",
+    "ReleasedClaim",
+    "claim_deliveries",
+    "claim_notices",
+    "count_due",
+    "release_claims",
+    "release_stale_claims",
     "StoryCopy",
     "add_notice",
     "defer_deliveries",

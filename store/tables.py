@@ -83,22 +83,28 @@ class Hit(SQLModel, table=True):
     snippet: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     marks: str = "[]"  # JSON list of [start, end] offsets into snippet
     baseline: bool = False  # found on a feed's first poll: stored, never alerted
+    backfilled: bool = False  # found by `newswatch backfill` among stored articles, not by a pass
     found_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Delivery(SQLModel, table=True):
-    """The outbox: one row per hit and destination channel, written with the hit."""
+    """The outbox: one row per hit and destination channel, written with the hit.
+
+    A relay claims rows before sending them (`sending`, with its claim token and time), so
+    two relays never send one row; a claim whose process died returns to `pending`."""
 
     __table_args__ = (UniqueConstraint("hit_id", "channel"),)
     id: int | None = Field(default=None, primary_key=True)
     hit_id: int = Field(foreign_key="hit.id", index=True)
     channel: str = Field(index=True)
-    status: str = Field(default="pending", index=True)  # pending | sent | summarized | dead
+    status: str = Field(default="pending", index=True)  # pending | sending | sent | summarized | dead
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = None
     sent_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    claim_token: str | None = Field(default=None, max_length=200)  # while `sending`: which relay (store.claims)
+    claimed_at: datetime | None = None
 
 
 class DeliveryAttempt(SQLModel, table=True):
@@ -149,7 +155,7 @@ class Notice(SQLModel, table=True):
     """A message for the operator channel (feed parked or recovered, deliveries given up).
 
     Written in the same transaction as the event, sent by the relay like any delivery:
-    pending -> sent | dead, or `unrouted` when no `operator` channel is configured.
+    pending -> sending -> sent | dead, or `unrouted` when no `operator` channel is configured.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -162,3 +168,5 @@ class Notice(SQLModel, table=True):
     last_error: str | None = None
     sent_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    claim_token: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = None
