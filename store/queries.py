@@ -1,14 +1,14 @@
-"""Questions users ask of the history: which hits, for which rule, since when."""
+"""Questions users ask of the history: which hits, of which rule, feed or story, when."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, and_, exists, func, or_
 from sqlmodel import Session, select
 
-from store.tables import Article, Delivery, Hit
+from store.tables import Article, Delivery, Feed, Hit, StoryMember
 from store.views import HitView, add_context, hit_view_query, to_hit_view
 
 
@@ -17,15 +17,24 @@ def list_hits(
     *,
     rule: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    feed: str | None = None,
+    story: int | None = None,
     hit_ids: Sequence[int] | None = None,
     limit: int | None = None,
 ) -> list[HitView]:
-    """Past hits, newest first."""
+    """Past hits, newest first: found in [since, until), of a rule, a feed (name or URL), a story."""
     query = hit_view_query()
     if rule is not None:
         query = query.where(Hit.rule == rule)
     if since is not None:
         query = query.where(Hit.found_at >= since)
+    if until is not None:
+        query = query.where(Hit.found_at < until)
+    if feed is not None:
+        query = query.where(or_(Feed.name == feed, Feed.url == feed))
+    if story is not None:
+        query = query.where(in_story(story))
     if hit_ids is not None:
         query = query.where(Hit.id.in_(list(hit_ids)))
     query = query.order_by(Hit.found_at.desc(), Hit.id.desc())
@@ -33,6 +42,13 @@ def list_hits(
         query = query.limit(limit)
     with Session(engine) as session:
         return add_context(session, [to_hit_view(*row) for row in session.execute(query)])
+
+
+def in_story(story: int):
+    """Articles filed under the story, and the story's own first article if it predates stories."""
+    members = select(StoryMember.article_id).where(StoryMember.story_id == story)
+    unfiled = ~exists().where(StoryMember.article_id == Article.id)
+    return or_(Article.id.in_(members), and_(Article.id == story, unfiled))
 
 
 def count_rows(engine: Engine) -> dict[str, int]:

@@ -40,6 +40,7 @@ class HitView:
     story_id: int | None = None
     also_reported_by: tuple[StoryCopy, ...] = ()
     deliveries: dict[str, str] = field(default_factory=dict)  # channel -> pending | sent | summarized | dead
+    backfilled: bool = False  # found by `newswatch backfill` among stored articles
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -79,6 +80,7 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
         snippet=hit.snippet,
         marks=tuple(tuple(m) for m in json.loads(hit.marks)),
         baseline=hit.baseline,
+        backfilled=hit.backfilled,
         language=article.language,
         flagged=article.flagged,
         article_id=article.id,
