@@ -22,7 +22,7 @@ from sqlmodel import Session
 from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
-from store.stories import assign_story, claim_story, prune_story_index
+from store.stories import assign_story, claim_story, lock_story_index, prune_story_index
 from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
 from store.text import clean_text
 from store.upsert import insert_ignore
@@ -106,6 +106,7 @@ def save_article_groups(
     """`save_articles` for several feeds' items in ONE transaction; a SavedBatch per group."""
     results = []
     with Session(engine) as session:
+        lock_story_index(session)
         prune_story_index(session)
         for feed_id, items in groups:
             results.append(_save_group(session, feed_id, items, channels_for_rule, config_hash))

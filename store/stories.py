@@ -7,6 +7,11 @@ under the story of the first match (or starts a new story, whose id is the artic
 own id). `claim_story` is the one decision "does this hit alert?": the first alerting
 hit of a rule in a story claims it through a unique key, later copies do not alert.
 `story_copies` answers "who else reported this?" for the history and the messages.
+
+Two runs saving near-identical copies at the same moment must not each start a story
+(two alerts): `lock_story_index` serialises story assignment. SQLite's writers are
+serialised already (BEGIN IMMEDIATE); on PostgreSQL a transaction-scoped advisory lock
+does it, taken before the first lookup, so the second saver sees the first one's copy.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlmodel import Session
 
 from store.similarity import Sketch, band_keys, is_same_story, sketch_text
@@ -24,6 +29,13 @@ from store.upsert import insert_ignore
 
 STORY_WINDOW = timedelta(days=7)
 MAX_CANDIDATES = 20
+STORY_LOCK = 7_460_014  # a constant shared by every newswatch process (store/migrations/env.py has 7_460_013)
+
+
+def lock_story_index(session: Session) -> None:
+    """Hold the story index until the transaction ends (PostgreSQL; SQLite holds it already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
 
 
 @dataclass(frozen=True)
