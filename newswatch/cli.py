@@ -9,8 +9,8 @@ import argparse
 import os
 import sys
 
-from newswatch import commands
-from newswatch.timeparse import parse_since
+from newswatch import commands, rule_commands
+from newswatch.timeparse import parse_since, parse_until
 
 
 CONFIG_HELP = "config directory (default: ./config or $NEWSWATCH_CONFIG)"
@@ -48,10 +48,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     hits = sub.add_parser("hits", parents=[common], help="past hits, newest first")
     hits.add_argument("--rule", help="only this rule's hits")
-    hits.add_argument("--since", type=parse_since, help="a date (2026-11-27) or a span (24h, 7d)")
+    hits.add_argument("--feed", metavar="NAME_OR_URL", help="only hits on this feed's articles")
+    hits.add_argument("--story", type=int, metavar="ID", help="only hits on articles of this story")
+    hits.add_argument("--since", type=parse_since, help="found since: a date (2026-11-27) or a span (24h, 7d)")
+    hits.add_argument("--until", type=parse_until, help="found before: a date (inclusive: to its end) or a span")
     hits.add_argument("--limit", type=positive_int, default=None, help="at most this many hits")
-    hits.add_argument("--json", action="store_true", help="print a JSON array")
+    output = hits.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print a JSON array")
+    output.add_argument("--csv", action="store_true", help="print CSV: the --json keys as columns")
     hits.set_defaults(func=commands.cmd_hits)
+
+    backfill = sub.add_parser("backfill", parents=[common],
+                              help="store the hits new or changed rules find among stored articles")
+    backfill.add_argument("--rule", metavar="NAME", help="only this rule (default: every rule)")
+    backfill.add_argument("--since", type=parse_since, help="only articles published since: a date or a span")
+    backfill.add_argument("--alert", action="store_true",
+                          help="alert them through the outbox and send now (default: store silently)")
+    backfill.set_defaults(func=rule_commands.cmd_backfill)
 
     extract = sub.add_parser("extract", parents=[common], help="the cleaned article of a file or URL")
     extract.add_argument("input", metavar="FILE_OR_URL", help=".html, .htm, .html.gz or .txt file, or http(s) URL")
@@ -64,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("inputs", nargs="+", metavar="INPUT", help=".html/.htm/.html.gz file, .txt file or URL")
     test.add_argument("--json", action="store_true", help="print a JSON list")
     test.set_defaults(func=commands.cmd_rules_test)
+    preview = rules_sub.add_parser("preview", parents=[common],
+                                   help="the current rules over stored articles against the stored hits")
+    preview.add_argument("--rule", metavar="NAME", help="only this rule (or deleted rule)")
+    preview.add_argument("--since", type=parse_since, help="only articles published since: a date or a span")
+    preview.add_argument("--json", action="store_true", help="print a JSON object")
+    preview.set_defaults(func=rule_commands.cmd_rules_preview)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -131,11 +131,17 @@ def cmd_hits(args: argparse.Namespace) -> int:
 
     engine = open_database(config.settings.database_url)
     try:
-        hits = list_hits(engine, rule=args.rule, since=args.since, limit=args.limit)
+        hits = list_hits(engine, rule=args.rule, since=args.since, until=args.until, feed=args.feed,
+                         story=args.story, limit=args.limit)
     finally:
         engine.dispose()
     if args.json:
         print_json([hit.to_json() for hit in hits])
+        return EXIT_OK
+    if args.csv:
+        from newswatch.export import write_hits_csv
+
+        write_hits_csv([hit.to_json() for hit in hits], sys.stdout)
         return EXIT_OK
     if args.rule and not hits and args.rule not in {rule.name for rule in config.rules}:
         print(f"newswatch: no rule named {args.rule!r} in rules.yaml and no stored hit for it "
@@ -143,7 +149,8 @@ def cmd_hits(args: argparse.Namespace) -> int:
     for hit in hits:
         found = hit.found_at.strftime("%Y-%m-%d %H:%M")
         also = f"    also reported by: {', '.join(c.feed for c in hit.also_reported_by)}\n" if hit.also_reported_by else ""
-        print(f"{found}  [{hit.rule}]  {hit.title}\n    {hit.url}  ({hit.feed})\n{also}"
+        flags = "".join(f"  ({flag})" for flag, on in (("baseline", hit.baseline), ("backfilled", hit.backfilled)) if on)
+        print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed})\n{also}"
               f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
     print(f"{len(hits)} hit(s)", file=sys.stderr)
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""`--since` values: a date, a datetime, or a span back from now (`24h`, `7d`, `30m`)."""
+"""`--since` and `--until` values: a date, a datetime, or a span back from now (`24h`, `7d`, `30m`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 SPAN = re.compile(r"^(\d+)\s*([mhdw])$")
+DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -22,3 +23,11 @@ def parse_since(text: str) -> datetime:
             f"{text!r} is not a date: use 2026-11-27, 2026-11-27T08:00 or a span like 24h or 7d"
         ) from None
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def parse_until(text: str) -> datetime:
+    """Like `parse_since`, but a bare date means the end of that day: `--until 2026-11-27` includes the 27th."""
+    value = parse_since(text)
+    if DATE_ONLY.match(text.strip()):
+        value += timedelta(days=1)
+    return value
