@@ -15,11 +15,31 @@ from tests.conftest import rss, write_config
 
 SHARDS = 3
 ARTICLE = """<!doctype html><html lang="en"><head><title>{title}</title></head><body><article><h1>{title}</h1>
-<p>North Korea has provided Russia with more than {n},000 containers of munitions since August, officials in
-Seoul said on {day}, citing satellite imagery of rail cars near the border crossing at Tumangang.</p>
-<p>The shipments of artillery shells and short-range missiles were delivered by ship and by rail, the report
-said, and analysts expect further transfers as the war continues into its third winter.</p>
-<p>Pyongyang has denied supplying weapons. Report number {n} in this series.</p></article></body></html>"""
+<p>{lead}</p><p>{more}</p></article></body></html>"""
+# distinct stories (near-duplicates would be grouped into one story and alerted once)
+LEADS = [
+    ("North Korea has provided Russia with more than 1,000 containers of munitions since August, officials "
+     "in Seoul said, citing satellite imagery of rail cars near Tumangang.",
+     "Analysts in Tokyo expect further rail convoys before the river freezes."),
+    ("Pyongyang shipped ballistic missiles to a Russian port on the Pacific coast last spring, according to "
+     "a confidential United Nations panel report seen by reporters.",
+     "The panel traced serial numbers on debris recovered near Kharkiv."),
+    ("A cargo vessel linked to North Korea delivered artillery shells to Vostochny, a maritime tracking "
+     "firm reported on Friday after studying transponder gaps.",
+     "Insurance registries list the ship under a flag of convenience."),
+    ("Ukrainian investigators say rockets supplied by the DPRK failed at unusual rates, pointing to poor "
+     "quality control at factories around Hamhung.",
+     "Engineers photographed corroded casings at a depot outside Zaporizhzhia."),
+    ("The European Union sanctioned three trading houses accused of arranging weapon deals between North "
+     "Korea and Moscow through shell companies registered in Hong Kong.",
+     "Brussels froze accounts holding roughly eleven million euros."),
+    ("Satellite photographs show launchers being loaded onto trains at Rason, suggesting North Korea keeps "
+     "transferring arms across its short border with Russia.",
+     "Commercial imagery providers released the pictures on Wednesday morning."),
+    ("South Korean lawmakers were briefed that Pyongyang sold anti-tank weapons to Russian forces in "
+     "exchange for oil, food and space technology.",
+     "The intelligence service gave the figures in a closed parliamentary session."),
+]
 WEATHER = """<!doctype html><html lang="en"><head><title>Cold week ahead {n}</title></head><body><article>
 <h1>Cold week ahead {n}</h1><p>Temperatures in Seoul fell below freezing on Tuesday morning as a cold front
 moved across the peninsula, and forecasters expect snow in the mountainous east by Thursday.</p>
@@ -46,10 +66,12 @@ def feeds_covering_every_shard(site, per_shard: int = 2, shared_article: bool = 
         if len(bucket) < per_shard:
             bucket.append(path)
     paths = [path for k in range(SHARDS) for path in chosen[k]]
-    shared = site.add("/news/shared.html", ARTICLE.format(title="Shared report on munitions", n=99, day="Monday"))
+    lead, more = LEADS[-1]
+    shared = site.add("/news/shared.html", ARTICLE.format(title="Shared report on munitions", lead=lead, more=more))
     feeds = []
     for n, path in enumerate(paths):
-        hit = site.add(f"/news/{n}.html", ARTICLE.format(title=f"Munitions report {n}", n=n + 1, day="Tuesday"))
+        lead, more = LEADS[n]
+        hit = site.add(f"/news/{n}.html", ARTICLE.format(title=f"Munitions report {n}", lead=lead, more=more))
         cold = site.add(f"/news/cold-{n}.html", WEATHER.format(n=n))
         items = [{"title": f"Munitions report {n}", "link": hit}, {"title": f"Cold week {n}", "link": cold}]
         if shared_article and n in (0, len(paths) - 1):  # first shard's first feed and last shard's last feed
@@ -68,7 +90,9 @@ def stored_hits(database_url: str) -> set[tuple[str, str]]:
 
 
 def alerts_sent(webhook) -> Counter:
-    return Counter(item.get("title", "") + "|" + item.get("message", "")[:200] for item in webhook.received)
+    """Alert titles (rule and article): the body also names the feed the article came through,
+    which for an article in two feeds depends on which was polled first."""
+    return Counter(item.get("title", "") for item in webhook.received)
 
 
 @pytest.mark.slow
@@ -77,8 +101,6 @@ def test_three_shards_store_and_alert_exactly_what_one_run_does(site, tmp_path, 
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="flows/stages: one pass that meets the same article URL in two feeds stores it "
-                          "(and its hit) twice; passes in sequence store it once", strict=False)
 def test_three_shards_match_one_run_when_two_feeds_share_an_article(site, tmp_path, request):
     check_shards_match_one_run(site, tmp_path, f"sqlite:///{tmp_path / 'shards.db'}", request, shared_article=True)
 
@@ -103,9 +125,9 @@ def check_shards_match_one_run(site, tmp_path, database_url, request, *, shared_
     assert {o.url for part in parts for o in part.feeds} == {feed["url"] for feed in feeds}
     assert sum(part.feeds_failed for part in parts) == one.feeds_failed == 0
     expected = stored_hits(whole_db)
-    assert len(expected) == len(feeds) + shared_article  # one hit per feed's report, the shared article once
+    reports = {url for rule, url in expected if rule == "DPRK arms transfer"}
+    assert len(reports) == len(feeds) + shared_article  # every feed's report hits, the shared article once
     assert stored_hits(database_url) == expected
-    # distinct ids: one pass that reaches the shared article from two feeds lists its hit under both
     assert sum(len(set(part.hit_ids)) for part in parts) == len(set(one.hit_ids)) == len(expected)
     assert sum(part.alerts_sent for part in parts) == one.alerts_sent == len(whole_hook.received) > 0
     assert alerts_sent(shards_hook) == alerts_sent(whole_hook)
