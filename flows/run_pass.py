@@ -20,7 +20,7 @@ from extractors.pool import ExtractionPool
 from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feeds, poll_feed, process_entries
 from flows.summary import PassSummary
 from matching import compile_rules
-from store import FeedState, delivery_counts, open_database, sync_feeds
+from store import FeedState, delivery_counts, open_database, purge_expired_articles, sync_feeds
 
 EXTRACTION_BUDGET_SECONDS = 30.0
 
@@ -81,7 +81,8 @@ def select_feeds(
 
 
 def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shard()) -> PassSummary:
-    """Poll every due feed of `shard`, store what is new, send pending alerts; return the summary."""
+    """Poll every due feed of `shard`, store what is new, send pending alerts, purge articles past
+    `retention_days`; return the summary."""
     summary = PassSummary(started_at=datetime.now(timezone.utc))
     engine = open_database(config.settings.database_url)
     try:
@@ -99,6 +100,7 @@ def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shar
         summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
         summary.alert_errors = report.errors
         summary.alerts_pending = delivery_counts(engine).get("pending", 0)
+        purge_expired_articles(engine, config.settings.retention_days)  # settings.yaml retention_days
     finally:
         engine.dispose()
     summary.finished_at = datetime.now(timezone.utc)

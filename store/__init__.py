@@ -18,6 +18,7 @@ from store.outbox import (
     release_claims,
     release_stale_claims,
 )
+from store.retention import purge_expired_articles
 from store.stories import StoryCopy
 from store.queries import count_rows, delivery_counts, list_hits
 from store.views import HitView
@@ -52,6 +53,7 @@ __all__ = [
     "make_engine",
     "open_database",
     "pending_deliveries",
+    "purge_expired_articles",
     "record_delivery",
     "record_feed_error",
     "record_feed_success",
