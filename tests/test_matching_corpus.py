@@ -138,10 +138,13 @@ HOSTILE = {
 
 @pytest.mark.parametrize("label", sorted(HOSTILE))
 def test_hostile_documents_are_matched_quickly(label: str) -> None:
-    ruleset = compile_rules([RuleConfig(name="m", query="missile"), RuleConfig(name="n", query='"missile missile" NEAR/3 missile*')], {})
-    started = time.perf_counter()
+    ruleset = compile_rules([RuleConfig(name="m", query="missile"),
+                             RuleConfig(name="n", query='"missile missile" NEAR/3 missile*')], {})
+    started = time.process_time()
     found = ruleset.match(MatchInput(title="", body=HOSTILE[label]))
-    assert time.perf_counter() - started < 2.0  # bench/matching.py measures the 100 ms goal
+    # CPU seconds, not wall time, so other work on the machine cannot fail it: a catastrophic
+    # (super-linear) path on 1 MB would take minutes; bench/matching.py measures the 100 ms goal
+    assert time.process_time() - started < 10.0
     assert all(len(match.snippet) <= 402 for match in found)
     assert ("missile" in HOSTILE[label]) == bool(found)
 
@@ -150,7 +153,7 @@ def test_a_rule_with_a_500_entry_alias_is_matched_quickly() -> None:
     aliases = {"big": AliasGroup("big", tuple(f"entity{i} name{i}*" for i in range(499)) + ("Pyongyang",))}
     ruleset = compile_rules([RuleConfig(name="big", query="@big AND NOT zebra")], aliases)
     body = "Entity7 name7s arrived. " + "Officials in Pyongyang said. " * 200
-    started = time.perf_counter()
+    started = time.process_time()
     [match] = ruleset.match(MatchInput(title="", body=body))
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 10.0  # CPU seconds; the bench measures the 100 ms goal
     assert match.terms == ("Entity7 name7s", "Pyongyang")
