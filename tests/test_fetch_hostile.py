@@ -192,7 +192,7 @@ def test_body_naming_dev_zero_is_read_as_bytes_not_opened(client, httpserver):
     started = time.monotonic()
     parsed = parse_feed(result.body, result.headers, result.final_url)
     assert parsed.error_class == "not_a_feed"
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 10  # opening /dev/zero would never return
 
 
 @pytest.mark.parametrize(
