@@ -20,6 +20,7 @@ from store.notices import queue_notice
 from store.stories import in_chunks
 from store.tables import Feed, as_utc, utcnow
 from store.text import clean_text
+from store.upsert import insert_ignore
 
 PARK_AFTER = 3
 PARKED_RETRY = timedelta(hours=6)
@@ -52,17 +53,22 @@ class HealthChange:
 
 
 def sync_feeds(engine: Engine, feeds: Iterable[FeedConfig]) -> list[FeedState]:
-    """Insert feeds new to the config, refresh names; return the state of each configured feed."""
+    """Insert feeds new to the config, refresh names; return the state of each configured feed.
+
+    New feeds are inserted with ON CONFLICT DO NOTHING, so two runs starting at once on a
+    new PostgreSQL database both go on (SQLite's BEGIN IMMEDIATE serialises them anyway)."""
     feeds = list(feeds)
     with Session(engine) as session:
+        known = set(session.exec(select(Feed.url).where(Feed.url.in_([f.url for f in feeds]))))
+        for feed in feeds:
+            if feed.url not in known:
+                known.add(feed.url)
+                insert_ignore(session, Feed.__table__, {"url": feed.url, "name": feed.name, "baseline_done": False,
+                                                        "error_count": 0, "parked": False, "created_at": utcnow()})
         rows = {row.url: row for row in session.exec(select(Feed).where(Feed.url.in_([f.url for f in feeds])))}
         for feed in feeds:
-            row = rows.get(feed.url)
-            if row is None:
-                row = rows[feed.url] = Feed(url=feed.url, name=feed.name)
-                session.add(row)
-            elif row.name != feed.name:
-                row.name = feed.name
+            if rows[feed.url].name != feed.name:
+                rows[feed.url].name = feed.name
         session.commit()
         return [_state(rows[feed.url]) for feed in feeds]
 
