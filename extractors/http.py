@@ -12,7 +12,8 @@ Limits, all from `FetchSettings`:
   * redirects are followed by hand (max_redirects_feed / _page), each hop re-checked;
   * only http/https; no proxy, netrc or other environment settings (trust_env=False);
   * every connection passes the address guard (`extractors.netguard`);
-  * a global and a per-host concurrency cap; a descriptive User-Agent;
+  * a global and a per-host concurrency cap (the deadline starts once a global slot is
+    taken; waiting for a per-host slot counts); a descriptive User-Agent;
   * PDFs, images and other binary bodies are refused as "unsupported_type".
 The client is thread-safe: fetch it from as many threads as you like.
 """
@@ -114,10 +115,11 @@ class SafeClient:
     ) -> FetchResult:
         """Fetch `url` within all limits; never raises for network or server trouble."""
         trail = _Trail(url=url)
-        with deadline_scope(self.settings.timeout_seconds):
+        # The deadline starts once a global slot is ours: waiting in our own queue (a pass
+        # fanning out 1,000 polls) is not the server's time and must not fail its feed.
+        with self._slots, deadline_scope(self.settings.timeout_seconds):
             try:
-                with _acquire(self._slots, "all connection slots"):
-                    return self._follow(url, kind, conditional_headers(etag, last_modified), trail)
+                return self._follow(url, kind, conditional_headers(etag, last_modified), trail)
             except FetchError as exc:
                 return error_result(url, trail, exc.error_class, str(exc))
             except httpx.TimeoutException as exc:
