@@ -1,12 +1,13 @@
 """Schema migrations with Alembic: the database is brought to the current schema on start.
 
-`upgrade_database(engine)` is idempotent and safe to call from several processes at
-once. `newswatch db upgrade` calls it explicitly; every command that opens the
+`upgrade_database(engine)` is idempotent and safe to call from several processes, and
+several threads, at once. `newswatch db upgrade` calls it explicitly; every command that opens the
 database calls it too, so an upgraded newswatch never runs on an old schema.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +29,17 @@ def alembic_config(connection=None) -> AlembicConfig:
 FIRST_REVISION = "0001"
 
 
+# Alembic's `context` is module-global, so two threads of one process must not migrate at
+# once (processes are kept apart by the database's own locks, see migrations/env.py).
+_MIGRATING = threading.Lock()
+
+
 def upgrade_database(engine: Engine, revision: str = "head") -> None:
+    with _MIGRATING:
+        _upgrade(engine, revision)
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
     with engine.connect() as connection, _sqlite_foreign_keys_off(connection):
         config = alembic_config(connection)
         if _created_before_migrations(connection):

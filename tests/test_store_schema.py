@@ -32,3 +32,17 @@ def test_upgrade_is_idempotent_and_safe_from_two_processes_at_once(tmp_path):
     upgrade_database(engine)
     assert current_revision(engine) is not None
     engine.dispose()
+
+
+def test_upgrade_is_safe_from_threads_of_one_process(tmp_path):
+    """Alembic's context is process-global: several passes started in threads (shards, tests)
+    must still migrate one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    urls = [f"sqlite:///{tmp_path / f'db{i}.db'}" for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda url: open_database(url).dispose(), urls * 2))
+    for url in urls:
+        engine = open_database(url)
+        assert current_revision(engine) is not None
+        engine.dispose()
