@@ -10,8 +10,11 @@ channel, under its title "Item k".
 
 from __future__ import annotations
 
+import os
 import random
 import re
+import select
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -105,3 +108,36 @@ def start_pass(config_dir: Path, go_file: Path | None = None, **popen) -> subpro
     """`tests/pass_runner.py` in a new session (its extraction workers share its process group)."""
     args = [sys.executable, "-m", "tests.pass_runner", str(config_dir)] + ([str(go_file)] if go_file else [])
     return subprocess.Popen(args, cwd=REPO, start_new_session=True, text=True, **popen)
+
+
+class ForkServer:
+    """`tests/pass_runner.py --serve`: passes forked from one warm process, each killable."""
+
+    def __init__(self, stderr):
+        self.process = subprocess.Popen([sys.executable, "-m", "tests.pass_runner", "--serve"], cwd=REPO,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                        start_new_session=True)
+
+    def start(self, config_dir: Path) -> int:
+        self.process.stdin.write(f"run {config_dir}\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline().split()
+        assert line[:1] == ["started"], f"fork server said {line}"
+        return int(line[1])
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """The pass's exit code, or None if it is still running after `timeout` seconds."""
+        if timeout is not None and not select.select([self.process.stdout], [], [], timeout)[0]:
+            return None
+        line = self.process.stdout.readline().split()
+        assert line[:1] == ["ended"], f"fork server said {line}"
+        return int(line[2])
+
+    def kill(self, pid: int) -> None:
+        """SIGKILL to the pass and its extraction workers (its process group), as a crash would."""
+        os.killpg(pid, signal.SIGKILL)
+        self.wait()
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
