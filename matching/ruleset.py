@@ -114,10 +114,11 @@ class RuleSet:
         self.learn(present)
         for pattern in free.keys() & present:
             found.update(free[pattern])
+        misses = present.isdisjoint  # a group none of whose ids occurs
         for pattern in checked.keys() & present:
             for index in checked[pattern]:
                 required, groups = checks[index]
-                if required <= present and all(not group.isdisjoint(present) for group in groups):
+                if required <= present and not any(map(misses, groups)):
                     found.add(index)
         return sorted(found)
 
