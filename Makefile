@@ -42,6 +42,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .import_linter_cache

@@ -1,0 +1,122 @@
+"""Run one newswatch pass in this process and print what it cost, as one JSON line.
+
+Run by bench/pipeline.py (one process per pass, so each pass starts cold like a cron run):
+
+    python bench/pipeline_pass.py cli|coarse|direct CONFIG_DIR [--time-deliver]
+
+  cli     `newswatch run --config DIR --json` (the Prefect flow; PREFECT_API_URL from the
+          environment), called through newswatch.cli.main
+  coarse  the same, with the feeds polled by one Prefect task instead of one task per feed
+          (an experiment: what coarser tasks would save)
+  direct  flows.run_pass.run_pass(load_config(DIR)): the same stages, no Prefect
+Imports are done before the clock starts; the pass itself (config load included) is
+timed. CPU is user+system of this process and every descendant (live or reaped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue
+            for child in map(int, children):
+                found.append(child)
+                frontier.append(child)
+    return found
+
+
+def proc_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def tree_cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    live = sum(proc_cpu(pid) for pid in descendants(os.getpid()))
+    return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime + live
+
+
+def run_cli(config_dir: str) -> dict:
+    from newswatch.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["run", "--config", config_dir, "--json"])
+    if code != 0:
+        raise SystemExit(f"newswatch run exited {code}: {out.getvalue()[-2000:]}")
+    return json.loads(out.getvalue())
+
+
+def use_coarse_poll_task() -> None:
+    """The experiment behind the report's proposal: the same flow, but the feeds are polled
+    by ONE task (threads inside) instead of one task per feed."""
+    from dataclasses import replace
+
+    from prefect import task
+    from prefect.cache_policies import NO_CACHE
+
+    import flows.monitor
+    from flows.run_pass import poll_feeds_threaded
+
+    @task(name="poll-feeds", cache_policy=NO_CACHE)
+    def poll_feeds_task(ctx, feeds):
+        return list(poll_feeds_threaded(ctx, feeds))
+
+    flows.monitor.PREFECT_STEPS = replace(flows.monitor.PREFECT_STEPS, poll_feeds=poll_feeds_task)
+
+
+def run_direct(config_dir: str, time_deliver: bool, timings: dict) -> dict:
+    from config import load_config
+    from flows.run_pass import PassSteps, deliver_alerts, run_pass
+
+    def timed_deliver(ctx):
+        start = time.perf_counter()
+        try:
+            return deliver_alerts(ctx)
+        finally:
+            timings["deliver_seconds"] = time.perf_counter() - start
+
+    steps = PassSteps(deliver=timed_deliver) if time_deliver else PassSteps()
+    return run_pass(load_config(config_dir), steps).to_json()
+
+
+def main(argv: list[str]) -> None:
+    mode, config_dir = argv[0], argv[1]
+    import flows.monitor  # noqa: F401 - imports before the clock (prefect is the big one)
+    import newswatch.commands  # noqa: F401
+
+    timings: dict = {}
+    cpu0, wall0 = tree_cpu(), time.perf_counter()
+    if mode == "coarse":
+        use_coarse_poll_task()
+    summary = run_direct(config_dir, "--time-deliver" in argv, timings) if mode == "direct" else run_cli(config_dir)
+    wall, cpu = time.perf_counter() - wall0, tree_cpu() - cpu0
+    print(json.dumps({"wall": wall, "cpu": cpu, "summary": summary, **timings}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
