@@ -409,6 +409,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="cli: newswatch run (one Prefect task per feed: minutes at 1,000 feeds); "
                              "coarse: the same flow with one poll task (experiment); direct: run_pass")
     parser.add_argument("--big", type=int, default=5000, help="new articles in the second memory pass")
+    parser.add_argument("--first-host", type=int, default=2, help="serve from 127.0.0.N .. 127.0.0.N+7")
     for part in ("peer", "quiet", "memory", "alerts", "throughput"):
         parser.add_argument(f"--skip-{part}", action="store_true")
     return parser.parse_args(argv)
@@ -416,6 +417,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    HOSTS[:] = [f"127.0.0.{i}" for i in range(args.first_host, args.first_host + 8)]
     if not (DATA / "html").is_dir():
         raise SystemExit(f"bench: {DATA}/html not found; this benchmark needs the shared data folder "
                          f"({SHARED}) beside the repository")
