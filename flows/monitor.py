@@ -1,12 +1,15 @@
 """The Prefect flow `monitor`: one pass of newswatch, visible in the Prefect UI.
 
-A thin shell over `flows.run_pass`: each feed's poll is one task, extraction and matching
-one task, alert delivery one task; the run ends with the artifacts of `flows.artifacts`.
-The run is renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`) and tagged.
+A thin shell over `flows.run_pass`: feeds are polled in tasks of up to POLL_BATCH feeds
+(a Prefect task costs milliseconds of orchestration, so one per feed made a 1,000-feed pass
+take minutes), extraction and matching is one task that starts on the first polled batch,
+alert delivery one task; the run ends with the artifacts of `flows.artifacts`. The run is
+renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`) and tagged.
 
-Failures: a feed that fails (unreachable, bad status, unparsable) ends its task run in a
-Failed state whose message is the error class and the redacted message, while the pass
-goes on and the flow run completes. Retries (with exponential backoff and jitter) are
+Failures: a feed that fails (unreachable, bad status, unparsable) gets a small task run of
+its own, `feed failed: NAME`, in a Failed state whose message is the error class and the
+redacted message (at most MAX_FAILED_FEED_TASKS a pass; all of them are in the feed-health
+artifact), while the pass goes on and the flow run completes. Retries (with exponential backoff and jitter) are
 only for transient database or network errors that escape a task: polling a feed again
 or re-reading the outbox repeats no stored work, because the store keeps only what is new
 and the relay sends only pending rows. Extraction is not retried: its work would be done
@@ -19,10 +22,12 @@ whose URL hashes to k (`flows.run_pass.Shard`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 from prefect.states import Failed
@@ -32,7 +37,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from alerts import RelayReport
 from config import load_config
 from flows.artifacts import feed_error, publish_pass_artifacts
-from flows.run_pass import PassSteps, Shard, deliver_alerts, run_pass
+from flows.run_pass import PassSteps, Shard, deliver_alerts, poll_feeds_threaded, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
 from flows.summary import PassSummary
 from store import FeedState, list_hits, open_database
@@ -57,17 +62,28 @@ IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_fac
                   retry_condition_fn=is_transient)
 
 
-@task(name="poll-feed", task_run_name="poll {feed.name}", cache_policy=NO_CACHE, **IO_RETRIES)
-def poll_feed_task(ctx: PassContext, feed: FeedState):
-    """The feed's poll; a failed feed ends this task run Failed, its poll still the result."""
-    poll = poll_feed(ctx, feed)
-    if poll.outcome.status == "failed":
-        return Failed(message=f"feed {feed.name}: {feed_error(poll.outcome)}", data=poll)
-    return poll
+POLL_BATCH = 100
+MAX_FAILED_FEED_TASKS = 50
+
+
+def batch_label(feeds: list[FeedState]) -> str:
+    return feeds[0].name if len(feeds) == 1 else f"{len(feeds)} feeds ({feeds[0].name}, ...)"
+
+
+@task(name="poll-feeds", task_run_name="poll {label}", cache_policy=NO_CACHE, **IO_RETRIES)
+def poll_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str) -> list[FeedPoll]:
+    """Poll a batch of feeds concurrently; a feed's own trouble is in its poll, never raised."""
+    return list(poll_feeds_threaded(ctx, feeds, lambda c, f: poll_feed(c, f)))
+
+
+@task(name="feed-failed", task_run_name="feed failed: {name}", cache_policy=NO_CACHE)
+def report_failed_feed(name: str, message: str):
+    """A Failed task run in the UI for one failed feed (the pass itself goes on)."""
+    return Failed(message=message)
 
 
 @task(name="extract-and-match", cache_policy=NO_CACHE)
-def process_entries_task(ctx: PassContext, polls: list[FeedPoll]) -> None:
+def process_entries_task(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
     process_entries(ctx, polls)
 
 
@@ -76,19 +92,24 @@ def deliver_alerts_task(ctx: PassContext) -> RelayReport:
     return deliver_alerts(ctx)
 
 
-def poll_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> list[FeedPoll]:
-    futures = [poll_feed_task.submit(ctx, feed) for feed in feeds]
-    return [_poll_of(future) for future in futures]
+def poll_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> Iterator[FeedPoll]:
+    """Submit the poll batches now (in the flow); hand back their polls in completion order,
+    batch by batch, so extraction starts on the first batch polled."""
+    batches = [list(feeds[i:i + POLL_BATCH]) for i in range(0, len(feeds), POLL_BATCH)]
+    return _polls_of([poll_feeds_task.submit(ctx, batch, batch_label(batch)) for batch in batches])
 
 
-def _poll_of(future) -> FeedPoll:
-    """A feed's poll, from a completed or feed-failed task; anything else raises."""
-    result = future.result(raise_on_failure=False)
-    if isinstance(result, FeedPoll):
-        return result
-    if isinstance(result, BaseException):
-        raise result
-    raise TypeError(f"poll-feed returned {type(result).__name__}, not a FeedPoll")
+def _polls_of(futures) -> Iterator[FeedPoll]:
+    for future in as_completed(futures):
+        yield from future.result()
+
+
+def report_failed_feeds(summary: PassSummary) -> None:
+    """One Failed task run per failed feed (at most MAX_FAILED_FEED_TASKS), from the flow itself."""
+    failed = [outcome for outcome in summary.feeds if outcome.status == "failed"][:MAX_FAILED_FEED_TASKS]
+    futures = [report_failed_feed.submit(o.feed, f"feed {o.feed}: {feed_error(o)}") for o in failed]
+    for future in futures:
+        future.wait()
 
 
 PREFECT_STEPS = PassSteps(poll_feeds=poll_feeds_with_tasks, process_entries=process_entries_task,
@@ -105,6 +126,7 @@ def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> Pass
     store new articles and hits, send pending alerts, publish the run's artifacts."""
     config = load_config(config_dir)
     summary = run_pass(config, PREFECT_STEPS, Shard(shard, shards))
+    report_failed_feeds(summary)
     hits, history = read_hits(config.settings.database_url, summary.hit_ids)
     publish_pass_artifacts(summary, hits, history)
     _label_run(summary, Shard(shard, shards))

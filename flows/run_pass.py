@@ -25,13 +25,15 @@ from store import FeedState, delivery_counts, open_database, purge_expired_artic
 EXTRACTION_BUDGET_SECONDS = 30.0
 
 
-def poll_feeds_threaded(ctx: PassContext, feeds: Sequence[FeedState]) -> Iterator[FeedPoll]:
+def poll_feeds_threaded(
+    ctx: PassContext, feeds: Sequence[FeedState], poll: Callable[[PassContext, FeedState], FeedPoll] = poll_feed
+) -> Iterator[FeedPoll]:
     """Poll feeds concurrently (the client caps requests per host); yield each as it completes."""
     if not feeds:
         return
     workers = max(1, min(ctx.config.settings.fetch.concurrency, len(feeds)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
-        for future in as_completed([pool.submit(poll_feed, ctx, feed) for feed in feeds]):
+        for future in as_completed([pool.submit(poll, ctx, feed) for feed in feeds]):
             yield future.result()
 
 

@@ -67,11 +67,12 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
 
         tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
         by_name = {task.name: task for task in tasks}
-        failed = by_name["poll Gone Feed"]
+        failed = by_name["feed failed: Gone Feed"]
         assert failed.state.is_failed() and failed.run_count == 1  # a feed's own trouble is not retried
         assert failed.state.message.startswith("feed Gone Feed: ") and "404" in failed.state.message
         assert SECRET not in failed.state.message
-        assert by_name["poll Local Daily"].state.is_completed()
+        (poll,) = [task for name, task in by_name.items() if name.startswith("poll 2 feeds")]
+        assert poll.state.is_completed() and poll.run_count == 1  # the batch polled both feeds
 
         hits_table = _table(_read(client, "monitor-hits", run.id)[0])
         assert any(seed in row["title"] and row["rule"] == "DPRK arms transfer" for row in hits_table)
