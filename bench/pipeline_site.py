@@ -23,7 +23,6 @@ import sys
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 
 def load_pages(data_dir: Path) -> list[bytes]:

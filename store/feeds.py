@@ -152,8 +152,3 @@ def _parked_text(row: Feed) -> str:
     return (f"The feed {row.name} ({row.url}) failed {row.error_count} times in a row "
             f"(last error: {row.last_error_class}: {row.last_error}). It is parked: polled every "
             f"{hours:g} hours until it answers again. You will get one notice when it recovers.")
-
-
-def list_feed_health(engine: Engine) -> list[Feed]:
-    with Session(engine) as session:
-        return list(session.exec(select(Feed).order_by(Feed.name)))

@@ -12,7 +12,7 @@ from alerts import latest_tick, send_pending
 from flows.digest import send_digest
 from newswatch.cli import main
 from store.tables import Delivery
-from tests.alerts_support import add_feeds, numbered_article, open_db, settings, simple_match, store_article
+from tests.alerts_support import add_feeds, numbered_article, simple_match, store_article
 from tests.conftest import write_config
 
 DAILY = {"mode": "digest", "digest_cron": "0 8 * * *", "timezone": "Asia/Seoul"}

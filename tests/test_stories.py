@@ -10,7 +10,6 @@ import json
 import random
 from dataclasses import replace
 
-import pytest
 
 from alerts import send_pending
 from bench.stories import change_sentence, load_bodies, make_copies, truncate, with_boilerplate
