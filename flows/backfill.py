@@ -19,7 +19,7 @@ from datetime import datetime
 from alerts import RelayReport, send_pending
 from config.models import Config
 from flows.preview import Preview, RulePreview, preview_stored
-from store import open_database
+from store import database
 from store.backfill import BackfillSaved, FoundHit, save_backfill_hits
 
 
@@ -34,16 +34,13 @@ class BackfillReport:
 def backfill_rules(config: Config, *, rule: str | None = None, since: datetime | None = None,
                    alert: bool = False) -> BackfillReport:
     """Store every rule's (or one rule's) new hits among the stored articles; with `alert`, send them."""
-    engine = open_database(config.settings.database_url)
-    try:
+    with database(config.settings.database_url) as engine:
         preview = preview_stored(engine, config, rule=rule, since=since)
         rules = [p for p in preview.rules if p.status != "deleted"]
         found = [FoundHit(article_id, p.would_hit[article_id]) for p in rules for article_id in p.new]
         saved = save_backfill_hits(engine, found, alert=alert, channels_for_rule=_channels_for(config),
                                    config_hash=config.config_hash, former_names=former_names(rules))
         relay = send_pending(engine, config.channels, config.settings.alerts, rules=config.rules) if alert else None
-    finally:
-        engine.dispose()
     return BackfillReport(preview, saved, relay, {p.rule: len(p.new) for p in rules})
 
 

@@ -15,7 +15,7 @@ from prefect import flow, get_run_logger
 from alerts import DigestOutcome, send_channel_digest, send_notices
 from config import load_config
 from config.models import Config
-from store import open_database
+from store import database
 
 
 class UnknownDigestChannel(ValueError):
@@ -32,12 +32,9 @@ def send_digest(config: Config, channel_name: str, now: datetime | None = None) 
     if channel is None or channel.mode != "digest":
         raise UnknownDigestChannel(f"{channel_name!r} is not a digest channel (digest channels: "
                                    f"{', '.join(digest_channels(config)) or 'none'})")
-    engine = open_database(config.settings.database_url)
-    try:
+    with database(config.settings.database_url) as engine:
         outcome = send_channel_digest(engine, channel, config.settings.alerts, now)
         send_notices(engine, config.channels, config.settings.alerts, now)
-    finally:
-        engine.dispose()
     return outcome
 
 

@@ -40,7 +40,7 @@ from flows.artifacts import feed_error, publish_pass_artifacts
 from flows.run_pass import PassSteps, Shard, deliver_alerts, poll_feeds_threaded, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
 from flows.summary import PassSummary
-from store import FeedState, list_hits, open_database
+from store import FeedState, database, list_hits
 
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, DisconnectionError, ConnectionError, TimeoutError)
@@ -136,13 +136,10 @@ def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> Pass
 
 def read_hits(database_url: str, hit_ids: list[int]):
     """This run's stored hits, and for each rule among them its most recent stored hits."""
-    engine = open_database(database_url)
-    try:
+    with database(database_url) as engine:
         hits = list_hits(engine, hit_ids=hit_ids)
         rules = sorted({hit.rule for hit in hits})
         return hits, {rule: list_hits(engine, rule=rule, limit=RULE_HISTORY_ROWS) for rule in rules}
-    finally:
-        engine.dispose()
 
 
 def run_tags(summary: PassSummary, shard: Shard) -> list[str]:

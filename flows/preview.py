@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from config.models import Config, RuleConfig
 from matching import compile_rules
 from matching.models import MatchInput, RuleMatch
-from store import open_database
+from store import database
 from store.history import ArticleRef, StoredHit, describe_articles, iter_stored_articles, rule_versions, stored_hits
 from store.views import iso_utc
 
@@ -78,11 +78,8 @@ class Preview:
 
 def preview_rules(config: Config, *, rule: str | None = None, since: datetime | None = None) -> Preview:
     """Open the database, preview, close it again."""
-    engine = open_database(config.settings.database_url)
-    try:
+    with database(config.settings.database_url) as engine:
         return preview_stored(engine, config, rule=rule, since=since)
-    finally:
-        engine.dispose()
 
 
 def preview_stored(engine: Engine, config: Config, *, rule: str | None = None,

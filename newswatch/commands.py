@@ -127,14 +127,11 @@ def cmd_hits(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
-    from store import list_hits, open_database
+    from store import database, list_hits
 
-    engine = open_database(config.settings.database_url)
-    try:
+    with database(config.settings.database_url) as engine:
         hits = list_hits(engine, rule=args.rule, since=args.since, until=args.until, feed=args.feed,
                          story=args.story, limit=args.limit)
-    finally:
-        engine.dispose()
     if args.json:
         print_json([hit.to_json() for hit in hits])
         return EXIT_OK
@@ -221,12 +218,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
-    from store import open_database
+    from store import database
     from store.migrate import current_revision
 
-    engine = open_database(config.settings.database_url)
-    try:
+    with database(config.settings.database_url) as engine:
         print(f"database at schema revision {current_revision(engine)}")
-    finally:
-        engine.dispose()
     return EXIT_OK

@@ -1,7 +1,7 @@
 """The database: tables, engine setup, idempotent writes that return only what is new."""
 
 from store.articles import ArticleToSave, SavedBatch, identity_keys, save_article_groups, save_articles, select_unseen
-from store.engine import make_engine, open_database
+from store.engine import database, make_engine, open_database
 from store.feeds import (FeedState, FeedSuccess, HealthChange, record_feed_error, record_feed_success,
                          record_feed_successes, sync_feeds)
 from store.notices import NoticeView, add_notice, claim_notices, mark_notices_unrouted, pending_notices, record_notices
@@ -47,6 +47,7 @@ __all__ = [
     "record_notices",
     "SavedBatch",
     "count_rows",
+    "database",
     "delivery_counts",
     "identity_keys",
     "list_hits",

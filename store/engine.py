@@ -10,6 +10,8 @@ on a lock upgrade.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, event
@@ -50,6 +52,16 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def database(database_url: str) -> Iterator[Engine]:
+    """`open_database` for one unit of work; the engine's connections are closed after it."""
+    engine = open_database(database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def open_database(database_url: str) -> Engine:

@@ -59,7 +59,7 @@ def write_demo_config(directory: Path, feed_url: str, inbox_url: str, rules: Pat
 def run_demo(args: argparse.Namespace) -> int:
     from flows.monitor import monitor
     from flows.prefect_server import prefect_api
-    from store import list_hits, open_database
+    from store import database, list_hits
 
     workdir = Path(tempfile.mkdtemp(prefix="newswatch-demo-"))
     site, inbox = Site(), SmtpServer()
@@ -71,11 +71,11 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"demo: running one monitoring pass (Prefect API {api_url})", file=sys.stderr)
             summary = monitor(config_dir=str(config_dir))
         print("\n== pass summary ==\n" + summary.to_text())
-        engine = open_database(f"sqlite:///{workdir / 'demo.db'}")
         print("\n== hits ==")
-        for hit in list_hits(engine):
-            print(f"[{hit.rule}] {hit.title}\n    {hit.url}\n    terms: {', '.join(hit.terms)}\n    {hit.snippet}")
-        engine.dispose()
+        with database(f"sqlite:///{workdir / 'demo.db'}") as engine:
+            for hit in list_hits(engine):
+                print(f"[{hit.rule}] {hit.title}\n    {hit.url}\n    terms: {', '.join(hit.terms)}\n"
+                      f"    {hit.snippet}")
         print(f"\n== the local inbox received {len(inbox.inbox.messages)} alert e-mail(s) ==")
         for message in inbox.inbox.messages:
             text = message.get_body(preferencelist=("plain",))
