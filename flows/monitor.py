@@ -23,6 +23,7 @@ whose URL hashes to k (`flows.run_pass.Shard`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from prefect import flow, get_run_logger, task
@@ -32,12 +33,13 @@ from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 from prefect.states import Failed
 from prefect.tasks import exponential_backoff
+from prefect.utilities.annotations import quote
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from alerts import RelayReport
 from config import load_config
 from flows.artifacts import feed_error, publish_pass_artifacts
-from flows.run_pass import PassSteps, Shard, deliver_alerts, poll_feeds_threaded, run_pass
+from flows.run_pass import PassSteps, Shard, deliver_alerts, feed_poll_pool, poll_feeds_threaded, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
 from flows.summary import PassSummary
 from store import FeedState, database, list_hits
@@ -71,9 +73,11 @@ def batch_label(feeds: list[FeedState]) -> str:
 
 
 @task(name="poll-feeds", task_run_name="poll {label}", cache_policy=NO_CACHE, **IO_RETRIES)
-def poll_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str) -> list[FeedPoll]:
-    """Poll a batch of feeds concurrently; a feed's own trouble is in its poll, never raised."""
-    return list(poll_feeds_threaded(ctx, feeds, lambda c, f: poll_feed(c, f)))
+def poll_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str,
+                    pool: ThreadPoolExecutor | None = None) -> list[FeedPoll]:
+    """Poll a batch of feeds concurrently (in `pool`, shared by the pass's batches); a feed's
+    own trouble is in its poll, never raised."""
+    return list(poll_feeds_threaded(ctx, feeds, lambda c, f: poll_feed(c, f), pool))
 
 
 @task(name="feed-failed", task_run_name="feed failed: {name}", cache_policy=NO_CACHE)
@@ -96,12 +100,17 @@ def poll_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> Iterator[
     """Submit the poll batches now (in the flow); hand back their polls in completion order,
     batch by batch, so extraction starts on the first batch polled."""
     batches = [list(feeds[i:i + POLL_BATCH]) for i in range(0, len(feeds), POLL_BATCH)]
-    return _polls_of([poll_feeds_task.submit(ctx, batch, batch_label(batch)) for batch in batches])
+    pool = feed_poll_pool(ctx, len(feeds))
+    futures = [poll_feeds_task.submit(quote(ctx), quote(batch), batch_label(batch), quote(pool)) for batch in batches]
+    return _polls_of(futures, pool)
 
 
-def _polls_of(futures) -> Iterator[FeedPoll]:
-    for future in as_completed(futures):
-        yield from future.result()
+def _polls_of(futures, pool: ThreadPoolExecutor) -> Iterator[FeedPoll]:
+    try:
+        for future in as_completed(futures):
+            yield from future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def report_failed_feeds(summary: PassSummary) -> None:
@@ -112,8 +121,16 @@ def report_failed_feeds(summary: PassSummary) -> None:
         future.wait()
 
 
-PREFECT_STEPS = PassSteps(poll_feeds=poll_feeds_with_tasks, process_entries=process_entries_task,
-                          deliver=deliver_alerts_task)
+def process_entries_in_task(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
+    process_entries_task(quote(ctx), quote(polls))
+
+
+def deliver_alerts_in_task(ctx: PassContext) -> RelayReport:
+    return deliver_alerts_task(quote(ctx))
+
+
+PREFECT_STEPS = PassSteps(poll_feeds=poll_feeds_with_tasks, process_entries=process_entries_in_task,
+                          deliver=deliver_alerts_in_task)
 
 
 def _run_name() -> str:

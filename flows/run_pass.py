@@ -26,15 +26,25 @@ EXTRACTION_BUDGET_SECONDS = 30.0
 
 
 def poll_feeds_threaded(
-    ctx: PassContext, feeds: Sequence[FeedState], poll: Callable[[PassContext, FeedState], FeedPoll] = poll_feed
+    ctx: PassContext, feeds: Sequence[FeedState], poll: Callable[[PassContext, FeedState], FeedPoll] = poll_feed,
+    pool: ThreadPoolExecutor | None = None,
 ) -> Iterator[FeedPoll]:
-    """Poll feeds concurrently (the client caps requests per host); yield each as it completes."""
+    """Poll feeds concurrently (the client caps requests per host); yield each as it completes.
+    Several batches polled at once share one `pool` (`feed_poll_pool`): one set of
+    `fetch.concurrency` threads, not a set per batch fighting over the client's slots."""
     if not feeds:
         return
-    workers = max(1, min(ctx.config.settings.fetch.concurrency, len(feeds)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
-        for future in as_completed([pool.submit(poll, ctx, feed) for feed in feeds]):
-            yield future.result()
+    if pool is None:
+        with feed_poll_pool(ctx, len(feeds)) as own:
+            yield from poll_feeds_threaded(ctx, feeds, poll, own)
+        return
+    for future in as_completed([pool.submit(poll, ctx, feed) for feed in feeds]):
+        yield future.result()
+
+
+def feed_poll_pool(ctx: PassContext, feeds: int) -> ThreadPoolExecutor:
+    workers = max(1, min(ctx.config.settings.fetch.concurrency, feeds))
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed")
 
 
 def deliver_alerts(ctx: PassContext) -> RelayReport:
