@@ -26,7 +26,7 @@ import ahocorasick
 
 from matching.models import MatchInput
 from matching.parser import MAX_NUMBER, QueryWord
-from matching.tokens import fold_word, is_cjk, split_pieces, split_words, word_bounds
+from matching.tokens import ascii_spaced, fold_word, is_cjk, split_pieces
 
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
@@ -107,36 +107,53 @@ class Vocabulary:
 class FieldText:
     """The words of one field; `base` is the global position of its first word.
 
-    Word offsets are found on first need (only hits need them). ASCII text is split
-    into words by two C-level string passes, and its offsets come from cutting the
-    text again only as far as needed. Other text is cut once into `pieces`, separators
-    and words alternating; its words are every second piece and its offsets running
-    sums of the pieces' lengths, added up only as far as needed."""
+    Word offsets are found on first need (only hits need them). Text that
+    `ascii_spaced` can space out is split into words by C-level string methods, and a
+    word's offsets are found by searching the spaced text for it between spaces, as
+    many times as it occurs before (its rank among `places`). Other text is cut once
+    into `pieces`, separators and words alternating; its words are every second piece
+    and its offsets running sums of the pieces' lengths, added up only as far as needed."""
 
-    __slots__ = ("name", "text", "pieces", "words", "base", "sentence_starts", "_starts", "_ends", "_sums")
+    __slots__ = ("name", "text", "base", "spaced", "pieces", "words", "places", "sentence_starts", "_starts", "_sums")
 
     def __init__(self, name: str, text: str, base: int):
         self.name = name
         self.text = text
         self.base = base
+        self.places: dict[str, list[int]] = {}  # global positions of words, filled by index_patterns
         self.sentence_starts: list[int] | None = None  # filled by the explanation, once
-        self._starts: list[int] = []
-        self._ends: list[int] = []
+        self._starts: dict[str, list[int]] = {}  # character offsets of a word's first places
         self._sums: list[int] = []
-        if text.isascii():
-            self.pieces: list[str] | None = None
-            self.words = split_words(text)
+        spaced = ascii_spaced(text)
+        if spaced is not None:
+            self.spaced, self.pieces = f" {spaced} ", None
+            self.words = spaced.split()
         else:
-            self.pieces = split_pieces(text)
+            self.spaced, self.pieces = "", split_pieces(text)
             self.words = self.pieces[1::2]
 
     def offset_of(self, index: int) -> tuple[int, int]:
-        """Character offsets of word `index`, found for twice as many words as asked,
-        so a huge field is never cut or added up whole in vain."""
+        """Character offsets of word `index`."""
         if self.pieces is None:
-            if index >= len(self._ends):
-                self._starts, self._ends = word_bounds(self.text, max(256, 2 * (index + 1)))
-            return self._starts[index], self._ends[index]
+            return self.search_offset(index)
+        return self.add_up_offset(index)
+
+    def search_offset(self, index: int) -> tuple[int, int]:
+        """Offsets of a word of spaced text: the word is found between spaces once for
+        each earlier place of it (and those finds are kept for the next call)."""
+        word = self.words[index]
+        if word not in self.places:
+            self.places.update(group_places(self, [word]))
+        rank = bisect.bisect_left(self.places[word], self.base + index)
+        starts = self._starts.setdefault(word, [])
+        needle, spaced = f" {word} ", self.spaced
+        while len(starts) <= rank:  # in `spaced` the word starts one character later
+            starts.append(spaced.find(needle, starts[-1] + len(word) + 1 if starts else 0))
+        return starts[rank], starts[rank] + len(word)
+
+    def add_up_offset(self, index: int) -> tuple[int, int]:
+        """Offsets of a word of pieces, added up for twice as many words as asked, so
+        a huge field is never added up whole in vain."""
         sums = self._sums
         if 2 * index + 1 >= len(sums):
             done = len(sums)
@@ -183,7 +200,7 @@ def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> dic
         patterns = vocabulary.patterns_in(set(text_field.words))
         if not patterns:
             continue
-        places = group_places(text_field, patterns)
+        places = text_field.places = group_places(text_field, patterns)
         for word, found in patterns.items():
             for pattern in found:
                 positions.setdefault(pattern, []).extend(places[word])

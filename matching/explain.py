@@ -28,8 +28,10 @@ SHORT_SENTENCE_CHARS = 160
 MAX_EVIDENCE = 200
 _ELLIPSIS = "…"
 _STOPS = ".!?…。！？\n"
-_STOP_RE = re.compile(f"[{_STOPS}]+")
-_AFTER_STOP_RE = re.compile(r"[\"'”’»)\]]*\s*")
+# a run of stops, then (looked at, not consumed: the next run is searched from this
+# run's end) the closing quotes, the spaces and the one character that follow it
+_STOP_RE = re.compile(rf"[{_STOPS}]+(?=[\"'”’»)\]]*(\s*)(.?))", re.DOTALL)
+_HARD_STOPS = "。！？"
 _TERMINAL = tuple(".!?…。！？\"'”’»)]")
 
 Marks = tuple[tuple[int, int], ...]
@@ -133,26 +135,23 @@ def sentence_around(field: FieldText, offset: int) -> tuple[int, int]:
 
 def sentence_starts(field: FieldText) -> list[int]:
     """Offsets where the field's sentences start, found once per field."""
-    if field.sentence_starts is None and not any(stop in field.text for stop in _STOPS):
-        field.sentence_starts = [0]  # no sentence end at all (a quick C-level check)
     if field.sentence_starts is None:
-        ends = (boundary_end(field.text, stop) for stop in _STOP_RE.finditer(field.text))
-        field.sentence_starts = [0] + [end for end in ends if end]
+        field.sentence_starts = [0] + [start for start in map(boundary_end, _STOP_RE.finditer(field.text)) if start]
     return field.sentence_starts
 
 
-def boundary_end(text: str, stop: re.Match[str]) -> int | None:
+def boundary_end(stop: re.Match[str]) -> int | None:
     """Where the next sentence starts after a run of stops ('.', '!', '。', line breaks),
-    or None when the run does not end a sentence."""
-    end = _AFTER_STOP_RE.match(text, stop.end()).end()
-    following = text[end : end + 1]
+    or None when the run does not end a sentence: it does when text follows and the run
+    holds a line break or ends in '。', '！' or '？', or when spaces and then neither a
+    lower-case letter nor a digit follow it."""
+    space, following = stop.groups()
     if not following:
         return None
-    if "\n" in stop.group() or stop.group()[-1] in "。！？":
-        return end
-    if not text[end - 1].isspace() or following.islower() or following.isdigit():
-        return None
-    return end
+    run = stop.group()
+    if "\n" in run or run[-1] in _HARD_STOPS or space and not (following.islower() or following.isdigit()):
+        return stop.start(2)
+    return None
 
 
 def add_short_next(field: FieldText, low: int, high: int) -> tuple[int, int]:

@@ -9,6 +9,11 @@ punctuation, apostrophes of any shape, hyphens — only separates words, so "K-p
 ASCII), case folded, Latin/Greek/Cyrillic accents removed (`é` compares as `e`).
 Hangul, Han and Kana words are compared by substring (`is_cjk`), because Korean
 particles attach to nouns and Chinese and Japanese are written without spaces.
+
+Most news text outside ASCII is ASCII words between curly quotes and dashes. For such
+text, and for ASCII text, `ascii_spaced` gives the text with every character but an
+ASCII letter or digit replaced by a space: the same words at the same offsets, which
+C-level string methods split and search.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from itertools import accumulate
 from typing import Iterator
 
 _CJK_RANGES = (
@@ -47,30 +51,32 @@ _SCRIPT_RUN_RE = re.compile(rf"[{_CJK_RANGES}]+|[^\W_{_CJK_RANGES}]+(?:[{_MARKS}
 _CJK_RE = re.compile(rf"[{_CJK_RANGES}]")
 _SPLITTERS = {pattern: re.compile(f"({pattern.pattern})") for pattern in (_ASCII_WORD_RE, _WORD_RE, _SCRIPT_RUN_RE)}
 _ACCENTS_RE = re.compile("[\u0300-\u036f]+")
-# ASCII text: every character but a letter or digit becomes a space, then str.split
+_ASCII_RUN_RE = re.compile("[\x00-\x7f]+")
+_WORD_PART_RE = re.compile(rf"[^\W_]|[{_MARKS}]")  # a character that is, or joins, part of a word
 _ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def split_words(text: str) -> list[str]:
-    """The words of `text`, in order, as written (ASCII text in two C-level string
+    """The words of `text`, in order, as written (mostly ASCII text in C-level string
     passes, other text by the word pattern)."""
-    if text.isascii():
-        return text.translate(_ASCII_SEPARATORS).split()
-    return _pattern_for(text).findall(text)
+    spaced = ascii_spaced(text)
+    return _pattern_for(text).findall(text) if spaced is None else spaced.split()
+
+
+def ascii_spaced(text: str) -> str | None:
+    """`text` with every character but an ASCII letter or digit replaced by a space (so
+    of the same length, with the same words at the same offsets), when its non-ASCII
+    characters only separate words; else None."""
+    if not text.isascii():
+        if _WORD_PART_RE.search(_ASCII_RUN_RE.sub("", text)):
+            return None
+        text = text.encode("ascii", "replace").decode("ascii")  # each one becomes '?'
+    return text.translate(_ASCII_SEPARATORS)
 
 
 def find_words(text: str) -> Iterator[tuple[int, int]]:
     """(start, end) offsets of the same words as `split_words`, lazily."""
     return map(re.Match.span, _pattern_for(text).finditer(text))
-
-
-def word_bounds(text: str, count: int) -> tuple[list[int], list[int]]:
-    """Start and end offsets of the first `count` words of `split_words(text)`, in one
-    C-level pass: splitting keeps the separators, and running sums of the pieces'
-    lengths are the bounds."""
-    pieces = _SPLITTERS[_pattern_for(text)].split(text, maxsplit=count)
-    sums = list(accumulate(map(len, pieces)))
-    return sums[0:-1:2], sums[1::2]
 
 
 def split_pieces(text: str) -> list[str]:
