@@ -6,9 +6,10 @@ Every node answers `evaluate(document, scope)`: None when it does not hold, else
 list of spans. A span is (start, end) of word positions, end exclusive. Positional
 nodes (phrases, alternatives, NEAR) return where they match; boolean nodes (AND,
 NOT, ATLEAST, fields) return what their parts returned, possibly nothing (`NOT x`
-holding gives []). `evidence(document, scope)` is asked only of nodes that hold and
-returns the spans of the matched words themselves (NEAR gives its two sides, not the
-words between), which the explanation marks.
+holding gives []). `evidence(document, scope)` answers the same question in the same
+walk as the explanation needs it: None exactly when `evaluate` gives None, else the
+spans of the matched words themselves (NEAR gives its two sides, not the words
+between), which the explanation marks. A rule hits when its root's evidence is not None.
 
 `clauses()` is the prefilter's proof obligation: sets of pattern ids such that every
 document the node holds on contains at least one id of each set (no sets: no
@@ -60,8 +61,9 @@ class Phrase:
             starts = sorted(valid)
         return list(zip(starts, map(add, starts, repeat(size)))) or None
 
-    def evidence(self, document: Document, scope: Scope) -> list[Span]:
-        return (self.evaluate(document, scope) or [])[:MAX_EVIDENCE_PER_PHRASE]
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        spans = self.evaluate(document, scope)
+        return None if spans is None else spans[:MAX_EVIDENCE_PER_PHRASE]
 
     def patterns_used(self) -> set[int]:
         return set(self.patterns)
@@ -82,9 +84,9 @@ class AnyOf:
             return None
         return results[0] if len(results) == 1 else sorted(chain.from_iterable(results))
 
-    def evidence(self, document: Document, scope: Scope) -> list[Span]:
-        holding = [child for child in self.children if child.evaluate(document, scope) is not None]
-        return [span for child in holding for span in child.evidence(document, scope)]
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        found = [spans for child in self.children if (spans := child.evidence(document, scope)) is not None]
+        return list(chain.from_iterable(found)) if found else None
 
     def patterns_used(self) -> set[int]:
         return set().union(*(child.patterns_used() for child in self.children))
@@ -108,8 +110,14 @@ class AllOf:
             spans.extend(found)
         return spans
 
-    def evidence(self, document: Document, scope: Scope) -> list[Span]:
-        return [span for child in self.children for span in child.evidence(document, scope)]
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        spans: list[Span] = []
+        for child in self.children:
+            found = child.evidence(document, scope)
+            if found is None:
+                return None
+            spans.extend(found)
+        return spans
 
     def patterns_used(self) -> set[int]:
         return set().union(*(child.patterns_used() for child in self.children))
@@ -127,8 +135,8 @@ class Without:
     def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
         return [] if self.child.evaluate(document, scope) is None else None
 
-    def evidence(self, document: Document, scope: Scope) -> list[Span]:
-        return []
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        return self.evaluate(document, scope)
 
     def patterns_used(self) -> set[int]:
         return self.child.patterns_used()
@@ -151,7 +159,7 @@ class InField:
     def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
         return self.child.evaluate(document, self.narrow(document, scope))
 
-    def evidence(self, document: Document, scope: Scope) -> list[Span]:
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
         return self.child.evidence(document, self.narrow(document, scope))
 
     def patterns_used(self) -> set[int]:
@@ -174,8 +182,8 @@ class AtLeast:
             return None
         return spans
 
-    def evidence(self, document: Document, scope: Scope) -> list[Span]:
-        return self.child.evidence(document, scope)
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        return None if self.evaluate(document, scope) is None else self.child.evidence(document, scope)
 
     def patterns_used(self) -> set[int]:
         return self.child.patterns_used()
@@ -205,9 +213,11 @@ class Near:
             return None
         return pair_spans(left, right, self.distance) or None
 
-    def evidence(self, document: Document, scope: Scope) -> list[Span]:
-        covering = self.evaluate(document, scope) or []
-        leaves = self.left.evidence(document, scope) + self.right.evidence(document, scope)
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        covering = self.evaluate(document, scope)
+        if covering is None:
+            return None
+        leaves = self.left.evidence(document, scope) + self.right.evidence(document, scope)  # both sides hold
         return keep_inside(leaves, covering)
 
     def patterns_used(self) -> set[int]:

@@ -128,8 +128,8 @@ class RuleSet:
             rule = self.rules[index]
             if not applies_to(rule.config, doc):
                 continue
-            if rule.root.evaluate(document, EVERYWHERE) is not None:
-                evidence = rule.root.evidence(document, EVERYWHERE)
+            evidence = rule.root.evidence(document, EVERYWHERE)
+            if evidence is not None:
                 matches.append(explain_match(rule.name, rule.hash, document, evidence, self.cjk_words[index]))
         return matches
 
