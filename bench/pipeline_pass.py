@@ -53,6 +53,12 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
+def own_cpu() -> float:
+    """CPU of this process alone (the pass's threads; the worker processes are not in it)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
 def tree_cpu() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -110,12 +116,12 @@ def main(argv: list[str]) -> None:
     import newswatch.commands  # noqa: F401
 
     timings: dict = {}
-    cpu0, wall0 = tree_cpu(), time.perf_counter()
+    cpu0, own0, wall0 = tree_cpu(), own_cpu(), time.perf_counter()
     if mode == "coarse":
         use_coarse_poll_task()
     summary = run_direct(config_dir, "--time-deliver" in argv, timings) if mode == "direct" else run_cli(config_dir)
-    wall, cpu = time.perf_counter() - wall0, tree_cpu() - cpu0
-    print(json.dumps({"wall": wall, "cpu": cpu, "summary": summary, **timings}), flush=True)
+    wall, cpu, own = time.perf_counter() - wall0, tree_cpu() - cpu0, own_cpu() - own0
+    print(json.dumps({"wall": wall, "cpu": cpu, "cpu_main": own, "summary": summary, **timings}), flush=True)
 
 
 if __name__ == "__main__":

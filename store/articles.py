@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlmodel import Session
 
 from extractors.models import Article as CleanArticle
@@ -170,7 +170,7 @@ def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> in
     if claims is None:
         return None
     article = item.article
-    article_id = session.execute(insert(Article.__table__).values(
+    article_id = session.execute(INSERT_ARTICLE, dict(
         feed_id=feed_id,
         entry_key=clean_text(item.entry.entry_key, 2100),
         url=clean_text(article.url, 2000),
@@ -181,14 +181,20 @@ def _claim_and_insert(session: Session, feed_id: int, item: ArticleToSave) -> in
         author=clean_text(article.author, 300),
         flagged=clean_text(article.flagged, 200),
         fetched_at=utcnow(),
-    ).returning(Article.__table__.c.id)).scalar_one()
-    seen = SeenEntry.__table__
-    session.execute(seen.update().where(seen.c.id.in_(claims)).values(article_id=article_id))
+    )).scalar_one()
+    session.execute(LINK_CLAIMS, {"ids": claims, "article_id": article_id})
     return article_id
 
 
+# built once, values bound per row (a statement built per row is cache-keyed per row)
+INSERT_ARTICLE = insert(Article.__table__).returning(Article.__table__.c.id)
+INSERT_HIT = insert(Hit.__table__).returning(Hit.__table__.c.id)
+LINK_CLAIMS = (SeenEntry.__table__.update().where(SeenEntry.__table__.c.id.in_(bindparam("ids", expanding=True)))
+               .values(article_id=bindparam("article_id")))
+
+
 def _insert_hit(session: Session, article_id: int, match: RuleMatch, config_hash: str, baseline: bool) -> int:
-    return session.execute(insert(Hit.__table__).values(
+    return session.execute(INSERT_HIT, dict(
         rule=match.rule,
         rule_hash=match.rule_hash,
         config_hash=config_hash,
@@ -199,7 +205,7 @@ def _insert_hit(session: Session, article_id: int, match: RuleMatch, config_hash
         marks=json.dumps([list(m) for m in match.marks]),
         baseline=baseline,
         found_at=utcnow(),
-    ).returning(Hit.__table__.c.id)).scalar_one()
+    )).scalar_one()
 
 
 def _queue_deliveries(session: Session, hit_id: int, channels: Sequence[str]) -> int:

@@ -1,4 +1,4 @@
-"""Near-duplicate text detection: MinHash sketches (datasketch) and LSH band keys.
+"""Near-duplicate text detection: MinHash sketches and LSH band keys.
 
 Pure functions, no database. `sketch_text(text)` turns an article's clean text into a
 `Sketch`: a 128-value MinHash signature of its word 3-shingles plus the number of
@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash
 
 NUM_PERM = 128
 SHINGLE_WORDS = 3
@@ -56,10 +55,42 @@ def sketch_text(text: str) -> Sketch | None:
     shingles = shingle_set(text)
     if len(shingles) < MIN_SHINGLES:
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
-    minhash.update_batch([s.encode("utf-8") for s in shingles])
-    signature = LeanMinHash(minhash).hashvalues.astype(np.uint32).tobytes()
+    signature = minhash_values(shingles).astype(np.uint32).tobytes()
     return Sketch(signature=signature, size=len(shingles))
+
+
+def affine32_permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) of datasketch's affine32 scheme for `seed`: odd multipliers, any offsets."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+_PERMUTATIONS = affine32_permutations(NUM_PERM, SEED)
+
+
+def minhash_values(shingles: set[str]) -> np.ndarray:
+    """datasketch's `MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")` of the
+    shingles, value for value (the signatures stored so far came from it, datasketch 2's
+    default; tests/test_stories.py checks the equality), computed here so that importing
+    the store does not import datasketch and scipy (0.3 s of every run's start-up), with
+    the per-item work in one numpy pass: SHA-1's first 4 bytes read little-endian (its
+    `sha1_hash32`), the MurmurHash3 32-bit finalizer, then a * h + b modulo 2**32 for each
+    permutation; the minimum per permutation."""
+    digests = b"".join([hashlib.sha1(s.encode("utf-8")).digest()[:4] for s in shingles])
+    hashes = _fmix32(np.frombuffer(digests, dtype="<u4").astype(np.uint32))
+    a, b = _PERMUTATIONS
+    with np.errstate(over="ignore"):
+        return (np.outer(hashes, a) + b).min(axis=0)
+
+
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
 def estimate_jaccard(a: Sketch, b: Sketch) -> float:

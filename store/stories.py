@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlmodel import Session
 
 from store.similarity import Sketch, band_keys, is_same_story, sketch_text
@@ -52,35 +52,43 @@ def assign_story(session: Session, article_id: int, text: str, now: datetime | N
     """File the article under its story and return the story id."""
     now = now or utcnow()
     sketch = sketch_text(text)
-    story_id = _find_story(session, sketch, now) if sketch else None
+    bands = band_keys(sketch) if sketch else []
+    story_id = _find_story(session, sketch, bands, now) if sketch else None
     story_id = story_id or article_id
     # Core inserts (one executemany for the bands): ORM objects cost ~15 ms per article here
-    session.execute(insert(StoryMember.__table__).values(
+    session.execute(INSERT_MEMBER, dict(
         article_id=article_id, story_id=story_id, size=sketch.size if sketch else 0,
         signature=sketch.signature if sketch else None, created_at=now))
-    bands = [{"band": key, "article_id": article_id, "created_at": now} for key in band_keys(sketch)] if sketch else []
     if bands:
-        session.execute(insert(StoryBand.__table__), bands)
+        session.execute(INSERT_BAND, [{"band": key, "article_id": article_id, "created_at": now} for key in bands])
     return story_id
 
 
-def _find_story(session: Session, sketch: Sketch, now: datetime) -> int | None:
+# Built once, with expanding IN parameters: statements built per article (64 band keys
+# coerced one by one, then cache-keyed) cost more than the queries themselves.
+INSERT_MEMBER = insert(StoryMember.__table__)
+INSERT_BAND = insert(StoryBand.__table__)
+_SHARED = func.count(StoryBand.id).label("shared")
+CANDIDATES = (
+    select(StoryBand.article_id, _SHARED)
+    .where(StoryBand.band.in_(bindparam("bands", expanding=True)), StoryBand.created_at >= bindparam("since"))
+    .group_by(StoryBand.article_id)
+    .order_by(_SHARED.desc(), StoryBand.article_id)
+    .limit(MAX_CANDIDATES)
+)
+CANDIDATE_SKETCHES = select(StoryMember.story_id, StoryMember.size, StoryMember.signature).where(
+    StoryMember.article_id.in_(bindparam("ids", expanding=True)))
+
+
+def _find_story(session: Session, sketch: Sketch, bands: list[str], now: datetime) -> int | None:
     """The story of the earliest verified near-duplicate among the best LSH candidates."""
-    shared = func.count(StoryBand.id).label("shared")
-    candidates = session.execute(
-        select(StoryBand.article_id, shared)
-        .where(StoryBand.band.in_(band_keys(sketch)), StoryBand.created_at >= now - STORY_WINDOW)
-        .group_by(StoryBand.article_id)
-        .order_by(shared.desc(), StoryBand.article_id)
-        .limit(MAX_CANDIDATES)
-    ).all()
+    candidates = session.execute(CANDIDATES, {"bands": bands, "since": now - STORY_WINDOW}).all()
     if not candidates:
         return None
-    members = session.execute(
-        select(StoryMember).where(StoryMember.article_id.in_([row.article_id for row in candidates]))
-    ).scalars()
-    matches = [m for m in members if m.signature and is_same_story(sketch, Sketch(m.signature, m.size))]
-    return min((m.story_id for m in matches), default=None)
+    members = session.execute(CANDIDATE_SKETCHES, {"ids": [row.article_id for row in candidates]}).all()
+    matches = [story for story, size, signature in members
+               if signature and is_same_story(sketch, Sketch(signature, size))]
+    return min(matches, default=None)
 
 
 def claim_story(session: Session, rule: str, story_id: int, hit_id: int) -> bool:

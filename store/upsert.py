@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 
 def insert_ignore(session: Session, table, values: dict):
     """Insert a row unless a unique key already holds it; its id, or None when it existed."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    return session.execute(statement).scalar()
+    return session.execute(_insert_ignore_statement(session.get_bind().dialect.name, table), values).scalar()
+
+
+@functools.cache
+def _insert_ignore_statement(dialect_name: str, table):
+    """One statement per dialect and table, values bound at execution: building and cache-keying
+    a new statement for every row cost more than the insert itself."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing().returning(table.c.id)

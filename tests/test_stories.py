@@ -116,3 +116,21 @@ def test_threshold_separates_copies_from_other_articles_on_the_shared_texts():
     sketches = [sketch_text(body) for body in bodies]
     false = sum(is_same_story(a, b) for i, a in enumerate(sketches) for b in sketches[i + 1:] if a and b)
     assert false == 0
+
+
+def test_sketches_are_datasketch_minhash_value_for_value():
+    """Signatures stored by earlier passes must stay comparable with new ones: the vectorised
+    sketch equals datasketch's own MinHash (affine32 scheme, the one stored so far)."""
+    import numpy as np
+    from datasketch import MinHash
+
+    from store.similarity import NUM_PERM, SEED, shingle_set
+
+    texts = [seed_article().text, OTHER * 3] + [copy.text for copy in seed_copies()]
+    for text in texts:
+        shingles = shingle_set(text)
+        reference = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")
+        reference.update_batch([s.encode("utf-8") for s in shingles])
+        sketch = sketch_text(text)
+        assert sketch is not None and sketch.size == len(shingles)
+        assert np.array_equal(sketch.values(), reference.hashvalues.astype(np.uint32))
