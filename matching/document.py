@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Collection
-from itertools import accumulate, compress, count, islice, repeat
+from itertools import accumulate, chain, compress, islice, repeat
 from operator import eq
 
 import ahocorasick
 
 from matching.models import MatchInput
 from matching.parser import MAX_NUMBER, QueryWord
-from matching.tokens import ascii_spaced, fold_word, is_cjk, split_pieces
+from matching.tokens import ascii_spaced, fold_word, is_cjk, space_pieces, split_pieces
 
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
@@ -107,12 +107,15 @@ class Vocabulary:
 class FieldText:
     """The words of one field; `base` is the global position of its first word.
 
-    Word offsets are found on first need (only hits need them). Text that
-    `ascii_spaced` can space out is split into words by C-level string methods, and a
-    word's offsets are found by searching the spaced text for it between spaces, as
-    many times as it occurs before (its rank among `places`). Other text is cut once
-    into `pieces`, separators and words alternating; its words are every second piece
-    and its offsets running sums of the pieces' lengths, added up only as far as needed."""
+    Text that `ascii_spaced` can space out is split into words by C-level string
+    methods; other text is cut once into `pieces`, separators and words alternating,
+    and its words are every second piece. Word offsets are found on first need (only
+    hits need them), in `spaced`: the text with every separator replaced by spaces
+    (built from the pieces on first need), padded with a space. A word's offsets are
+    found by searching `spaced` for it between spaces, as many times as it occurs
+    before (its rank among `places`). Where two words touch (a change of script, so
+    `spaced` is None) they are running sums of the pieces' lengths, added up only as
+    far as needed."""
 
     __slots__ = ("name", "text", "base", "spaced", "pieces", "words", "places", "sentence_starts", "_starts", "_sums")
 
@@ -120,33 +123,37 @@ class FieldText:
         self.name = name
         self.text = text
         self.base = base
-        self.places: dict[str, list[int]] = {}  # global positions of words, filled by index_patterns
+        self.places: dict[str, list[int]] = {}  # global positions of words in every field, see Document
         self.sentence_starts: list[int] | None = None  # filled by the explanation, once
         self._starts: dict[str, list[int]] = {}  # character offsets of a word's first places
         self._sums: list[int] = []
         spaced = ascii_spaced(text)
         if spaced is not None:
-            self.spaced, self.pieces = f" {spaced} ", None
+            self.spaced: str | None = f" {spaced} "
+            self.pieces: list[str] = []
             self.words = spaced.split()
         else:
-            self.spaced, self.pieces = "", split_pieces(text)
+            self.spaced = ""  # built on first need
+            self.pieces = split_pieces(text)
             self.words = self.pieces[1::2]
 
     def offset_of(self, index: int) -> tuple[int, int]:
         """Character offsets of word `index`."""
-        if self.pieces is None:
-            return self.search_offset(index)
-        return self.add_up_offset(index)
+        if self.spaced == "":
+            spaced = space_pieces(self.pieces)
+            self.spaced = None if spaced is None else f" {spaced} "
+        if self.spaced is None:
+            return self.add_up_offset(index)
+        return self.search_offset(index)
 
     def search_offset(self, index: int) -> tuple[int, int]:
         """Offsets of a word of spaced text: the word is found between spaces once for
         each earlier place of it (and those finds are kept for the next call)."""
         word = self.words[index]
-        if word not in self.places:
-            self.places.update(group_places(self, [word]))
-        rank = bisect.bisect_left(self.places[word], self.base + index)
+        places = self.places.get(word) or group_places((self,), [word])[word]
+        rank = bisect.bisect_left(places, self.base + index) - bisect.bisect_left(places, self.base)
         starts = self._starts.setdefault(word, [])
-        needle, spaced = f" {word} ", self.spaced
+        needle, spaced = f" {word} ", self.spaced or ""
         while len(starts) <= rank:  # in `spaced` the word starts one character later
             starts.append(spaced.find(needle, starts[-1] + len(word) + 1 if starts else 0))
         return starts[rank], starts[rank] + len(word)
@@ -172,10 +179,12 @@ class Document:
         body = FieldText("body", doc.body or "", body_base)
         self.fields = (title, body)
         self.scopes = {"title": (0, len(title.words)), "body": (body_base, float("inf"))}
-        self.positions = index_patterns(self.fields, vocabulary)
+        self.positions, places = index_patterns(self.fields, vocabulary)
+        title.places = body.places = places
         self.phrases: dict[tuple[tuple[int, ...], Scope], list[tuple[int, int]] | None] = {}
         self.nears: dict[tuple[int, Scope], list[tuple[int, int]] | None] = {}
         self.explanations: dict[tuple[tuple[tuple[int, int], ...], tuple[str, ...]], tuple] = {}  # see explain.py
+        self.located: dict[tuple[tuple[int, int], tuple[str, ...]], tuple] = {}  # see explain.py
 
     def positions_in(self, pattern: int, scope: Scope) -> list[int]:
         """Sorted positions of one pattern inside a scope."""
@@ -193,32 +202,36 @@ class Document:
         return self.scopes[name]
 
 
-def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> dict[int, list[int]]:
-    """Pattern id -> sorted positions, looking each distinct word up once."""
+def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> tuple[dict[int, list[int]], dict[str, list[int]]]:
+    """(pattern id -> sorted positions, text word -> sorted positions) over all fields,
+    looking each distinct word up once. A pattern met by one word (the usual case)
+    shares that word's list; lists are never changed afterwards."""
+    patterns = vocabulary.patterns_in(set(chain.from_iterable(field.words for field in fields)))
+    places = group_places(fields, patterns)
     positions: dict[int, list[int]] = {}
-    for text_field in fields:
-        patterns = vocabulary.patterns_in(set(text_field.words))
-        if not patterns:
-            continue
-        places = text_field.places = group_places(text_field, patterns)
-        for word, found in patterns.items():
-            for pattern in found:
-                positions.setdefault(pattern, []).extend(places[word])
-    for places in positions.values():
-        places.sort()
-    return positions
+    merged = set()
+    for word, found in patterns.items():
+        for pattern in found:
+            if pattern in positions:
+                merged.add(pattern)
+                positions[pattern] = positions[pattern] + places[word]
+            else:
+                positions[pattern] = places[word]
+    for pattern in merged:
+        positions[pattern].sort()
+    return positions, places
 
 
-def group_places(text_field: FieldText, wanted: Collection[str]) -> dict[str, list[int]]:
-    """Global positions of each wanted word of one field (C-level passes over the words,
-    then one step per wanted place)."""
-    words = text_field.words
+def group_places(fields: tuple[FieldText, ...], wanted: Collection[str]) -> dict[str, list[int]]:
+    """Global positions of each wanted word in these fields (C-level passes over the
+    words, then one step per wanted place)."""
+    words = list(chain.from_iterable(field.words for field in fields))
+    spots = chain.from_iterable(range(field.base, field.base + len(field.words)) for field in fields)
     if len(wanted) == 1:
         [word] = wanted
-        return {word: list(compress(count(text_field.base), map(eq, words, repeat(word))))}
-    wanted = set(wanted)
+        return {word: list(compress(spots, map(eq, words, repeat(word))))}
     mask = list(map(wanted.__contains__, words))
     places: dict[str, list[int]] = {word: [] for word in wanted}
-    for word, index in zip(compress(words, mask), compress(count(text_field.base), mask)):
+    for word, index in zip(compress(words, mask), compress(spots, mask)):
         places[word].append(index)
     return places

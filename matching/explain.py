@@ -8,8 +8,9 @@ offsets of each matched term inside the snippet. A line break always ends a sent
 a '.' followed by a lower-case word or a digit ("U.S. officials", "Oct. 13") does not.
 
 Costs stay bounded on huge documents: only the first MAX_EVIDENCE spans are looked at,
-and each field is split into sentences once, however many rules hit it; rules hitting
-one document with the same evidence share one explanation.
+and each field is split into sentences once, however many rules hit it; each evidence
+span is located (and its sentence found) once per document; rules hitting one document
+with the same evidence share one explanation.
 A hit without evidence (a rule such as `NOT x`) shows the first sentence.
 """
 
@@ -38,12 +39,15 @@ Marks = tuple[tuple[int, int], ...]
 
 
 class Found(NamedTuple):
-    """One matched term: its field, character offsets and folded form."""
+    """One matched term: its field, character offsets, folded form, the text as written
+    and the character range of its sentence."""
 
     field: FieldText
     start: int
     end: int
     key: str
+    written: str
+    sentence: tuple[int, int]
 
 
 def explain_match(
@@ -65,30 +69,42 @@ def explain_spans(
     document: Document, evidence: tuple[tuple[int, int], ...], cjk_words: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[str, ...], str, Marks]:
     """(terms, fields, snippet, marks) for sorted, distinct evidence spans."""
-    title, body = document.fields
-    found = [locate_span(title, body, span, cjk_words) for span in evidence]
-    terms = tuple(dict.fromkeys([item.field.text[item.start : item.end] for item in found]))
+    located = document.located
+    found = [located.get((span, cjk_words)) or locate(document, span, cjk_words) for span in evidence]
+    terms = tuple(dict.fromkeys([item.written for item in found]))
     names = {item.field.name for item in found}
     fields = tuple(name for name in ("title", "body") if name in names)
     snippet, marks = build_snippet(document, found)
     return terms, fields, snippet, marks
 
 
-def locate_span(title: FieldText, body: FieldText, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
+def locate(document: Document, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
+    """The Found for one evidence span, remembered by the document."""
+    field, start, end, key = locate_span(*document.fields, span, cjk_words)
+    found = Found(field, start, end, key, field.text[start:end], sentence_around(field, start))
+    document.located[span, cjk_words] = found
+    return found
+
+
+def locate_span(
+    title: FieldText, body: FieldText, span: tuple[int, int], cjk_words: tuple[str, ...]
+) -> tuple[FieldText, int, int, str]:
+    """(field, start, end, folded form) of the words of one span."""
     field = body if span[0] >= body.base else title
     first, last = span[0] - field.base, span[1] - 1 - field.base
-    start, end = field.offset_of(first)[0], field.offset_of(last)[1]
+    start, end = field.offset_of(first)
     if first == last:
         word = field.words[first]
         if cjk_words:
             start = start + narrow_cjk(word, cjk_words, from_end=False)
             end = end - narrow_cjk(word, cjk_words, from_end=True)
-            return Found(field, start, end, fold_word(field.text[start:end]))
-        return Found(field, start, end, fold_word(word))
+            return field, start, end, fold_word(field.text[start:end])
+        return field, start, end, fold_word(word)
+    end = field.offset_of(last)[1]
     if cjk_words:
         start = start + narrow_cjk(field.words[first], cjk_words, from_end=False)
         end = end - narrow_cjk(field.words[last], cjk_words, from_end=True)
-    return Found(field, start, end, " ".join(map(fold_word, field.words[first : last + 1])))
+    return field, start, end, " ".join(map(fold_word, field.words[first : last + 1]))
 
 
 def narrow_cjk(word: str, cjk_words: tuple[str, ...], from_end: bool) -> int:
@@ -120,8 +136,7 @@ def strongest_sentence(found: list[Found]) -> tuple[FieldText, int, int]:
     sentences: dict[tuple[str, int, int], set[str]] = {}
     fields = {item.field.name: item.field for item in found}
     for item in found:
-        place = (item.field.name, *sentence_around(item.field, item.start))
-        sentences.setdefault(place, set()).add(item.key)
+        sentences.setdefault((item.field.name, *item.sentence), set()).add(item.key)
     name, low, high = max(sentences, key=lambda place: len(sentences[place]))
     return fields[name], low, high
 
