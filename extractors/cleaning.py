@@ -17,6 +17,7 @@ Pure and idempotent. Each rule was measured on the article-extraction benchmark
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter, defaultdict
@@ -52,6 +53,7 @@ def is_copyright_line(line: str) -> bool:
     return len(line) <= MAX_COPYRIGHT_LINE and COPYRIGHT.search(line) is not None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def script_of(char: str) -> str | None:
     if not char.isalpha():
         return None
@@ -60,7 +62,14 @@ def script_of(char: str) -> str | None:
 
 
 def script_counts(text: str) -> Counter[str]:
-    return Counter(s for s in map(script_of, text) if s)
+    """Letters per script, counted over the text's distinct characters (a page has a few
+    hundred): a Unicode name lookup per character was a fifth of each extraction's CPU."""
+    counts: Counter[str] = Counter()
+    for char, count in Counter(text).items():
+        script = script_of(char)
+        if script:
+            counts[script] += count
+    return counts
 
 
 def dominant_script(text: str) -> tuple[str | None, float]:

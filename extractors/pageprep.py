@@ -15,18 +15,26 @@ MAX_MEAN_LINK_TEXT = 120
 
 
 def prepare_tree(tree) -> None:
+    link_texts: dict = {}  # <a> -> its text, whitespace-collapsed: nested blocks share their links
     for element in list(tree.iter(*BLOCK_TAGS)):
-        if element.getparent() is not None and is_link_list(element):
+        if element.getparent() is not None and is_link_list(element, link_texts):
             element.getparent().remove(element)
 
 
-def is_link_list(element) -> bool:
-    links = [" ".join(a.text_content().split()) for a in element.iter("a")]
-    links = [text for text in links if text]
+def is_link_list(element, link_texts: dict | None = None) -> bool:
+    cache = {} if link_texts is None else link_texts
+    links = [text for text in (_link_text(a, cache) for a in element.iter("a")) if text]
     if len(links) < MIN_LINKS:
         return False
-    total = len(" ".join(element.text_content().split()))
     link_chars = sum(len(text) for text in links)
-    if total == 0 or link_chars / total < MIN_LINK_SHARE:
+    if link_chars / len(links) > MAX_MEAN_LINK_TEXT:
         return False
-    return link_chars / len(links) <= MAX_MEAN_LINK_TEXT
+    total = len(" ".join(element.text_content().split()))
+    return total > 0 and link_chars / total >= MIN_LINK_SHARE
+
+
+def _link_text(anchor, cache: dict) -> str:
+    text = cache.get(anchor)
+    if text is None:
+        text = cache[anchor] = " ".join(anchor.text_content().split())
+    return text

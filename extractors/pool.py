@@ -7,9 +7,13 @@ Contract:
             "extract_timeout" (worker killed after the budget), "extract_crashed"
             (worker died, e.g. over its memory cap), "extract_empty" (no article found)
 Results come in completion order, not input order. The input iterable is consumed
-lazily and at most one page per worker is in flight, so memory stays bounded however
-many pages are queued; each worker's address space is capped (`memory_limit_mb`) and
-workers are recycled after `max_tasks_per_worker` pages. `close()` (or leaving the
+lazily and at most DEPTH pages per worker are in flight: the one it is extracting and
+the next, already waiting in its pipe, so a worker never waits for this process
+(which fetches, matches and stores meanwhile) to hand it work. A page is queued
+behind another only while both fit the pipe's buffer (`Worker.pipe_capacity`), so
+sending never blocks; a page's time budget starts when its worker starts it. Memory
+stays bounded however many pages are queued; each worker's address space is capped
+(`memory_limit_mb`) and workers are recycled after `max_tasks_per_worker` pages. `close()` (or leaving the
 `with` block) stops every worker; a worker over budget is killed, not waited for.
 With `share_workers=True` the pool borrows idle warm workers of the feed-parsing pool
 (`extractors.workers.shared_pool`, the same kind of process, trafilatura preloaded)
@@ -21,20 +25,51 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
 from extractors.articles import extract_article
 from extractors.models import Article
-from extractors.workers import Worker, shared_pool
+from extractors.workers import Worker, encode_call, shared_pool
 
 Task = tuple[Any, bytes, str, "dict[str, str] | None"]
+DEPTH = 2  # pages per worker in flight: the one being extracted and the next
 
 
 def extract_for_pool(html: bytes, url: str, headers: dict[str, str] | None) -> Article | str:
     article = extract_article(html, url, headers)
     return article if article.text else "extract_empty"
+
+
+@dataclass
+class _Sent:
+    key: Any
+    frame: bytes
+
+
+@dataclass
+class _Slot:
+    """A worker of this pool and the pages sent to it, oldest (the one it is on) first."""
+
+    worker: Worker
+    sent: deque = field(default_factory=deque)
+    started: float = 0.0  # when the worker started the oldest page
+
+    def room_for(self, frame: bytes) -> bool:
+        """May `frame` be sent now without blocking: a free worker, or one more page in its pipe."""
+        if not self.sent:
+            return True
+        return len(self.sent) < DEPTH and sum(len(s.frame) for s in self.sent) + len(frame) <= \
+            self.worker.pipe_capacity
+
+    def send(self, key: Any, frame: bytes) -> None:
+        if not self.sent:
+            self.started = time.monotonic()
+        self.sent.append(_Sent(key, frame))
+        self.worker.submit_encoded(frame)
 
 
 class ExtractionPool:
@@ -67,50 +102,82 @@ class ExtractionPool:
 
     def extract_many(self, tasks: Iterable[Task]) -> Iterator[tuple[Any, Article | str]]:
         pending = iter(tasks)
-        busy: dict[Any, tuple[Worker, Any, float]] = {}
+        waiting: deque = deque()  # (key, frame) taken from the input, not yet sent
+        slots: list[_Slot] = []
         exhausted = False
         try:
             while True:
-                exhausted = exhausted or not self._fill(pending, busy)
-                if not busy:
+                exhausted = self._fill(pending, waiting, slots, exhausted)
+                if not any(slot.sent for slot in slots):
                     return
-                yield from self._collect(busy)
+                yield from self._collect(slots, waiting)
         finally:
-            for worker, _key, _start in busy.values():
-                worker.kill()
+            for slot in slots:
+                if slot.sent:
+                    slot.worker.kill()
+                else:
+                    self._give_back(slot.worker)
 
-    def _fill(self, pending: Iterator[Task], busy: dict) -> bool:
-        """Start tasks until every worker is busy; False once the input is exhausted."""
-        while len(busy) < self.size:
-            task = next(pending, None)
-            if task is None:
-                return False
-            key, html, url, headers = task
-            worker = self._take()
-            worker.wait_started()
-            worker.submit(extract_for_pool, (html, url, headers))
-            busy[worker.conn] = (worker, key, time.monotonic())
-        return True
+    def _fill(self, pending: Iterator[Task], waiting: deque, slots: list[_Slot], exhausted: bool) -> bool:
+        """Send pages while a worker has room (idle ones first, starting workers up to the
+        pool's size); True once the input is exhausted."""
+        while True:
+            if not waiting:
+                task = None if exhausted else next(pending, None)
+                if task is None:
+                    return True
+                key, html, url, headers = task
+                waiting.append((key, encode_call(extract_for_pool, (html, url, headers))))
+            key, frame = waiting[0]
+            slot = self._slot_for(frame, slots)
+            if slot is None:
+                return exhausted
+            waiting.popleft()
+            slot.send(key, frame)
 
-    def _collect(self, busy: dict) -> Iterator[tuple[Any, Article | str]]:
+    def _slot_for(self, frame: bytes, slots: list[_Slot]) -> _Slot | None:
+        idle = next((slot for slot in slots if not slot.sent), None)
+        if idle is None and len(slots) < self.size:
+            idle = _Slot(self._take())
+            idle.worker.wait_started()
+            slots.append(idle)
+        if idle is not None:
+            return idle
+        return next((slot for slot in slots if slot.room_for(frame)), None)
+
+    def _collect(self, slots: list[_Slot], waiting: deque) -> Iterator[tuple[Any, Article | str]]:
+        busy = {slot.worker.conn: slot for slot in slots if slot.sent}
         now = time.monotonic()
-        next_deadline = min(start + self.budget for _w, _k, start in busy.values())
+        next_deadline = min(slot.started + self.budget for slot in busy.values())
         for conn in wait(list(busy), timeout=max(next_deadline - now, 0)):
-            worker, key, _start = busy.pop(conn)
-            yield key, self._result_of(worker)
+            slot = busy[conn]
+            yield slot.sent[0].key, self._result_of(slot, slots, waiting)
         now = time.monotonic()
-        for conn in [c for c, (_w, _k, start) in busy.items() if now - start > self.budget]:
-            worker, key, _start = busy.pop(conn)
-            worker.kill()
+        for slot in [slot for slot in busy.values() if slot in slots and slot.sent and
+                     now - slot.started > self.budget]:
+            key = slot.sent[0].key
+            self._drop(slot, slots, waiting)
             yield key, "extract_timeout"
 
-    def _result_of(self, worker: Worker) -> Article | str:
-        status, value = worker.receive()
-        if status == "ok":
-            self._give_back(worker)
-            return value
-        worker.kill()
-        return "extract_crashed"
+    def _result_of(self, slot: _Slot, slots: list[_Slot], waiting: deque) -> Article | str:
+        status, value = slot.worker.receive()
+        if status != "ok":
+            self._drop(slot, slots, waiting)
+            return "extract_crashed"
+        slot.sent.popleft()
+        slot.started = time.monotonic()  # the worker moves on to the next page sent, if any
+        if not slot.sent and slot.worker.tasks_done >= self.max_tasks:
+            slots.remove(slot)
+            slot.worker.stop()
+        return value
+
+    def _drop(self, slot: _Slot, slots: list[_Slot], waiting: deque) -> None:
+        """Kill a worker that is over budget or died; the pages queued behind the one it
+        was on go back to the front of the line, for another worker."""
+        slot.worker.kill()
+        slots.remove(slot)
+        slot.sent.popleft()
+        waiting.extendleft((sent.key, sent.frame) for sent in reversed(slot.sent))
 
     def _take(self) -> Worker:
         while self._idle:

@@ -44,20 +44,50 @@ class Failure:
 
 
 def send_frame(stream: BinaryIO, obj: Any) -> None:
+    write_frame(stream, encode_frame(obj))
+
+
+def encode_frame(obj: Any) -> bytes:
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(payload)) + payload)
+    return HEADER.pack(len(payload)) + payload
+
+
+def encode_call(func: Callable[..., Any], args: tuple) -> bytes:
+    """A call as it travels to a worker, ready for `Worker.submit_encoded`."""
+    return encode_frame((func, args))
+
+
+def write_frame(stream: BinaryIO, frame: bytes) -> None:
+    view = memoryview(frame)
+    while view:
+        written = stream.write(view)
+        view = view[written if written is not None else len(view):]
     stream.flush()
 
 
 def read_frame(stream: BinaryIO) -> Any:
-    header = stream.read(HEADER.size)
+    header = read_exactly(stream, HEADER.size)
     if len(header) < HEADER.size:
         raise EOFError("worker pipe closed")
     (size,) = HEADER.unpack(header)
-    payload = stream.read(size)
+    payload = read_exactly(stream, size)
     if len(payload) < size:
         raise EOFError("worker pipe closed mid-frame")
     return pickle.loads(payload)
+
+
+def read_exactly(stream: BinaryIO, size: int) -> bytes:
+    """`size` bytes, fewer only at end of file. The parent reads its workers' replies
+    unbuffered: a buffered reader could swallow a second reply that `wait()` on the pipe
+    would then never announce."""
+    chunks, wanted = [], size
+    while wanted:
+        chunk = stream.read(wanted)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        wanted -= len(chunk)
+    return b"".join(chunks)
 
 
 def serve_calls(inbox: BinaryIO, outbox: BinaryIO, memory_limit: int | None) -> None:
@@ -100,6 +130,25 @@ def child_environment() -> dict[str, str]:
     return env
 
 
+PIPE_BYTES = 1 << 20  # Linux allows 1 MiB per pipe to anyone by default (fs.pipe-max-size)
+
+
+def widen_pipes(*streams: BinaryIO) -> int:
+    """Grow the pipes to PIPE_BYTES where the OS lets us; the smallest resulting capacity.
+    Room for a queued page in the request pipe, and for a big result in the reply pipe, so
+    neither side blocks while the other is busy."""
+    capacity = PIPE_BYTES
+    for stream in streams:
+        try:
+            import fcntl
+
+            fcntl.fcntl(stream.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            capacity = min(capacity, fcntl.fcntl(stream.fileno(), fcntl.F_GETPIPE_SZ))
+        except (ImportError, AttributeError, OSError):
+            capacity = min(capacity, 65536)
+    return capacity
+
+
 class Worker:
     """One killable child process; not thread-safe (one caller at a time)."""
 
@@ -108,10 +157,12 @@ class Worker:
             [sys.executable, "-m", "extractors.workers", str(memory_limit or 0)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            bufsize=0,  # raw pipes: see read_exactly
             env=child_environment(),
         )
         self.tasks_done = 0
         self.started = False
+        self.pipe_capacity = widen_pipes(self.process.stdin, self.process.stdout)
 
     def wait_started(self, timeout: float = STARTUP_SECONDS) -> bool:
         """Wait for the child's "ready" frame, so its start-up is not billed to a task."""
@@ -127,8 +178,12 @@ class Worker:
 
     def submit(self, func: Callable[..., Any], args: tuple) -> None:
         """Send one call; a dead child shows up as "crashed" on `receive`."""
+        self.submit_encoded(encode_call(func, args))
+
+    def submit_encoded(self, frame: bytes) -> None:
+        """Send a call made by `encode_call`. Calls queue in the pipe and run in order."""
         try:
-            send_frame(self.process.stdin, (func, args))
+            write_frame(self.process.stdin, frame)
         except (OSError, ValueError):
             self.kill()
 

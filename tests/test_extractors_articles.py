@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import re
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from extractors.charset import decode_html, find_charset
 from extractors.cleaning import clean_article_text
 from extractors.models import FeedEntry
 from extractors.pool import ExtractionPool
+from extractors.workers import Worker
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "newswatch" / "demo" / "pages"
@@ -143,7 +146,38 @@ def test_extraction_pool_extracts_kills_and_reports():
 
 
 def test_extraction_pool_kills_a_page_over_budget():
-    huge = ("<html><body>" + "<div><p>word " * 20000 + "</p></div>" * 20000 + "</body></html>").encode()
-    with ExtractionPool(workers=1, budget_seconds=0.2) as pool:
+    # ~0.4 s of extraction on this machine: four times the budget
+    huge = ("<html><body>" + "<div><p>word " * 40000 + "</p></div>" * 40000 + "</body></html>").encode()
+    with ExtractionPool(workers=1, budget_seconds=0.1) as pool:
         results = dict(pool.extract_many([("huge", huge, URL, None)]))
     assert results["huge"] == "extract_timeout"
+
+
+def test_pages_queued_behind_a_killed_page_are_still_extracted():
+    """A worker holds the page it is on and the next one; when it is killed over budget,
+    the next one goes to a fresh worker instead of being lost."""
+    slow = ("<html><body>" + "<div><p>word " * 20000 + "</p></div>" * 20000 + "</body></html>").encode()
+    good = (PAGES / "seed_article.html").read_bytes()
+    tasks = [("slow", slow, URL, None), ("good", good, URL, None), ("good2", good, URL, None)]
+    with ExtractionPool(workers=1, budget_seconds=0.05) as pool:
+        results = dict(pool.extract_many(iter(tasks)))
+    assert results["slow"] == "extract_timeout"
+    assert results["good"].text.startswith("South Korea called")
+    assert results["good2"].text == results["good"].text
+
+
+def test_every_reply_waiting_in_a_workers_pipe_is_announced():
+    """Two calls queued in one worker, both replies already in the pipe: after the first is
+    read, `wait()` must still see the second (a buffered reader would swallow it, and the
+    pool would then wait out the page's whole budget for a reply it already has)."""
+    worker = Worker()
+    try:
+        assert worker.wait_started()
+        worker.submit(len, ("first",))
+        worker.submit(len, ("second!",))
+        time.sleep(0.5)  # both replies are written meanwhile
+        assert worker.ready(0) and worker.receive() == ("ok", 5)
+        assert worker.ready(1.0), "the second reply is in the pipe but was not announced"
+        assert worker.receive() == ("ok", 7)
+    finally:
+        worker.stop()
