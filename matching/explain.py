@@ -150,6 +150,8 @@ def sentence_around(field: FieldText, offset: int) -> tuple[int, int]:
 
 def sentence_starts(field: FieldText) -> list[int]:
     """Offsets where the field's sentences start, found once per field."""
+    if field.sentence_starts is None and not any(stop in field.text for stop in _STOPS):
+        field.sentence_starts = [0]  # no sentence end at all (a quick C-level check)
     if field.sentence_starts is None:
         field.sentence_starts = [0] + [start for start in map(boundary_end, _STOP_RE.finditer(field.text)) if start]
     return field.sentence_starts
