@@ -56,13 +56,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.monitor import monitor
-    from flows.prefect_server import PrefectServerError, prefect_api
+    from flows.prefect_server import PrefectServerError, one_shot_run_settings, prefect_api
 
     for problem in check_examples(config):
         print(f"warning: {problem}", file=sys.stderr)
 
     try:
-        with prefect_api(Path("data/prefect")) as api_url:
+        with prefect_api(Path("data/prefect")) as api_url, one_shot_run_settings():
             if not args.json:
                 print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
                       f"(Prefect API {api_url})", file=sys.stderr)

@@ -60,3 +60,20 @@ def test_a_running_server_is_reused_and_serves_the_ui(prefect_server, tmp_path):
     assert not (tmp_path / "other-home").exists()
     page = httpx.get(prefect_server.removesuffix("/api") + "/", timeout=10, trust_env=False)
     assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_one_shot_runs_skip_heartbeats_unless_the_user_asks_for_them(monkeypatch):
+    """`newswatch run` turns Prefect's flow-run heartbeat off (nothing listens to it by
+    default, and its thread holds every run's end up to a second); a user who set the
+    heartbeat frequency keeps it."""
+    from prefect.settings import get_current_settings
+
+    from flows.prefect_server import one_shot_run_settings
+
+    for name in ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY"):
+        monkeypatch.delenv(name, raising=False)
+    with one_shot_run_settings():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    monkeypatch.setenv("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "60")
+    with one_shot_run_settings():
+        assert get_current_settings().flows.heartbeat_frequency is not None
