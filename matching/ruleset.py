@@ -30,7 +30,9 @@ from matching.models import MatchInput, RuleMatch
 
 REINDEX_AFTER = (200, 2_000, 20_000)  # documents matched before the index is rebuilt
 Checks = tuple[frozenset[int], tuple[frozenset[int], ...]]
-Index = tuple[dict[int, tuple[int, ...]], dict[int, tuple[int, ...]], list[Checks | None]]
+Checked = tuple[int, frozenset[int], tuple[frozenset[int], ...]]  # a rule's index and its Checks
+Entry = tuple[tuple[int, ...], tuple[Checked, ...]]
+Index = list[Entry | None]  # by pattern id
 
 
 @dataclass(frozen=True)
@@ -64,23 +66,25 @@ class RuleSet:
         self.index = self.build_index(lambda clause: weigh(clause, vocabulary))
 
     def build_index(self, weight: Callable[[frozenset[int]], float]) -> Index:
-        """(free, checked, checks): each rule indexed under its lightest clause, in `free`
-        when that is its only clause, else in `checked` with its other clauses to check
-        (one-word clauses as a subset test, the rest one by one)."""
+        """Per pattern id, the rules indexed under it, or None: each rule is indexed
+        under the ids of its lightest clause, as selected outright when that is its
+        only clause, else with its other clauses to check (one-word clauses as a
+        subset test, the rest one by one). A list, so a document's ids are looked up
+        by position, each in one place."""
         free: dict[int, list[int]] = {}
-        checked: dict[int, list[int]] = {}
-        checks: list[Checks | None] = []
+        checked: dict[int, list[Checked]] = {}
         for index, found in enumerate(self.clauses):
             ordered = sorted(found, key=weight)
-            checks.append(split_checks(ordered[1:]))
-            table = checked if checks[-1] is not None else free
+            checks = split_checks(ordered[1:])
             for pattern in ordered[0] if ordered else ():
-                table.setdefault(pattern, []).append(index)
-        return (
-            {pattern: tuple(indices) for pattern, indices in free.items()},
-            {pattern: tuple(indices) for pattern, indices in checked.items()},
-            checks,
-        )
+                if checks is None:
+                    free.setdefault(pattern, []).append(index)
+                else:
+                    checked.setdefault(pattern, []).append((index, *checks))
+        entries: Index = [None] * len(self.vocabulary)
+        for pattern in free.keys() | checked.keys():
+            entries[pattern] = (tuple(free.get(pattern, ())), tuple(checked.get(pattern, ())))
+        return entries
 
     def learn(self, present: set[int]) -> None:
         """Count which words occur; after REINDEX_AFTER documents (and 10 and 100 times
@@ -110,14 +114,14 @@ class RuleSet:
         under a word it contains whose other clauses it also meets, and `always`."""
         present = set(document.positions)
         found = set(self.always)
-        free, checked, checks = self.index
         self.learn(present)
-        for pattern in free.keys() & present:
-            found.update(free[pattern])
         misses = present.isdisjoint  # a group none of whose ids occurs
-        for pattern in checked.keys() & present:
-            for index in checked[pattern]:
-                required, groups = checks[index]
+        for entry in map(self.index.__getitem__, present):
+            if entry is None:
+                continue
+            selected, checked = entry
+            found.update(selected)
+            for index, required, groups in checked:
                 if required <= present and not any(map(misses, groups)):
                     found.add(index)
         return sorted(found)
