@@ -286,13 +286,15 @@ def report_throughput(args, runs: list[dict]) -> dict:
     eff = [r["limit"] / (r["first"]["wall"] - r["second"]["wall"]) for r in runs]
     rate = [r["new"] / r["first"]["process_wall"] for r in runs]
     cpu = [(r["first"]["cpu"] - r["second"]["cpu"]) / n * 1000 for r in runs]
+    cpu_main = [(r["first"].get("cpu_main", 0) - r["second"].get("cpu_main", 0)) / n * 1000 for r in runs]
     d_marginal = [(r["d_first"]["wall"] - r["d_second"]["wall"]) / n * 1000 for r in runs]
     share = [1 - r["d_first"]["wall"] / r["first"]["wall"] for r in runs]
     print(f"1. throughput ({n} new articles, {args.latency_ms:g} ms latency, 8 hosts x 2 connections):")
     print(f"   pass 1 wall               {spread([r['first']['wall'] for r in runs])} s "
           f"(whole process {spread([r['first']['process_wall'] for r in runs])} s)")
     print(f"   pass 2 wall (nothing new) {spread([r['second']['wall'] for r in runs])} s")
-    print(f"   marginal per article      {spread(marginal)} ms wall, {spread(cpu)} ms CPU (process tree)")
+    print(f"   marginal per article      {spread(marginal)} ms wall, {spread(cpu)} ms CPU (process tree), of which "
+          f"{spread(cpu_main)} ms in the pass process (fetch, match, store; the rest is the extraction workers)")
     print(f"   extraction-bound limit    {spread(limit)} ms per article ({os.cpu_count()} processes)")
     print(f"   Prefect server CPU        pass 1 {spread([r['first']['server_cpu'] for r in runs])} s, "
           f"pass 2 {spread([r['second']['server_cpu'] for r in runs])} s (not in the figures above)")
