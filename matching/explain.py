@@ -29,9 +29,9 @@ SHORT_SENTENCE_CHARS = 160
 MAX_EVIDENCE = 200
 _ELLIPSIS = "…"
 _STOPS = ".!?…。！？\n"
-# a run of stops, then (looked at, not consumed: the next run is searched from this
-# run's end) the closing quotes, the spaces and the one character that follow it
-_STOP_RE = re.compile(rf"[{_STOPS}]+(?=[\"'”’»)\]]*(\s*)(.?))", re.DOTALL)
+# the text up to a run of stops, the run, then (looked at, not consumed: the next run
+# is searched from this run's end) the closing quotes, spaces and one character after it
+_STOP_RE = re.compile(rf"([^{_STOPS}]*)([{_STOPS}]+)(?=([\"'”’»)\]]*)(\s*)(.?))", re.DOTALL)
 _HARD_STOPS = "。！？"
 _TERMINAL = tuple(".!?…。！？\"'”’»)]")
 
@@ -153,22 +153,25 @@ def sentence_starts(field: FieldText) -> list[int]:
     if field.sentence_starts is None and not any(stop in field.text for stop in _STOPS):
         field.sentence_starts = [0]  # no sentence end at all (a quick C-level check)
     if field.sentence_starts is None:
-        field.sentence_starts = [0] + [start for start in map(boundary_end, _STOP_RE.finditer(field.text)) if start]
+        field.sentence_starts = find_sentence_starts(field.text)
     return field.sentence_starts
 
 
-def boundary_end(stop: re.Match[str]) -> int | None:
-    """Where the next sentence starts after a run of stops ('.', '!', '。', line breaks),
-    or None when the run does not end a sentence: it does when text follows and the run
+def find_sentence_starts(text: str) -> list[int]:
+    """0 and where the next sentence starts after each run of stops ('.', '!', '。',
+    line breaks) that ends one: a run ends a sentence when text follows it and it
     holds a line break or ends in '。', '！' or '？', or when spaces and then neither a
-    lower-case letter nor a digit follow it."""
-    space, following = stop.groups()
-    if not following:
-        return None
-    run = stop.group()
-    if "\n" in run or run[-1] in _HARD_STOPS or space and not (following.islower() or following.isdigit()):
-        return stop.start(2)
-    return None
+    lower-case letter nor a digit follow it. One C-level regex pass, then a few
+    steps per run."""
+    starts = [0]
+    end = 0
+    for before, run, quotes, space, following in _STOP_RE.findall(text):
+        end += len(before) + len(run)
+        if not following:
+            continue
+        if "\n" in run or run[-1] in _HARD_STOPS or space and not (following.islower() or following.isdigit()):
+            starts.append(end + len(quotes) + len(space))
+    return starts
 
 
 def add_short_next(field: FieldText, low: int, high: int) -> tuple[int, int]:
