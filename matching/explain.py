@@ -133,6 +133,8 @@ def build_snippet(document: Document, found: list[Found]) -> tuple[str, Marks]:
 
 def strongest_sentence(found: list[Found]) -> tuple[FieldText, int, int]:
     """The field and character range of the sentence with most distinct matched terms."""
+    if len(found) == 1:
+        return found[0].field, *found[0].sentence
     sentences: dict[tuple[str, int, int], set[str]] = {}
     fields = {item.field.name: item.field for item in found}
     for item in found:
@@ -223,7 +225,7 @@ def starts_inside_sentence(text: str, low: int) -> bool:
 def ends_inside_sentence(text: str, high: int) -> bool:
     after = text[high : high + 8]
     gap = after[: len(after) - len(after.lstrip())]
-    return bool(after.strip()) and "\n" not in gap and not text[:high].endswith(_TERMINAL)
+    return bool(after.strip()) and "\n" not in gap and not text.endswith(_TERMINAL, 0, high)
 
 
 def mark_range(found: list[Found], low: int, high: int, lead: int) -> Marks:
