@@ -30,7 +30,7 @@ from matching.models import MatchInput, RuleMatch
 
 REINDEX_AFTER = (200, 2_000, 20_000)  # documents matched before the index is rebuilt
 Checks = tuple[frozenset[int], tuple[frozenset[int], ...]]
-Checked = tuple[int, frozenset[int], tuple[frozenset[int], ...]]  # a rule's index and its Checks
+Checked = tuple[int, tuple[int, ...], tuple[tuple[int, ...], ...]]  # a rule's index and its Checks, as tuples
 Entry = tuple[tuple[int, ...], tuple[Checked, ...]]
 Index = list[Entry | None]  # by pattern id
 
@@ -70,7 +70,8 @@ class RuleSet:
         under the ids of its lightest clause, as selected outright when that is its
         only clause, else with its other clauses to check (one-word clauses as a
         subset test, the rest one by one). A list, so a document's ids are looked up
-        by position, each in one place."""
+        by position, each in one place; the checks are tuples, a third of the memory
+        of frozensets, since checking them is bound by memory reads."""
         free: dict[int, list[int]] = {}
         checked: dict[int, list[Checked]] = {}
         for index, found in enumerate(self.clauses):
@@ -80,7 +81,8 @@ class RuleSet:
                 if checks is None:
                     free.setdefault(pattern, []).append(index)
                 else:
-                    checked.setdefault(pattern, []).append((index, *checks))
+                    required, groups = checks
+                    checked.setdefault(pattern, []).append((index, tuple(required), tuple(map(tuple, groups))))
         entries: Index = [None] * len(self.vocabulary)
         for pattern in free.keys() | checked.keys():
             entries[pattern] = (tuple(free.get(pattern, ())), tuple(checked.get(pattern, ())))
@@ -122,7 +124,7 @@ class RuleSet:
             selected, checked = entry
             found.update(selected)
             for index, required, groups in checked:
-                if required <= present and not any(map(misses, groups)):
+                if present.issuperset(required) and not any(map(misses, groups)):
                     found.add(index)
         return sorted(found)
 
