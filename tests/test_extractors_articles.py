@@ -181,3 +181,13 @@ def test_every_reply_waiting_in_a_workers_pipe_is_announced():
         assert worker.receive() == ("ok", 7)
     finally:
         worker.stop()
+
+
+def test_a_busy_worker_is_still_recycled_after_its_last_page():
+    """Pages are queued two deep, so a saturated worker is never idle; it must still be
+    replaced after `max_tasks_per_worker` pages (the guard against slow leaks)."""
+    tasks = [(n, b"<html><body><p>tiny</p></body></html>", URL, None) for n in range(10)]
+    with ExtractionPool(workers=1, max_tasks_per_worker=3) as pool:
+        results = dict(pool.extract_many(iter(tasks)))
+        assert [worker.tasks_done <= 3 for worker in pool._idle] == [True]
+    assert results == {n: "extract_empty" for n in range(10)}
