@@ -314,7 +314,7 @@ def measure_quiet(args, port: int, api_url: str, workdir: Path) -> dict:
         for count in (10, args.quiet_feeds):
             directory = write_config(workdir / f"quiet-{mode}-{count}", quiet_feed_urls(port, count))
             run_pass(mode, directory, env)  # first poll: 200 with an ETag
-            repeats = 1 if mode == "cli" and count > 10 else args.repeats  # one task per feed: minutes each
+            repeats = args.repeats
             results[mode, count] = [run_pass(mode, directory, env) for _ in range(repeats)]
     many = args.quiet_feeds
     print(f"3. quiet pass ({many} feeds on {len(HOSTS)} hosts, all 304; fetch.concurrency 16):")
@@ -408,7 +408,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quiet-feeds", type=int, default=1000)
     parser.add_argument("--quiet-modes", default="cli,coarse,direct",
-                        help="cli: newswatch run (one Prefect task per feed: minutes at 1,000 feeds); "
+                        help="cli: newswatch run (the monitor flow, feeds polled in tasks of POLL_BATCH); "
                              "coarse: the same flow with one poll task (experiment); direct: run_pass")
     parser.add_argument("--big", type=int, default=5000, help="new articles in the second memory pass")
     parser.add_argument("--first-host", type=int, default=2, help="serve from 127.0.0.N .. 127.0.0.N+7")
