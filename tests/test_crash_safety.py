@@ -11,7 +11,9 @@ Then a pass runs to completion, and the oracle (`tests.crash_support`) is checke
 every expected hit is stored exactly once, every expected alert arrived, an alert that
 arrived twice is one whose delivery the relay found `sending` from a killed process and
 logged as a possible redelivery (the kill fell between the receiver accepting it and
-the outbox recording it), never more of them per kill than sends can be in flight, and
+the outbox recording it), with at most one extra arrival per such log (two passes killed
+in a row while sending it: three arrivals, two logs), never more of them per kill than
+sends can be in flight, and
 the SQLite file passes `PRAGMA integrity_check`.
 """
 
@@ -84,9 +86,13 @@ def test_monitor_killed_at_random_moments_loses_nothing_and_repeats_only_in_flig
     assert set(counts) == set(expected), "an alert is missing or unexpected"
     duplicates = {key: count - 1 for key, count in counts.items() if count > 1}
     items_of = delivery_items(database_url)
-    logged = {items_of[int(i)] for channel, ids in REDELIVERY.findall(log_path.read_text()) for i in ids.split(", ")}
-    assert set(duplicates) <= logged, f"arrived twice without a logged redelivery: {set(duplicates) - logged}"
-    assert max(duplicates.values(), default=0) <= 1, "an alert arrived three times"
+    logged = Counter(items_of[int(i)] for channel, ids in REDELIVERY.findall(log_path.read_text())
+                     for i in ids.split(", "))
+    assert set(duplicates) <= set(logged), f"arrived twice without a logged redelivery: {set(duplicates) - set(logged)}"
+    # each killed relay that held the delivery can have sent it once: a delivery claimed by
+    # the relays of two passes killed in a row may arrive three times, never more
+    over = {key: extra for key, extra in duplicates.items() if extra > logged[key]}
+    assert not over, f"arrived more often than its delivery was found claimed by a killed relay: {over}"
     per_kill = duplicates_per_kill(arrived, duplicates, record.received_at_kill)
     assert max(per_kill, default=0) <= IN_FLIGHT, per_kill
     engine = open_database(database_url)
