@@ -149,7 +149,11 @@ class ExtractionPool:
         return next((slot for slot in slots if slot.room_for(frame, self.max_tasks)), None)
 
     def _collect(self, slots: list[_Slot], waiting: deque) -> Iterator[tuple[Any, Article | str]]:
+        for slot in [slot for slot in slots if slot.sent and slot.worker.closed]:  # a send found it dead
+            yield slot.sent[0].key, self._result_of(slot, slots, waiting)
         busy = {slot.worker.conn: slot for slot in slots if slot.sent}
+        if not busy:
+            return
         now = time.monotonic()
         next_deadline = min(slot.started + self.budget for slot in busy.values())
         for conn in wait(list(busy), timeout=max(next_deadline - now, 0)):

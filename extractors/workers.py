@@ -188,15 +188,21 @@ class Worker:
             self.kill()
 
     def ready(self, timeout: float | None) -> bool:
+        """A reply (or the child's end) is waiting; True at once for a worker already killed."""
         from multiprocessing.connection import wait
 
-        return bool(wait([self.process.stdout], timeout))
+        return self.closed or bool(wait([self.process.stdout], timeout))
+
+    @property
+    def closed(self) -> bool:
+        """Killed (a send to the dead child failed, or a caller killed it): `receive` says crashed."""
+        return self.process.stdout.closed
 
     def receive(self) -> tuple[str, Any]:
         """("ok", result) / ("error", msg) / ("memory", msg); ("crashed", msg) if the child died."""
         try:
             reply = read_frame(self.process.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError) as exc:
+        except (EOFError, OSError, ValueError, pickle.UnpicklingError) as exc:  # ValueError: closed by kill()
             return "crashed", f"worker died: {type(exc).__name__} (exit code {self.process.poll()})"
         self.tasks_done += 1
         return reply

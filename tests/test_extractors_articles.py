@@ -191,3 +191,14 @@ def test_a_busy_worker_is_still_recycled_after_its_last_page():
         results = dict(pool.extract_many(iter(tasks)))
         assert [worker.tasks_done <= 3 for worker in pool._idle] == [True]
     assert results == {n: "extract_empty" for n in range(10)}
+
+
+def test_a_worker_that_dies_before_reading_its_page_is_reported_not_raised():
+    """A worker that cannot start (its memory cap is below what its imports need) and a
+    page bigger than its pipe: the send fails, and the page is `extract_crashed` like any
+    other crash, the rest of the pages too; nothing is raised into the pass."""
+    big = b"<html><body>" + b"<p>word word word</p>" * 120000 + b"</body></html>"
+    tasks = [("big", big, URL, None), ("small", b"<html><body><p>tiny</p></body></html>", URL, None)]
+    with ExtractionPool(workers=1, memory_limit_mb=30, budget_seconds=5) as pool:
+        results = dict(pool.extract_many(iter(tasks)))
+    assert results == {"big": "extract_crashed", "small": "extract_crashed"}
