@@ -68,13 +68,14 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
     if not directory.is_dir():
         raise ConfigError([Problem(str(directory), 0, "config", "directory not found; pass --config DIR "
                                    "or set NEWSWATCH_CONFIG")])
-    key = _load_key(directory, environ)
+    digest = config_digest(directory)
+    key = (str(directory.resolve()), digest, frozenset(environ.items()))
     if _last_loaded and _last_loaded[0] == key:
         return _last_loaded[1]
-    parsed, problems, digest = _read_files(directory)
+    parsed, problems = _read_files(directory)
     if problems:
         raise ConfigError(problems)
-    config = _build_config(directory, parsed, environ, digest.hexdigest())
+    config = _build_config(directory, parsed, environ, digest)
     problems = _cross_checks(config, parsed, environ)
     if problems:
         raise ConfigError(problems)
@@ -82,22 +83,22 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
     return config
 
 
-_last_loaded: list = []  # [key, Config] of the last valid load
+_last_loaded: list = []  # [(directory, digest, environment), Config] of the last valid load
 
 
-def _load_key(directory: Path, environ: Mapping[str, str]) -> tuple:
-    """What a Config is made of: the directory, every file's bytes, the environment."""
+def config_digest(directory: Path) -> str:
+    """The config's hash (stored with every hit): each present file's name and bytes."""
     digest = hashlib.sha256()
     for name in FILES:
         path = directory / name
-        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-") + b"\0")
-    return str(directory.resolve()), digest.hexdigest(), frozenset(environ.items())
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
-def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], list[Problem], Any]:
+def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], list[Problem]]:
     parsed: dict[str, tuple[BaseModel, dict]] = {}
     problems: list[Problem] = []
-    digest = hashlib.sha256()
     for name, model in FILES.items():
         path = directory / name
         if not path.is_file():
@@ -106,13 +107,12 @@ def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], lis
             else:
                 parsed[name] = (model(), {})
             continue
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
         result = _validate_file(path, model)
         if isinstance(result, list):
             problems.extend(result)
         else:
             parsed[name] = result
-    return parsed, problems, digest
+    return parsed, problems
 
 
 def _validate_file(path: Path, model: type[BaseModel]) -> tuple[BaseModel, dict] | list[Problem]:
