@@ -6,6 +6,7 @@ tags, and a failing feed shown as a Failed task run with its error and no secret
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +41,14 @@ def _table(artifact) -> list[dict]:
 
 
 @pytest.mark.slow
+def test_monitor_parameters_are_sent_as_json_and_other_values_through_prefects_encoder():
+    from flows.monitor import monitor
+
+    assert monitor.serialize_parameters({"config_dir": "/srv/config", "shard": 1, "shards": 2}) == {
+        "config_dir": "/srv/config", "shard": 1, "shards": 2}
+    assert monitor.serialize_parameters({"config_dir": Path("/srv/config")}) == {"config_dir": "/srv/config"}
+
+
 def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefect_harness, site, tmp_path):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -64,6 +73,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         run = client.read_flow_run(first.state_details.flow_run_id)
         assert run.name.startswith("monitor ") and run.name.endswith(summary.headline())
         assert {"newswatch", "hits", "feed-failures"} <= set(run.tags)
+        assert run.parameters == {"config_dir": str(config), "shard": 0, "shards": 1}  # shown in the UI
 
         tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
         by_name = {task.name: task for task in tasks}
