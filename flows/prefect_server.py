@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.settings import PREFECT_API_URL, temporary_settings
 
 DEFAULT_PORT = 4200
 PORT_VARIABLE = "NEWSWATCH_PREFECT_PORT"
@@ -207,7 +207,20 @@ def one_shot_run_settings() -> contextlib.AbstractContextManager:
     heartbeat_variables = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
     if any(os.environ.get(name) for name in heartbeat_variables):
         return contextlib.nullcontext()
-    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    return _section_updated("flows", heartbeat_frequency=None)
+
+
+@contextlib.contextmanager
+def _section_updated(section: str, **values) -> Iterator[None]:
+    """`temporary_settings` for fields that no other setting is derived from, without
+    re-reading every settings source (profiles, TOML files, environment): 0.02 s a run."""
+    import prefect.context
+
+    context = prefect.context.get_settings_context()
+    settings = context.settings
+    updated = settings.model_copy(update={section: getattr(settings, section).model_copy(update=values)})
+    with prefect.context.SettingsContext(profile=context.profile, settings=updated):
+        yield
 
 
 @contextlib.contextmanager
