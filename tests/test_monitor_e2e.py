@@ -35,7 +35,8 @@ def run_newswatch(*argv: str) -> tuple[int, str, str]:
     """The installed `newswatch` command in its own process, against the test Prefect API."""
     from prefect.settings import PREFECT_API_URL
 
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
+    api_url = PREFECT_API_URL.value()  # set while a test Prefect server is up; a broken config never needs one
+    env = {**os.environ, **({"PREFECT_API_URL": api_url} if api_url else {})}
     done = subprocess.run([sys.executable, "-m", "newswatch", *argv], capture_output=True, text=True,
                           env=env, timeout=300)
     return done.returncode, done.stdout, done.stderr
