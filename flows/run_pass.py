@@ -7,11 +7,15 @@ Prefect is the one tests and benchmarks run without it.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import zip_longest
+from urllib.parse import urlsplit
 
 from alerts import RelayReport, send_pending
 from config.models import Config
@@ -38,8 +42,26 @@ def poll_feeds_threaded(
         with feed_poll_pool(ctx, len(feeds)) as own:
             yield from poll_feeds_threaded(ctx, feeds, poll, own)
         return
-    for future in as_completed([pool.submit(poll, ctx, feed) for feed in feeds]):
+    with _ENQUEUEING:
+        futures = [pool.submit(poll, ctx, feed) for feed in feeds]
+    for future in as_completed(futures):
         yield future.result()
+
+
+# Batches sharing a pool enqueue whole, one after the other, so the pool's queue keeps the
+# host-interleaved order of `interleave_hosts` (interleaved batches polled 1,000 feeds 9% slower).
+_ENQUEUEING = threading.Lock()
+
+
+def interleave_hosts(feeds: Sequence[FeedState]) -> list[FeedState]:
+    """The feeds reordered to take one feed of each host in turn (hosts in order of first
+    appearance, each host's feeds in config order). Poll threads wait for a per-host slot, so
+    feeds listed outlet by outlet, as configs usually are, kept most threads waiting on one host
+    while the other hosts' feeds queued behind them."""
+    by_host: dict[str, list[FeedState]] = {}
+    for feed in feeds:
+        by_host.setdefault((urlsplit(feed.url).hostname or "").lower(), []).append(feed)
+    return [feed for turn in zip_longest(*by_host.values()) for feed in turn if feed is not None]
 
 
 def feed_poll_pool(ctx: PassContext, feeds: int) -> ThreadPoolExecutor:
@@ -92,15 +114,32 @@ def select_feeds(
     return due, skipped
 
 
+_startup_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Exempt what is alive now (imported modules, Prefect's and SQLAlchemy's registries, the
+    config) from the garbage collector's full collections, once per process. Those objects live
+    as long as the process, and every full collection walked them: 0.1 s each, one or two a
+    pass. Objects freed by reference counting are still freed; only cycles made unreachable
+    later among them would be kept, so this is done once, not per pass."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.freeze()
+
+
 def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shard()) -> PassSummary:
     """Poll every due feed of `shard`, store what is new, send pending alerts, purge articles past
     `retention_days`; return the summary."""
+    freeze_startup_objects()
     summary = PassSummary(started_at=datetime.now(timezone.utc))
     engine = open_database(config.settings.database_url)
     try:
         ruleset = compile_rules(config.rules, config.aliases)
         feeds = sync_feeds(engine, config.feeds)
         due, skipped = select_feeds(feeds, summary.started_at, shard)
+        due = interleave_hosts(due)
         summary.feeds_total = len(due) + len(skipped)
         with SafeClient(config.settings.fetch) as client, \
                 ExtractionPool(budget_seconds=EXTRACTION_BUDGET_SECONDS, share_workers=True) as extraction:

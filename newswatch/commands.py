@@ -57,6 +57,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     from flows.monitor import monitor
     from flows.prefect_server import PrefectServerError, one_shot_run_settings, prefect_api
+    from flows.run_pass import freeze_startup_objects
+
+    freeze_startup_objects()  # before Prefect starts the run: its start-up met a full collection too
 
     for problem in check_examples(config):
         print(f"warning: {problem}", file=sys.stderr)
