@@ -8,7 +8,8 @@ Run by bench/pipeline.py (one process per pass, so each pass starts cold like a 
           environment), called through newswatch.cli.main
   coarse  the same, with the feeds polled by one Prefect task instead of one task per feed
           (an experiment: what coarser tasks would save)
-  direct  flows.run_pass.run_pass(load_config(DIR)): the same stages, no Prefect
+  direct  flows.run_pass.run_pass(load_config(DIR)): the same stages, no Prefect (its summary
+          printed and read back as in cli mode)
 Imports are done before the clock starts; the pass itself (config load included) is
 timed. CPU is user+system of this process and every descendant (live or reaped).
 """
@@ -107,7 +108,19 @@ def run_direct(config_dir: str, time_deliver: bool, timings: dict) -> dict:
             timings["deliver_seconds"] = time.perf_counter() - start
 
     steps = PassSteps(deliver=timed_deliver) if time_deliver else PassSteps()
-    return run_pass(load_config(config_dir), steps).to_json()
+    summary = run_pass(load_config(config_dir), steps)
+    return _through_cli_output(summary.to_json())
+
+
+def _through_cli_output(data: dict) -> dict:
+    """The summary printed and read back as `run_cli` does with `newswatch run --json`, so the
+    two modes differ by Prefect alone, not by the CLI's output (tens of ms at 1,000 feeds)."""
+    from newswatch.commands import print_json
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        print_json(data)
+    return json.loads(out.getvalue())
 
 
 def main(argv: list[str]) -> None:
