@@ -13,6 +13,13 @@ def insert_ignore(session: Session, table, values: dict):
     return session.execute(_insert_ignore_statement(session.get_bind().dialect.name, table), values).scalar()
 
 
+def insert_ignore_many(session: Session, table, rows: list[dict]) -> list:
+    """Insert the rows no unique key already holds, in one statement; the ids of those inserted."""
+    if not rows:
+        return []
+    return session.execute(_insert_ignore_statement(session.get_bind().dialect.name, table), rows).scalars().all()
+
+
 @functools.cache
 def _insert_ignore_statement(dialect_name: str, table):
     """One statement per dialect and table, values bound at execution: building and cache-keying

@@ -103,3 +103,33 @@ def test_full_disk_fails_the_pass_loudly_and_the_next_pass_catches_up(small_disk
         assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     engine.dispose()
     assert len(webhook.received) == 3
+
+
+def test_an_entry_known_under_one_of_its_keys_is_not_new_and_leaves_no_half_claim(database_url):
+    """The same link under a new GUID in another feed is the same article: not stored again,
+    and its own feed key is not left claimed (a later entry with that GUID and a new link is new)."""
+    from sqlalchemy import text
+
+    from config.models import FeedConfig
+    from extractors.articles import fallback_article
+    from extractors.models import FeedEntry
+    from store import ArticleToSave, save_articles, sync_feeds
+
+    def item(guid: str, link: str) -> ArticleToSave:
+        entry = FeedEntry(entry_key=guid, link=link, title=f"Story {guid}", summary="", guid=guid)
+        return ArticleToSave(entry=entry, article=fallback_article(entry, "test"))
+
+    engine = open_database(database_url)
+    try:
+        one, two = sync_feeds(engine, [FeedConfig(url="http://127.0.0.1:9/one.xml", name="One"),
+                                       FeedConfig(url="http://127.0.0.1:9/two.xml", name="Two")])
+        save = lambda feed, items: save_articles(engine, feed.id, items, channels_for_rule=lambda rule: ())  # noqa: E731
+        assert len(save(one, [item("g1", "http://127.0.0.1:9/a.html")]).article_ids) == 1
+        again = save(two, [item("g2", "http://127.0.0.1:9/a.html")])
+        assert again.article_ids == [] and again.already_stored == 1
+        with engine.connect() as connection:
+            keys = set(connection.execute(text("SELECT key FROM seenentry")).scalars())
+        assert keys == {f"feed:{one.id}:g1", "link:http://127.0.0.1:9/a.html"}
+        assert len(save(two, [item("g2", "http://127.0.0.1:9/b.html")]).article_ids) == 1
+    finally:
+        engine.dispose()
