@@ -69,23 +69,22 @@ def assign_story(session: Session, article_id: int, text: str, now: datetime | N
 INSERT_MEMBER = insert(StoryMember.__table__)
 INSERT_BAND = insert(StoryBand.__table__)
 _SHARED = func.count(StoryBand.id).label("shared")
-CANDIDATES = (
+_CANDIDATES = (
     select(StoryBand.article_id, _SHARED)
     .where(StoryBand.band.in_(bindparam("bands", expanding=True)), StoryBand.created_at >= bindparam("since"))
     .group_by(StoryBand.article_id)
     .order_by(_SHARED.desc(), StoryBand.article_id)
     .limit(MAX_CANDIDATES)
+    .subquery()
 )
-CANDIDATE_SKETCHES = select(StoryMember.story_id, StoryMember.size, StoryMember.signature).where(
-    StoryMember.article_id.in_(bindparam("ids", expanding=True)))
+CANDIDATE_SKETCHES = select(StoryMember.story_id, StoryMember.size, StoryMember.signature).join(
+    _CANDIDATES, StoryMember.article_id == _CANDIDATES.c.article_id)
 
 
 def _find_story(session: Session, sketch: Sketch, bands: list[str], now: datetime) -> int | None:
-    """The story of the earliest verified near-duplicate among the best LSH candidates."""
-    candidates = session.execute(CANDIDATES, {"bands": bands, "since": now - STORY_WINDOW}).all()
-    if not candidates:
-        return None
-    members = session.execute(CANDIDATE_SKETCHES, {"ids": [row.article_id for row in candidates]}).all()
+    """The story of the earliest verified near-duplicate among the best LSH candidates
+    (one query: candidates and their sketches together)."""
+    members = session.execute(CANDIDATE_SKETCHES, {"bands": bands, "since": now - STORY_WINDOW}).all()
     matches = [story for story, size, signature in members
                if signature and is_same_story(sketch, Sketch(signature, size))]
     return min(matches, default=None)
