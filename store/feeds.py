@@ -9,10 +9,10 @@ notice in the same transaction (never one per failed poll).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import Session, select
 
 from config.models import FeedConfig
@@ -65,15 +65,17 @@ def sync_feeds(engine: Engine, feeds: Iterable[FeedConfig]) -> list[FeedState]:
                 known.add(feed.url)
                 insert_ignore(session, Feed.__table__, {"url": feed.url, "name": feed.name, "baseline_done": False,
                                                         "error_count": 0, "parked": False, "created_at": utcnow()})
-        rows = {row.url: row for row in session.exec(select(Feed).where(Feed.url.in_([f.url for f in feeds])))}
+        # rows, not ORM objects: loading 1,000 Feed objects took 0.1 s of every pass
+        rows = {row.url: row for row in session.execute(
+            select(Feed.__table__).where(Feed.url.in_([f.url for f in feeds])))}
         for feed in feeds:
             if rows[feed.url].name != feed.name:
-                rows[feed.url].name = feed.name
+                session.execute(update(Feed).where(Feed.id == rows[feed.url].id).values(name=feed.name))
         session.commit()
-        return [_state(rows[feed.url]) for feed in feeds]
+        return [replace(_state(rows[feed.url]), name=feed.name) for feed in feeds]
 
 
-def _state(row: Feed) -> FeedState:
+def _state(row) -> FeedState:
     return FeedState(
         id=row.id, url=row.url, name=row.name, etag=row.etag, last_modified=row.last_modified,
         baseline_done=row.baseline_done, error_count=row.error_count, last_error_class=row.last_error_class,

@@ -133,3 +133,25 @@ def test_an_entry_known_under_one_of_its_keys_is_not_new_and_leaves_no_half_clai
         assert len(save(two, [item("g2", "http://127.0.0.1:9/b.html")]).article_ids) == 1
     finally:
         engine.dispose()
+
+
+def test_feeds_sync_adds_new_feeds_and_renames_known_ones_keeping_their_state(database_url):
+    from sqlalchemy import text
+
+    from config.models import FeedConfig
+    from store import sync_feeds
+
+    engine = open_database(database_url)
+    try:
+        (first,) = sync_feeds(engine, [FeedConfig(url="http://127.0.0.1:9/a.xml", name="Old name")])
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE feed SET etag = 'v1', error_count = 2 WHERE id = :id"), {"id": first.id})
+        renamed, added = sync_feeds(engine, [FeedConfig(url="http://127.0.0.1:9/a.xml", name="New name"),
+                                             FeedConfig(url="http://127.0.0.1:9/b.xml", name="B")])
+        assert (renamed.id, renamed.name, renamed.etag, renamed.error_count) == (first.id, "New name", "v1", 2)
+        assert added.name == "B" and added.id != first.id and added.etag is None
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT name FROM feed WHERE id = :id"), {"id": first.id}).scalar() \
+                == "New name"
+    finally:
+        engine.dispose()
