@@ -169,7 +169,6 @@ def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> Pass
     return summary
 
 
-
 def read_hits(database_url: str, hit_ids: list[int]):
     """This run's stored hits, and for each rule among them its most recent stored hits."""
     with database(database_url) as engine:
