@@ -25,7 +25,8 @@ Both return the same matches (checked). Times are CPU seconds of this process (b
 --repeat passes), so other work on a shared machine skews them little; wall-clock
 docs/s are printed beside them. Goals:
   - at 10,000 rules the matcher handles >= 20x the docs/s of the plain loop;
-  - its cost per doc at 10,000 rules is <= 5x its cost at 100 rules;
+  - its cost per doc at 10,000 rules is <= 5x its cost at 100 rules (the two best of their
+    table passes and of --repeat more passes taken in turns, so host drift meets both);
   - each hostile input (1 MB of one repeated word, deeply nested text, a rule with a
     500-entry alias) is matched in < 100 ms (best of 5, wall clock and CPU).
 """
@@ -200,7 +201,7 @@ def docs_per_second(match, documents: list[MatchInput], repeat: int) -> Speed:
 
 def bench_rule_counts(documents: list[MatchInput], plain_docs: int, vocabulary: Vocabulary, aliases, args) -> None:
     print(f"{'rules':>7} {'compile s':>9} {'matcher docs/s':>15} {'plain docs/s':>13} {'ratio':>7} {'hits/doc':>8}  {'(wall: matcher':>15} {'plain':>7} {'ratio)':>7}")
-    speeds = {}
+    speeds, rulesets = {}, {}
     for count in RULE_COUNTS:
         rules = make_rules(count, vocabulary, aliases, args.seed)
         started = time.perf_counter()
@@ -210,6 +211,7 @@ def bench_rule_counts(documents: list[MatchInput], plain_docs: int, vocabulary: 
         fast = docs_per_second(ruleset.match, documents, args.repeat)
         plain = docs_per_second(ruleset.match_every_rule, documents[:plain_docs], args.repeat)
         speeds[count] = fast
+        rulesets[count] = ruleset
         print(
             f"{count:>7,} {compiled:>9.2f} {fast.cpu:>15,.0f} {plain.cpu:>13,.1f} {fast.cpu / plain.cpu:>6.1f}x"
             f" {fast.hits / len(documents):>8.2f}  {fast.wall:>15,.0f} {plain.wall:>7,.1f} {fast.wall / plain.wall:>6.1f}x"
@@ -219,6 +221,7 @@ def bench_rule_counts(documents: list[MatchInput], plain_docs: int, vocabulary: 
     print(f"  rule terms by share of matched articles holding them ({RULE_COUNTS[-1]:,} rules): {frequencies}")
     top, base = speeds[RULE_COUNTS[-1]], speeds[RULE_COUNTS[0]]
     ratio = top.cpu / plain.cpu
+    base, top = in_turns(rulesets[RULE_COUNTS[0]], rulesets[RULE_COUNTS[-1]], documents, args.repeat, base, top)
     report_goal(f"matcher vs plain loop at {RULE_COUNTS[-1]:,} rules: {ratio:.1f}x (wall clock {top.wall / plain.wall:.1f}x)", ratio >= 20, ">= 20x")
     growth = base.cpu / top.cpu
     report_goal(
@@ -226,6 +229,18 @@ def bench_rule_counts(documents: list[MatchInput], plain_docs: int, vocabulary: 
         growth <= 5,
         "<= 5x",
     )
+
+
+def in_turns(first: RuleSet, second: RuleSet, documents: list[MatchInput], rounds: int,
+             first_best: Speed, second_best: Speed) -> tuple[Speed, Speed]:
+    """The two rule sets' best speeds, after `rounds` more passes taken in turns. A shared
+    host's speed drifts over the half minute between the table's rows (the same code gave
+    4.1x to 5.4x here); passes taken alternately meet the same drift."""
+    best = lambda a, b: a if a.cpu >= b.cpu else b  # noqa: E731
+    for _ in range(rounds):
+        first_best = best(first_best, docs_per_second(first.match, documents, 1))
+        second_best = best(second_best, docs_per_second(second.match, documents, 1))
+    return first_best, second_best
 
 
 def check_same_answers(ruleset: RuleSet, documents: list[MatchInput]) -> None:
