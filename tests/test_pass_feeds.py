@@ -127,43 +127,23 @@ def test_feeds_listed_outlet_by_outlet_are_polled_across_outlets_at_once(tmp_pat
     feeds must not hold every poll thread while another outlet's feed waits behind them:
     the other outlet is asked while the first one's answer is still pending."""
     import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.localservers import FeedServer
 
     other_asked = threading.Event()
     held_until_other_asked = []
-
-    def serve(host: str, hold: bool) -> ThreadingHTTPServer:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                if hold:
-                    held_until_other_asked.append(other_asked.wait(timeout=10))
-                else:
-                    other_asked.set()
-                body = rss([]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        server = ThreadingHTTPServer((host, 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        return server
-
-    busy, other = serve("127.0.0.2", hold=True), serve("127.0.0.3", hold=False)
+    busy = FeedServer(rss([]).encode(), lambda: held_until_other_asked.append(other_asked.wait(timeout=10)),
+                      host="127.0.0.2")
+    other = FeedServer(rss([]).encode(), other_asked.set, host="127.0.0.3")
     try:
-        feeds = [{"url": f"http://127.0.0.2:{busy.server_address[1]}/f{n}.xml", "name": f"Busy {n}"}
-                 for n in range(6)] + [{"url": f"http://127.0.0.3:{other.server_address[1]}/f.xml", "name": "Other"}]
+        feeds = [{"url": busy.url(f"/f{n}.xml"), "name": f"Busy {n}"} for n in range(6)] + [
+            {"url": other.url("/f.xml"), "name": "Other"}]
         config = load_config(write_config(tmp_path / "c", feeds=feeds, settings={"fetch": {
             "allowed_networks": ["127.0.0.0/8"], "timeout_seconds": 20, "concurrency": 4,
             "per_host_concurrency": 1}}))
         summary = run_pass(config)
     finally:
-        for server in (busy, other):
-            server.shutdown()
-            server.server_close()
+        busy.close()
+        other.close()
     assert summary.feeds_failed == 0
     assert held_until_other_asked[0] is True, "the other outlet's feed waited behind the busy outlet's"

@@ -9,52 +9,35 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from config import load_config
 from flows.serve import MONITOR_DEPLOYMENT, all_deployments, monitor_schedule
 from tests.conftest import REPO, rss, write_config
+from tests.localservers import FeedServer
 
 SLOW_SECONDS = 70
 OBSERVE_SECONDS = 240
 
 
-class SlowFeed:
+class SlowFeed(FeedServer):
     """An RSS feed on 127.0.0.1 whose first answer takes `delay` seconds; later ones are instant."""
 
     def __init__(self, delay: float):
         self.requests: list[float] = []
-        feed = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                feed.requests.append(time.time())
-                if len(feed.requests) == 1:
-                    time.sleep(delay)
-                body = rss([{"title": "Seoul weather turns cold", "link": "http://127.0.0.1:9/none"}]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def before_answer() -> None:
+            self.requests.append(time.time())
+            if len(self.requests) == 1:
+                time.sleep(delay)
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__(rss([{"title": "Seoul weather turns cold", "link": "http://127.0.0.1:9/none"}]).encode(),
+                         before_answer)
 
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/slow.xml"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return super().url("/slow.xml")
 
 
 def test_serve_builds_the_monitor_deployment_from_settings(tmp_path):
