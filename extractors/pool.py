@@ -18,8 +18,9 @@ against leaks: on the benchmark's pages a worker's RSS stays at ~100 MB from its
 to its 1,500th, and each restart costs ~0.2 s of start-up). `close()` (or leaving the
 `with` block) stops every worker; a worker over budget is killed, not waited for.
 With `share_workers=True` the pool borrows idle warm workers of the feed-parsing pool
-(`extractors.workers.shared_pool`, the same kind of process, trafilatura preloaded)
-before starting its own, and hands its idle workers back on close: a pass then runs one
+(`extractors.workers.shared_pool`, the same kind of process, trafilatura preloaded),
+waiting up to LEND_WAIT_SECONDS for one that is finishing a feed's parse, before starting
+its own, and hands its idle workers back on close: a pass then runs one
 set of worker processes, and the next pass (under `serve`) finds them started.
 """
 
@@ -39,6 +40,10 @@ from extractors.workers import Worker, encode_call, shared_pool
 
 Task = tuple[Any, bytes, str, "dict[str, str] | None"]
 DEPTH = 2  # pages per worker in flight: the one being extracted and the next
+# How long a first page waits for a feed-parsing worker that is busy: a parse ends in
+# milliseconds, while a process of our own costs 0.2-0.3 s of start-up on the critical path
+# (and its CPU), and at the end of the pass, being one too many, a stop (0.1 s).
+LEND_WAIT_SECONDS = 1.0
 
 
 def extract_for_pool(html: bytes, url: str, headers: dict[str, str] | None) -> Article | str:
@@ -141,9 +146,11 @@ class ExtractionPool:
     def _slot_for(self, frame: bytes, slots: list[_Slot]) -> _Slot | None:
         idle = next((slot for slot in slots if not slot.sent), None)
         if idle is None and len(slots) < self.size:
-            idle = _Slot(self._take())
-            idle.worker.wait_started()
-            slots.append(idle)
+            worker = self._take(first=not slots)
+            if worker is not None:
+                idle = _Slot(worker)
+                idle.worker.wait_started()
+                slots.append(idle)
         if idle is not None:
             return idle
         return next((slot for slot in slots if slot.room_for(frame, self.max_tasks)), None)
@@ -186,13 +193,20 @@ class ExtractionPool:
         slot.sent.popleft()
         waiting.extendleft((sent.key, sent.frame) for sent in reversed(slot.sent))
 
-    def _take(self) -> Worker:
+    def _take(self, first: bool = True) -> Worker | None:
+        """A worker for a new slot; None (for now) when sharing and a busy feed-parsing
+        worker will soon be idle: the slots already running go on, and the next page asks again."""
         while self._idle:
             worker = self._idle.pop()
             if worker.alive():
                 return worker
             worker.kill()
-        lent = shared_pool().lend() if self.share_workers else None
+        if not self.share_workers:
+            return Worker(self.memory_limit)
+        shared = shared_pool()
+        lent = shared.lend(wait=LEND_WAIT_SECONDS if first else 0.0)
+        if lent is None and not first and shared.busy:
+            return None
         return lent or Worker(self.memory_limit)
 
     def _give_back(self, worker: Worker) -> None:

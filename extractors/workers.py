@@ -8,8 +8,10 @@ Contract:
   * `run_with_budget(func, args, budget)` runs one call in a pooled worker and returns
     its result, or a `Failure` (error_class e.g. "parse_timeout" / "parse_crashed")
     when the worker had to be killed or died. Thread-safe.
-  * `shared_pool().lend()` / `.give(worker)` let another pool (the extraction pool)
-    borrow the warm idle workers, so a pass starts no second set of processes.
+  * `shared_pool().lend(wait)` / `.give(worker)` let another pool (the extraction pool)
+    borrow the warm idle workers, so a pass starts no second set of processes; `wait`
+    lets the borrower wait for a worker that is finishing a call (a feed's parse takes
+    milliseconds; starting a process and importing trafilatura takes 0.2-0.3 s).
 Children are started with subprocess, not multiprocessing, so they never re-import the
 caller's __main__ (a Prefect flow script or a REPL) and are safe to start from threads.
 """
@@ -23,6 +25,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable
 
@@ -237,23 +240,34 @@ class WorkerPool:
         self.memory_limit = memory_limit
         self._idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(size)
+        self._busy = 0  # calls running now; each gives its worker back (or kills it) when done
+        self._busy_lock = threading.Lock()
 
     def run(self, func: Callable[..., Any], args: tuple, budget: float, names: tuple[str, str]) -> Any:
         with self._slots:
-            worker = self._take()
-            if not worker.wait_started():
-                worker.kill()
-                return Failure(names[1], "worker process did not start")
-            worker.submit(func, args)
-            if not worker.ready(budget):
-                worker.kill()
-                return Failure(names[0], f"gave up after {budget:g} s; the worker was killed")
-            status, value = worker.receive()
-            if status == "ok":
-                self._idle.put(worker)
-                return value
+            with self._busy_lock:
+                self._busy += 1
+            try:
+                return self._run_one(func, args, budget, names)
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+
+    def _run_one(self, func: Callable[..., Any], args: tuple, budget: float, names: tuple[str, str]) -> Any:
+        worker = self._take()
+        if not worker.wait_started():
             worker.kill()
-            return Failure(names[1], str(value))
+            return Failure(names[1], "worker process did not start")
+        worker.submit(func, args)
+        if not worker.ready(budget):
+            worker.kill()
+            return Failure(names[0], f"gave up after {budget:g} s; the worker was killed")
+        status, value = worker.receive()
+        if status == "ok":
+            self._idle.put(worker)
+            return value
+        worker.kill()
+        return Failure(names[1], str(value))
 
     def _take(self) -> Worker:
         while True:
@@ -265,13 +279,27 @@ class WorkerPool:
                 return worker
             worker.kill()
 
-    def lend(self) -> Worker | None:
-        """An idle live worker (already started: no start-up to wait for), or None."""
+    @property
+    def busy(self) -> int:
+        """Calls running now (their workers come back to the idle set when they end)."""
+        return self._busy
+
+    def lend(self, wait: float = 0.0) -> Worker | None:
+        """An idle live worker (already started: no start-up to wait for), or None. With
+        `wait`, while a call is running in one of this pool's workers, wait up to that long
+        for the worker to come back instead of answering None."""
+        deadline = time.monotonic() + wait
         while True:
             try:
                 worker = self._idle.get_nowait()
             except queue.Empty:
-                return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._busy:
+                    return None
+                try:
+                    worker = self._idle.get(timeout=min(remaining, 0.01))  # re-check _busy: a killed worker never comes back
+                except queue.Empty:
+                    continue
             if worker.alive():
                 return worker
             worker.kill()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,8 @@ from extractors.charset import decode_html, find_charset
 from extractors.cleaning import clean_article_text
 from extractors.models import FeedEntry
 from extractors.pool import ExtractionPool
-from extractors.workers import Worker
+from extractors import workers
+from extractors.workers import Worker, WorkerPool
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "newswatch" / "demo" / "pages"
@@ -202,3 +203,52 @@ def test_a_worker_that_dies_before_reading_its_page_is_reported_not_raised():
     with ExtractionPool(workers=1, memory_limit_mb=30, budget_seconds=5) as pool:
         results = dict(pool.extract_many(iter(tasks)))
     assert results == {"big": "extract_crashed", "small": "extract_crashed"}
+
+
+def busy_shared_pool(monkeypatch, idle: int, busy_seconds: float) -> tuple[WorkerPool, set[int], threading.Thread]:
+    """A feed-parsing pool of `idle` + 1 started workers, one of them busy for `busy_seconds`."""
+    shared = WorkerPool(size=idle + 1)
+    monkeypatch.setattr(workers, "_shared", shared)
+    started = [Worker() for _ in range(idle + 1)]
+    for worker in started:
+        assert worker.wait_started()
+        shared.give(worker)
+    parse = threading.Thread(target=shared.run, args=(time.sleep, (busy_seconds,), 60, ("t", "c")))
+    parse.start()
+    while not shared.busy:
+        time.sleep(0.002)
+    return shared, {worker.process.pid for worker in started}, parse
+
+
+def pids_after(pool: ExtractionPool, tasks: list) -> tuple[dict, set[int]]:
+    results = dict(pool.extract_many(iter(tasks)))
+    return results, {worker.process.pid for worker in pool._idle}
+
+
+def test_the_first_page_waits_for_the_parsing_worker_finishing_a_feed(monkeypatch):
+    """A pass's first page comes while the last feeds are being parsed: waiting for that
+    worker (a parse takes milliseconds) beats starting a process (0.2-0.3 s of start-up
+    on the critical path, and one process too many for the cores)."""
+    good = (PAGES / "seed_article.html").read_bytes()
+    shared, warm, parse = busy_shared_pool(monkeypatch, idle=0, busy_seconds=0.3)
+    try:
+        with ExtractionPool(workers=1, share_workers=True) as pool:
+            results, used = pids_after(pool, [("a", good, URL, None)])
+        assert results["a"].text.startswith("South Korea called")
+        assert used == warm, "a new worker process was started instead of waiting for the parse"
+    finally:
+        parse.join()
+        shared.close()
+
+
+def test_a_second_worker_is_not_started_while_a_parsing_worker_is_about_to_free(monkeypatch):
+    good = (PAGES / "seed_article.html").read_bytes()
+    shared, warm, parse = busy_shared_pool(monkeypatch, idle=1, busy_seconds=1.0)
+    try:
+        with ExtractionPool(workers=2, share_workers=True) as pool:
+            results, used = pids_after(pool, [(n, good, URL, None) for n in range(4)])
+        assert all(results[n].text.startswith("South Korea called") for n in range(4))
+        assert used <= warm, "the pool started a process of its own beside the busy parsing worker"
+    finally:
+        parse.join()
+        shared.close()
