@@ -297,7 +297,8 @@ class WorkerPool:
                 if remaining <= 0 or not self._busy:
                     return None
                 try:
-                    worker = self._idle.get(timeout=min(remaining, 0.01))  # re-check _busy: a killed worker never comes back
+                    # a short wait, then _busy again: a killed worker never comes back
+                    worker = self._idle.get(timeout=min(remaining, 0.01))
                 except queue.Empty:
                     continue
             if worker.alive():

@@ -47,6 +47,8 @@ class Sketch:
 def shingle_set(text: str, width: int = SHINGLE_WORDS) -> set[str]:
     """Distinct runs of `width` consecutive lower-cased words."""
     words = _WORD.findall(text.casefold())
+    if width == 3:  # the stored sketches' width, as one zip (a fifth faster than slicing)
+        return {f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:])}
     return {" ".join(words[i:i + width]) for i in range(max(len(words) - width + 1, 0))}
 
 

@@ -1,11 +1,12 @@
 """Stories: near-identical articles (syndicated copies) grouped, so a rule alerts a story once.
 
-`assign_story` runs inside `save_articles`' transaction: it sketches the new article's
+`assign_stories` runs inside `save_articles`' transaction: it sketches each new article's
 text, looks up candidates that share an LSH band among the articles of the last
-`STORY_WINDOW`, verifies the best few with `is_same_story`, and files the article
-under the story of the first match (or starts a new story, whose id is the article's
-own id). `claim_story` is the one decision "does this hit alert?": the first alerting
-hit of a rule in a story claims it through a unique key, later copies do not alert.
+`STORY_WINDOW` (stored, or earlier in the batch), verifies the best few with
+`is_same_story`, and files the article under the story of the earliest match (or starts
+a new story, whose id is the article's own id). `claim_story` is the one decision "does
+this hit alert?": the first alerting hit of a rule in a story claims it through a unique
+key, later copies do not alert.
 `story_copies` answers "who else reported this?" for the history and the messages.
 
 Two runs saving near-identical copies at the same moment must not each start a story
@@ -16,8 +17,9 @@ does it, taken before the first lookup, so the second saver sees the first one's
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, select, text
@@ -48,45 +50,119 @@ class StoryCopy:
     title: str
 
 
-def assign_story(session: Session, article_id: int, text: str, now: datetime | None = None) -> int:
-    """File the article under its story and return the story id."""
+def assign_stories(session: Session, articles: Sequence[tuple[int, str]], now: datetime | None = None) -> list[int]:
+    """File each (article id, text) under its story, in order; their story ids.
+
+    The same stories as filing them one by one: an article's candidates are the best
+    `MAX_CANDIDATES` among the stored ones (one aggregated query each: syndicated copies
+    share all 64 bands, so the raw band pairs would be many) and the earlier ones of this
+    batch, whose members and bands are written at the end, one statement each for the batch.
+    """
     now = now or utcnow()
-    sketch = sketch_text(text)
-    bands = band_keys(sketch) if sketch else []
-    story_id = _find_story(session, sketch, bands, now) if sketch else None
-    story_id = story_id or article_id
-    # Core inserts (one executemany for the bands): ORM objects cost ~15 ms per article here
-    session.execute(INSERT_MEMBER, dict(
-        article_id=article_id, story_id=story_id, size=sketch.size if sketch else 0,
-        signature=sketch.signature if sketch else None, created_at=now))
-    if bands:
-        session.execute(INSERT_BAND, [{"band": key, "article_id": article_id, "created_at": now} for key in bands])
-    return story_id
+    sketches = [sketch_text(text) for _, text in articles]
+    bands = [band_keys(sketch) if sketch else [] for sketch in sketches]
+    since, batch = now - STORY_WINDOW, _Batch()
+    for (article_id, _), sketch, keys in zip(articles, sketches, bands):
+        story_id = (_find_story(session, sketch, keys, since, batch) if sketch else None) or article_id
+        batch.add(article_id, story_id, sketch, keys)
+    if batch.members:
+        session.execute(INSERT_MEMBER, [dict(article_id=m.article_id, story_id=m.story_id, created_at=now,
+                                             size=m.sketch.size if m.sketch else 0,
+                                             signature=m.sketch.signature if m.sketch else None)
+                                        for m in batch.members])
+    if batch.by_band:
+        _insert_bands(session, [(band, m.article_id) for m in batch.members for band in m.bands], now)
+    return [member.story_id for member in batch.members]
+
+
+def _insert_bands(session: Session, rows: list[tuple[str, int]], now: datetime) -> None:
+    """64 rows an article, handed to the driver's executemany as they are: through
+    SQLAlchemy each row's values went through its bind processors one by one, half the
+    cost of the insert. The timestamp is processed once, by the column type's own
+    processor, so it is stored exactly as SQLAlchemy would store it."""
+    connection = session.connection()
+    dialect = connection.dialect
+    key = (dialect.name, dialect.paramstyle)
+    if key not in _BAND_STATEMENTS:
+        _BAND_STATEMENTS[key] = _band_statement(dialect)
+    sql, positional = _BAND_STATEMENTS[key]
+    processor = StoryBand.__table__.c.created_at.type.bind_processor(dialect)
+    stamp = processor(now) if processor else now
+    if positional:
+        connection.exec_driver_sql(sql, [(band, article, stamp) for band, article in rows])
+    else:
+        connection.exec_driver_sql(sql, [{"band": band, "article_id": article, "created_at": stamp}
+                                         for band, article in rows])
+
+
+_BAND_STATEMENTS: dict[tuple[str, str], tuple[str, bool]] = {}  # by dialect name and paramstyle
+
+
+def _band_statement(dialect) -> tuple[str, bool]:
+    """The band insert in the driver's paramstyle; positional parameters come as (band, article_id, created_at)."""
+    compiled = insert(StoryBand.__table__).values(
+        band=bindparam("band"), article_id=bindparam("article_id"), created_at=bindparam("created_at")
+    ).compile(dialect=dialect)
+    if compiled.positional and tuple(compiled.positiontup) != ("band", "article_id", "created_at"):
+        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+    return str(compiled), bool(compiled.positional)
+
+
+Candidate = tuple[int, int, int, "Sketch | None"]  # (shared bands, article id, story id, sketch)
+
+
+@dataclass(frozen=True)
+class _Member:
+    article_id: int
+    story_id: int
+    sketch: Sketch | None
+    bands: list[str]
+
+
+@dataclass
+class _Batch:
+    """The articles of this batch filed so far, and their bands: candidates not yet in the index."""
+
+    members: list[_Member] = field(default_factory=list)
+    by_band: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, article_id: int, story_id: int, sketch: Sketch | None, bands: list[str]) -> None:
+        for band in bands:
+            self.by_band.setdefault(band, []).append(len(self.members))
+        self.members.append(_Member(article_id, story_id, sketch, bands))
+
+    def candidates(self, bands: list[str]) -> list[Candidate]:
+        shared = Counter(i for band in bands for i in self.by_band.get(band, ()))
+        return [(count, self.members[i].article_id, self.members[i].story_id, self.members[i].sketch)
+                for i, count in shared.items()]
 
 
 # Built once, with expanding IN parameters: statements built per article (64 band keys
 # coerced one by one, then cache-keyed) cost more than the queries themselves.
 INSERT_MEMBER = insert(StoryMember.__table__)
-INSERT_BAND = insert(StoryBand.__table__)
-_SHARED = func.count(StoryBand.id).label("shared")
+_BAND, _MEMBER = StoryBand.__table__.c, StoryMember.__table__.c
+_SHARED = func.count(_BAND.id).label("shared")
 _CANDIDATES = (
-    select(StoryBand.article_id, _SHARED)
-    .where(StoryBand.band.in_(bindparam("bands", expanding=True)), StoryBand.created_at >= bindparam("since"))
-    .group_by(StoryBand.article_id)
-    .order_by(_SHARED.desc(), StoryBand.article_id)
+    select(_BAND.article_id, _SHARED)
+    .where(_BAND.band.in_(bindparam("bands", expanding=True)), _BAND.created_at >= bindparam("since"))
+    .group_by(_BAND.article_id)
+    .order_by(_SHARED.desc(), _BAND.article_id)
     .limit(MAX_CANDIDATES)
     .subquery()
 )
-CANDIDATE_SKETCHES = select(StoryMember.story_id, StoryMember.size, StoryMember.signature).join(
-    _CANDIDATES, StoryMember.article_id == _CANDIDATES.c.article_id)
+CANDIDATE_SKETCHES = select(_CANDIDATES.c.shared, _CANDIDATES.c.article_id, _MEMBER.story_id, _MEMBER.size,
+                            _MEMBER.signature).join(_CANDIDATES, _MEMBER.article_id == _CANDIDATES.c.article_id)
 
 
-def _find_story(session: Session, sketch: Sketch, bands: list[str], now: datetime) -> int | None:
-    """The story of the earliest verified near-duplicate among the best LSH candidates
-    (one query: candidates and their sketches together)."""
-    members = session.execute(CANDIDATE_SKETCHES, {"bands": bands, "since": now - STORY_WINDOW}).all()
-    matches = [story for story, size, signature in members
-               if signature and is_same_story(sketch, Sketch(signature, size))]
+def _find_story(session: Session, sketch: Sketch, bands: list[str], since: datetime, batch: _Batch) -> int | None:
+    """The story of the earliest verified near-duplicate among the best LSH candidates,
+    stored (one query: candidates and their sketches together) or earlier in the batch."""
+    stored = [(shared, article_id, story, Sketch(signature, size) if signature else None)
+              for shared, article_id, story, size, signature in
+              session.execute(CANDIDATE_SKETCHES, {"bands": bands, "since": since})]
+    candidates = sorted(stored + batch.candidates(bands), key=lambda c: (-c[0], c[1]))
+    matches = [story for _shared, _article, story, other in candidates[:MAX_CANDIDATES]
+               if other and is_same_story(sketch, other)]
     return min(matches, default=None)
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import replace
+from datetime import datetime, timezone
 
+from sqlalchemy import text
 
 from alerts import send_pending
 from bench.stories import change_sentence, load_bodies, make_copies, truncate, with_boilerplate
-from store import list_hits
+from extractors.models import FeedEntry
+from store import ArticleToSave, list_hits, save_article_groups
 from store.similarity import band_keys, is_same_story, sketch_text
 from tests.alerts_support import add_feeds, channel, match_article, open_db, seed_article, settings, store_article
 from tests.conftest import shared_path
@@ -81,6 +84,39 @@ def test_a_copy_in_a_later_run_adds_to_the_history_not_a_new_alert(tmp_path, web
     assert len(webhook.received) == sent
     newest = list_hits(engine, limit=1)[0]
     assert newest.feed == FEEDS[1] and [c.feed for c in newest.also_reported_by] == [FEEDS[0]]
+
+
+def test_copies_saved_in_one_batch_are_one_story_alerting_once(tmp_path, webhook):
+    """A pass saves 50 articles at a time: copies in the same batch find each other (the
+    index is written at the end of the batch), and a link listed twice in a batch is
+    stored once, with no half claim left for its second feed's key."""
+    engine = open_db(tmp_path)
+    feeds = add_feeds(engine, *FEEDS)
+    channels = {"hook": channel("hook", webhook.apprise_url())}
+    now = datetime.now(timezone.utc)
+
+    def item(feed: str, article, key: str | None = None) -> ArticleToSave:
+        entry = FeedEntry(entry_key=key or article.url, link=article.url, title=article.title, summary="",
+                          published=now)
+        return ArticleToSave(entry=entry, article=article, matches=tuple(match_article(article)))
+
+    copies = seed_copies()
+    other = replace(copies[0], url="https://two.example.org/weather", title="Cold", text=OTHER * 5)
+    groups = [(feeds[feed], [item(feed, copy)]) for feed, copy in zip(FEEDS, copies)]
+    groups[1][1].append(item(FEEDS[1], other))
+    groups[2][1].append(item(FEEDS[2], copies[0], key="another-guid"))  # the first copy's link again
+    saved = save_article_groups(engine, groups, channels_for_rule=lambda rule: tuple(channels))
+
+    rules = {m.rule for m in match_article(copies[0])}
+    assert [len(batch.article_ids) for batch in saved] == [1, 2, 1, 1, 1]
+    assert saved[2].already_stored == 1
+    assert sum(batch.deliveries for batch in saved) == len(rules)
+    assert send_pending(engine, channels, settings()).sent == len(rules) == len(webhook.received)
+    stories = {hit["story"] for hit in map(lambda h: h.to_json(), list_hits(engine)) if hit["title"] != "Cold"}
+    assert len(stories) == 1 and len(list_hits(engine)) == 5 * len(rules)
+    with engine.connect() as connection:
+        assert f"feed:{feeds[FEEDS[2]]}:another-guid" not in set(connection.execute(
+            text("SELECT key FROM seenentry")).scalars())
 
 
 def test_different_articles_are_different_stories(tmp_path):
