@@ -5,9 +5,10 @@ fetches the page of every new entry of `polls`, yielding (job, FetchResult | Non
 completion order (None: the entry has no link). `polls` may still be arriving (an iterator
 that blocks on slow feeds): a reader thread takes each as it comes, appends it to
 `polls_seen` and queues its entries under their host. A dispatcher starts a fetch only for
-a host with fewer than `fetch.per_host_concurrency` fetches in flight, taking hosts in
-turn, so one big feed never fills every fetch thread while other publishers wait (the
-client's own per-host cap stays the safety net and then never blocks a thread). At most
+a host with fewer than `fetch.per_host_concurrency` fetches in flight, so one big feed
+never fills every fetch thread while other publishers wait (the client's own per-host cap
+stays the safety net and then never blocks a thread), taking first the host with the most
+pages left, so that the hosts finish together. At most
 `2 x fetch.concurrency` pages are in flight or fetched but not yet taken, so memory stays
 bounded however many entries are new.
 
@@ -81,14 +82,22 @@ class HostQueue:
             return None
 
     def _pick(self) -> tuple[str, Any] | None:
-        for host in list(self.pending):
-            if self.active[host] < self.per_host:
-                jobs = self.pending.pop(host)
-                job = jobs.popleft()
-                if jobs:
-                    self.pending[host] = jobs  # back of the line: hosts take turns
-                return host, job
-        return None
+        """The next job of the host with the most jobs left among those under their cap
+        (the first of equals, which then goes to the back of the line). Taking hosts
+        strictly in turn finished the small hosts first and left the biggest one alone at
+        the end, fetching `per_host` pages at a time while the extraction workers waited
+        (2 s of a 1,000-article pass with idle cores)."""
+        best = None
+        for host, jobs in self.pending.items():
+            if self.active[host] < self.per_host and (best is None or len(jobs) > len(self.pending[best])):
+                best = host
+        if best is None:
+            return None
+        jobs = self.pending.pop(best)
+        job = jobs.popleft()
+        if jobs:
+            self.pending[best] = jobs
+        return best, job
 
     def finished(self, host: str) -> None:
         with self.cond:

@@ -147,3 +147,28 @@ def test_feeds_listed_outlet_by_outlet_are_polled_across_outlets_at_once(tmp_pat
         other.close()
     assert summary.feeds_failed == 0
     assert held_until_other_asked[0] is True, "the other outlet's feed waited behind the busy outlet's"
+
+
+def test_page_fetches_start_with_the_host_with_most_pages_left_so_hosts_finish_together():
+    """Extraction takes pages more slowly than 16 connections fetch them, so the order of
+    fetches decides the end of a pass: hosts strictly in turn finished the small outlets
+    first and left the big one alone, fetching two pages at a time while the workers
+    waited. The outlet with most pages left goes first, within its per-host cap."""
+    from flows.streams import HostQueue
+
+    queue = HostQueue(window=1, per_host=1)
+    queue.add("big.example", range(6))
+    queue.add("small.example", range(2))
+    queue.close()
+    order = []
+    while (picked := queue.next_job()) is not None:
+        order.append(picked[0])
+        queue.finished(picked[0])
+        queue.taken()
+    assert order.count("big.example") == 6 and order.count("small.example") == 2
+    assert set(order[-2:]) == {"big.example", "small.example"}, order
+
+    capped = HostQueue(window=4, per_host=1)  # the big host's cap leaves room for the others
+    capped.add("big.example", range(6))
+    capped.add("small.example", range(2))
+    assert [capped.next_job()[0], capped.next_job()[0]] == ["big.example", "small.example"]
