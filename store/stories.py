@@ -17,20 +17,22 @@ does it, taken before the first lookup, so the second saver sees the first one's
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlmodel import Session
 
-from store.similarity import Sketch, band_keys, is_same_story, sketch_text
+from store.similarity import BAND_ROWS, NUM_PERM, Sketch, band_keys, is_same_story, sketch_text
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
 from store.upsert import insert_ignore
 
 STORY_WINDOW = timedelta(days=7)
 MAX_CANDIDATES = 20
+NUM_BANDS = NUM_PERM // BAND_ROWS
 STORY_LOCK = 7_460_014  # a constant shared by every newswatch process (store/migrations/env.py has 7_460_013)
 
 
@@ -54,16 +56,17 @@ def assign_stories(session: Session, articles: Sequence[tuple[int, str]], now: d
     """File each (article id, text) under its story, in order; their story ids.
 
     The same stories as filing them one by one: an article's candidates are the best
-    `MAX_CANDIDATES` among the stored ones (one aggregated query each: syndicated copies
-    share all 64 bands, so the raw band pairs would be many) and the earlier ones of this
-    batch, whose members and bands are written at the end, one statement each for the batch.
+    `MAX_CANDIDATES` among the stored ones and the earlier ones of this batch, whose
+    members and bands are written at the end. Two queries find the stored candidates of the
+    whole batch (bands counted in the database: syndicated copies share all 64 bands, so
+    the raw band pairs would be many) and two statements write the batch.
     """
     now = now or utcnow()
     sketches = [sketch_text(text) for _, text in articles]
     bands = [band_keys(sketch) if sketch else [] for sketch in sketches]
-    since, batch = now - STORY_WINDOW, _Batch()
-    for (article_id, _), sketch, keys in zip(articles, sketches, bands):
-        story_id = (_find_story(session, sketch, keys, since, batch) if sketch else None) or article_id
+    stored, batch = _stored_candidates(session, bands, now - STORY_WINDOW), _Batch()
+    for (article_id, _), sketch, keys, found in zip(articles, sketches, bands, stored):
+        story_id = (_find_story(sketch, keys, found, batch) if sketch else None) or article_id
         batch.add(article_id, story_id, sketch, keys)
     if batch.members:
         session.execute(INSERT_MEMBER, [dict(article_id=m.article_id, story_id=m.story_id, created_at=now,
@@ -86,8 +89,7 @@ def _insert_bands(session: Session, rows: list[tuple[str, int]], now: datetime) 
     if key not in _BAND_STATEMENTS:
         _BAND_STATEMENTS[key] = _band_statement(dialect)
     sql, positional = _BAND_STATEMENTS[key]
-    processor = StoryBand.__table__.c.created_at.type.bind_processor(dialect)
-    stamp = processor(now) if processor else now
+    stamp = _stored_time(dialect, now)
     if positional:
         connection.exec_driver_sql(sql, [(band, article, stamp) for band, article in rows])
     else:
@@ -137,29 +139,71 @@ class _Batch:
                 for i, count in shared.items()]
 
 
-# Built once, with expanding IN parameters: statements built per article (64 band keys
-# coerced one by one, then cache-keyed) cost more than the queries themselves.
+def _stored_time(dialect, value: datetime):
+    """`value` as SQLAlchemy hands a band's timestamp to this driver (SQLite: its text)."""
+    processor = StoryBand.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor(value) if processor else value
+
+
+# Built once, with an expanding IN parameter: a statement built per batch is cache-keyed per batch.
 INSERT_MEMBER = insert(StoryMember.__table__)
-_BAND, _MEMBER = StoryBand.__table__.c, StoryMember.__table__.c
-_SHARED = func.count(_BAND.id).label("shared")
-_CANDIDATES = (
-    select(_BAND.article_id, _SHARED)
-    .where(_BAND.band.in_(bindparam("bands", expanding=True)), _BAND.created_at >= bindparam("since"))
-    .group_by(_BAND.article_id)
-    .order_by(_SHARED.desc(), _BAND.article_id)
-    .limit(MAX_CANDIDATES)
-    .subquery()
-)
-CANDIDATE_SKETCHES = select(_CANDIDATES.c.shared, _CANDIDATES.c.article_id, _MEMBER.story_id, _MEMBER.size,
-                            _MEMBER.signature).join(_CANDIDATES, _MEMBER.article_id == _CANDIDATES.c.article_id)
+_MEMBER = StoryMember.__table__.c
+MAX_PROBES_PER_QUERY = 100  # articles whose bands one query looks up, two parameters a band
+MEMBER_SKETCHES = select(_MEMBER.article_id, _MEMBER.story_id, _MEMBER.size, _MEMBER.signature).where(
+    _MEMBER.article_id.in_(bindparam("ids", expanding=True)))
 
 
-def _find_story(session: Session, sketch: Sketch, bands: list[str], since: datetime, batch: _Batch) -> int | None:
+def _stored_candidates(session: Session, bands: list[list[str]], since: datetime) -> list[list[Candidate]]:
+    """For each article of the batch (its band keys), the best `MAX_CANDIDATES` stored
+    articles of the window by shared bands, then oldest first, with their sketches."""
+    shared: list[list[tuple[int, int]]] = [[] for _ in bands]  # per probe: (shared, article id)
+    probes = [(probe, band) for probe, keys in enumerate(bands) for band in keys]
+    step = _probes_per_query(session) * NUM_BANDS
+    for start in range(0, len(probes), step):
+        for probe, article_id, count in _shared_bands(session, probes[start:start + step], since):
+            shared[probe].append((count, article_id))
+    best = [sorted(found, key=lambda c: (-c[0], c[1]))[:MAX_CANDIDATES] for found in shared]
+    members: dict[int, tuple[int, Sketch | None]] = {}
+    for chunk in in_chunks(list({article_id for found in best for _, article_id in found})):
+        for article_id, story_id, size, signature in session.execute(MEMBER_SKETCHES, {"ids": chunk}):
+            members[article_id] = (story_id, Sketch(signature, size) if signature else None)
+    return [[(count, article_id, *members[article_id]) for count, article_id in found if article_id in members]
+            for found in best]
+
+
+def _probes_per_query(session: Session) -> int:
+    """As many articles' bands as the backend takes parameters in one statement: SQLite's
+    limit is 32,766 since 3.32 but may be built as low as 999; PostgreSQL's is 65,535."""
+    connection = session.connection()
+    limit = 65_535
+    if connection.dialect.name == "sqlite":
+        driver = connection.connection.driver_connection
+        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(driver, "getlimit") else 999
+    return max(1, min(MAX_PROBES_PER_QUERY, (limit - 1) // (2 * NUM_BANDS)))
+
+
+def _shared_bands(session: Session, probes: list[tuple[int, str]], since: datetime) -> list[tuple[int, int, int]]:
+    """(probe, stored article, bands shared) for every stored article of the window sharing
+    a band with a probe: the probes' bands as a VALUES table joined to the band index.
+    Written for the driver (SQLite and PostgreSQL both take it): built by SQLAlchemy, the
+    3,200 values of a batch cost more to compile than the query costs to run."""
+    if not probes:
+        return []
+    connection = session.connection()
+    dialect = connection.dialect
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+    table = StoryBand.__table__.name
+    sql = (f"WITH probe(probe, band) AS (VALUES {', '.join([f'({mark}, {mark})'] * len(probes))}) "
+           f"SELECT probe.probe, {table}.article_id, count(*) FROM probe "
+           f"JOIN {table} ON {table}.band = probe.band WHERE {table}.created_at >= {mark} "
+           f"GROUP BY probe.probe, {table}.article_id")
+    params = tuple(value for pair in probes for value in pair) + (_stored_time(dialect, since),)
+    return connection.exec_driver_sql(sql, params).all()
+
+
+def _find_story(sketch: Sketch, bands: list[str], stored: list[Candidate], batch: _Batch) -> int | None:
     """The story of the earliest verified near-duplicate among the best LSH candidates,
-    stored (one query: candidates and their sketches together) or earlier in the batch."""
-    stored = [(shared, article_id, story, Sketch(signature, size) if signature else None)
-              for shared, article_id, story, size, signature in
-              session.execute(CANDIDATE_SKETCHES, {"bands": bands, "since": since})]
+    stored or earlier in the batch."""
     candidates = sorted(stored + batch.candidates(bands), key=lambda c: (-c[0], c[1]))
     matches = [story for _shared, _article, story, other in candidates[:MAX_CANDIDATES]
                if other and is_same_story(sketch, other)]

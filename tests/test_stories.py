@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import random
+import sqlite3
 from dataclasses import replace
 from datetime import datetime, timezone
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import event, text
 
 from alerts import send_pending
 from bench.stories import change_sentence, load_bodies, make_copies, truncate, with_boilerplate
 from extractors.models import FeedEntry
 from store import ArticleToSave, list_hits, save_article_groups
 from store.similarity import band_keys, is_same_story, sketch_text
-from tests.alerts_support import add_feeds, channel, match_article, open_db, seed_article, settings, store_article
+from tests.alerts_support import (add_feeds, channel, match_article, numbered_article, open_db, seed_article, settings,
+                                  store_article)
 from tests.conftest import shared_path
 
 FEEDS = ("Wire One", "Korea Daily", "Asia Post", "World Desk", "Evening Star")
@@ -86,11 +89,17 @@ def test_a_copy_in_a_later_run_adds_to_the_history_not_a_new_alert(tmp_path, web
     assert newest.feed == FEEDS[1] and [c.feed for c in newest.also_reported_by] == [FEEDS[0]]
 
 
-def test_copies_saved_in_one_batch_are_one_story_alerting_once(tmp_path, webhook):
+@pytest.mark.parametrize("variable_limit", [None, 999], ids=["sqlite-default", "sqlite-built-with-999"])
+def test_copies_saved_in_one_batch_are_one_story_alerting_once(tmp_path, webhook, variable_limit):
     """A pass saves 50 articles at a time: copies in the same batch find each other (the
     index is written at the end of the batch), and a link listed twice in a batch is
-    stored once, with no half claim left for its second feed's key."""
+    stored once, with no half claim left for its second feed's key. The batch's band
+    lookups fit an SQLite built with a limit of 999 parameters a statement."""
     engine = open_db(tmp_path)
+    if variable_limit:
+        engine.dispose()
+        event.listen(engine, "connect", lambda connection, _record: connection.setlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variable_limit))
     feeds = add_feeds(engine, *FEEDS)
     channels = {"hook": channel("hook", webhook.apprise_url())}
     now = datetime.now(timezone.utc)
@@ -104,11 +113,12 @@ def test_copies_saved_in_one_batch_are_one_story_alerting_once(tmp_path, webhook
     other = replace(copies[0], url="https://two.example.org/weather", title="Cold", text=OTHER * 5)
     groups = [(feeds[feed], [item(feed, copy)]) for feed, copy in zip(FEEDS, copies)]
     groups[1][1].append(item(FEEDS[1], other))
+    groups[3][1].extend(item(FEEDS[3], numbered_article(n, rule_word="weather")) for n in range(10))
     groups[2][1].append(item(FEEDS[2], copies[0], key="another-guid"))  # the first copy's link again
     saved = save_article_groups(engine, groups, channels_for_rule=lambda rule: tuple(channels))
 
     rules = {m.rule for m in match_article(copies[0])}
-    assert [len(batch.article_ids) for batch in saved] == [1, 2, 1, 1, 1]
+    assert [len(batch.article_ids) for batch in saved] == [1, 2, 1, 11, 1]
     assert saved[2].already_stored == 1
     assert sum(batch.deliveries for batch in saved) == len(rules)
     assert send_pending(engine, channels, settings()).sent == len(rules) == len(webhook.received)
@@ -117,6 +127,11 @@ def test_copies_saved_in_one_batch_are_one_story_alerting_once(tmp_path, webhook
     with engine.connect() as connection:
         assert f"feed:{feeds[FEEDS[2]]}:another-guid" not in set(connection.execute(
             text("SELECT key FROM seenentry")).scalars())
+        # the band rows, written through the driver, hold their timestamps as SQLAlchemy writes them
+        assert connection.execute(text("SELECT count(*) FROM storyband")).scalar() == 64 * 16
+        assert connection.execute(text(
+            "SELECT count(*) FROM storyband b JOIN storymember m ON m.article_id = b.article_id "
+            "WHERE b.created_at <> m.created_at")).scalar() == 0
 
 
 def test_different_articles_are_different_stories(tmp_path):
