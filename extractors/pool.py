@@ -40,9 +40,11 @@ from extractors.workers import Worker, encode_call, shared_pool
 
 Task = tuple[Any, bytes, str, "dict[str, str] | None"]
 DEPTH = 2  # pages per worker in flight: the one being extracted and the next
-# How long a first page waits for a feed-parsing worker that is busy: a parse ends in
-# milliseconds, while a process of our own costs 0.2-0.3 s of start-up on the critical path
-# (and its CPU), and at the end of the pass, being one too many, a stop (0.1 s).
+# How long a first page waits for a feed-parsing worker that is busy, and how long after it
+# further slots wait for one rather than start a process: a parse ends in milliseconds,
+# while a process of our own costs 0.2-0.3 s of start-up on the critical path (and its CPU),
+# and at the end of the pass, being one too many, a stop. Past it (polls of a big config
+# keep the parsing workers busy), the pool starts its own, so extraction runs on every core.
 LEND_WAIT_SECONDS = 1.0
 
 
@@ -95,6 +97,7 @@ class ExtractionPool:
         self.memory_limit = memory_limit_mb * 1024 * 1024
         self.max_tasks = max_tasks_per_worker
         self._idle: list[Worker] = []
+        self._first_slot_at = 0.0  # when the first slot of the current extract_many was taken
 
     def __enter__(self) -> ExtractionPool:
         return self
@@ -195,7 +198,8 @@ class ExtractionPool:
 
     def _take(self, first: bool = True) -> Worker | None:
         """A worker for a new slot; None (for now) when sharing and a busy feed-parsing
-        worker will soon be idle: the slots already running go on, and the next page asks again."""
+        worker will soon be idle: the slots already running go on, and the next page asks
+        again, for up to LEND_WAIT_SECONDS after the first slot."""
         while self._idle:
             worker = self._idle.pop()
             if worker.alive():
@@ -204,8 +208,11 @@ class ExtractionPool:
         if not self.share_workers:
             return Worker(self.memory_limit)
         shared = shared_pool()
+        if first:
+            self._first_slot_at = time.monotonic()
         lent = shared.lend(wait=LEND_WAIT_SECONDS if first else 0.0)
-        if lent is None and not first and shared.busy:
+        if lent is None and not first and shared.busy and \
+                time.monotonic() - self._first_slot_at < LEND_WAIT_SECONDS:
             return None
         return lent or Worker(self.memory_limit)
 

@@ -14,6 +14,7 @@ from extractors.charset import decode_html, find_charset
 from extractors.cleaning import clean_article_text
 from extractors.models import FeedEntry
 from extractors.pool import ExtractionPool
+import extractors.pool
 from extractors import workers
 from extractors.workers import Worker, WorkerPool
 
@@ -249,6 +250,22 @@ def test_a_second_worker_is_not_started_while_a_parsing_worker_is_about_to_free(
             results, used = pids_after(pool, [(n, good, URL, None) for n in range(4)])
         assert all(results[n].text.startswith("South Korea called") for n in range(4))
         assert used <= warm, "the pool started a process of its own beside the busy parsing worker"
+    finally:
+        parse.join()
+        shared.close()
+
+
+def test_busy_parsing_workers_hold_back_a_second_extraction_worker_for_a_second_only(monkeypatch):
+    """A big config's polls keep the parsing workers busy for minutes: past the grace the
+    pool starts a worker of its own, so extraction still runs on every core."""
+    good = (PAGES / "seed_article.html").read_bytes()
+    monkeypatch.setattr(extractors.pool, "LEND_WAIT_SECONDS", 0.2)  # 60 pages take ~1 s
+    shared, warm, parse = busy_shared_pool(monkeypatch, idle=1, busy_seconds=4.0)
+    try:
+        with ExtractionPool(workers=2, share_workers=True) as pool:
+            results, used = pids_after(pool, [(n, good, URL, None) for n in range(60)])
+        assert all(results[n].text.startswith("South Korea called") for n in range(60))
+        assert len(used - warm) == 1, "no second worker was started while the parsing workers stayed busy"
     finally:
         parse.join()
         shared.close()
