@@ -244,6 +244,7 @@ def test_the_first_page_waits_for_the_parsing_worker_finishing_a_feed(monkeypatc
 
 def test_a_second_worker_is_not_started_while_a_parsing_worker_is_about_to_free(monkeypatch):
     good = (PAGES / "seed_article.html").read_bytes()
+    monkeypatch.setattr(extractors.pool, "LEND_WAIT_SECONDS", 10.0)  # however slow this machine
     shared, warm, parse = busy_shared_pool(monkeypatch, idle=1, busy_seconds=1.0)
     try:
         with ExtractionPool(workers=2, share_workers=True) as pool:
@@ -258,13 +259,15 @@ def test_a_second_worker_is_not_started_while_a_parsing_worker_is_about_to_free(
 def test_busy_parsing_workers_hold_back_a_second_extraction_worker_for_a_second_only(monkeypatch):
     """A big config's polls keep the parsing workers busy for minutes: past the grace the
     pool starts a worker of its own, so extraction still runs on every core."""
-    good = (PAGES / "seed_article.html").read_bytes()
-    monkeypatch.setattr(extractors.pool, "LEND_WAIT_SECONDS", 0.2)  # 60 pages take ~1 s
+    long_report = ("<html><body><article>" + "".join(
+        f"<p>Paragraph {i} of a long report, with words enough to be kept as text by the extractor.</p>"
+        for i in range(400)) + "</article></body></html>").encode()  # ~30 ms of extraction
+    monkeypatch.setattr(extractors.pool, "LEND_WAIT_SECONDS", 0.2)  # 40 pages: over 1 s on one worker
     shared, warm, parse = busy_shared_pool(monkeypatch, idle=1, busy_seconds=4.0)
     try:
         with ExtractionPool(workers=2, share_workers=True) as pool:
-            results, used = pids_after(pool, [(n, good, URL, None) for n in range(60)])
-        assert all(results[n].text.startswith("South Korea called") for n in range(60))
+            results, used = pids_after(pool, [(n, long_report, URL, None) for n in range(40)])
+        assert all(results[n].text.startswith("Paragraph 0 of a long report") for n in range(40))
         assert len(used - warm) == 1, "no second worker was started while the parsing workers stayed busy"
     finally:
         parse.join()
