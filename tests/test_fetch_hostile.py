@@ -237,3 +237,30 @@ def test_per_host_concurrency_is_capped(stop):
         for t in threads:
             t.join()
     assert peak[0] == 2
+
+
+@pytest.mark.parametrize("inflate", ["isal", "zlib"])
+def test_gzip_and_deflate_bodies_decode_alike_with_isal_and_with_zlib(monkeypatch, inflate):
+    """Pages are inflated by ISA-L when its wheel is installed, else by the standard zlib:
+    the same bytes either way, in gzip (several members too), zlib-wrapped or raw deflate,
+    and a corrupt body is a BadEncoding, not a crash."""
+    import gzip
+    import zlib
+
+    from extractors import decoding
+    from extractors.errors import BadEncoding
+
+    if inflate == "zlib":
+        monkeypatch.setattr(decoding, "inflate", zlib)
+    else:
+        assert decoding.inflate.__name__ == "isal.isal_zlib", "isal is a dependency: its wheel should be installed"
+    page = ("<html><body>" + "<p>Pyongyang fired two missiles.</p>" * 5000 + "</body></html>").encode()
+    bodies = {"gzip": gzip.compress(page[:90000]) + gzip.compress(page[90000:]),
+              "deflate": zlib.compress(page), "raw deflate": zlib.compress(page)[2:-4]}
+    for name, body in bodies.items():
+        decoder = decoding.make_decoder("gzip" if name == "gzip" else "deflate")
+        decoded = b"".join([*decoder.feed(body[:1000]), *decoder.feed(body[1000:]), *decoder.flush()])
+        assert decoded == page, name
+        assert all(len(piece) <= decoding.CHUNK for piece in decoding.make_decoder("gzip").feed(bodies["gzip"]))
+    with pytest.raises(BadEncoding):
+        list(decoding.make_decoder("gzip").feed(b"\x1f\x8b\x08\x00" + b"not gzip at all" * 10))
