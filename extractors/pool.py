@@ -20,8 +20,8 @@ to its 1,500th, and each restart costs ~0.2 s of start-up). `close()` (or leavin
 With `share_workers=True` the pool borrows idle warm workers of the feed-parsing pool
 (`extractors.workers.shared_pool`, the same kind of process, trafilatura preloaded),
 waiting up to LEND_WAIT_SECONDS for one that is finishing a feed's parse, before starting
-its own, and hands its idle workers back on close: a pass then runs one
-set of worker processes, and the next pass (under `serve`) finds them started.
+its own, and hands its idle workers back on close: a pass then runs one set of worker
+processes, and the next pass (under `serve`) finds them started.
 """
 
 from __future__ import annotations

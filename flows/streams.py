@@ -8,9 +8,8 @@ that blocks on slow feeds): a reader thread takes each as it comes, appends it t
 a host with fewer than `fetch.per_host_concurrency` fetches in flight, so one big feed
 never fills every fetch thread while other publishers wait (the client's own per-host cap
 stays the safety net and then never blocks a thread), taking first the host with the most
-pages left, so that the hosts finish together. At most
-`2 x fetch.concurrency` pages are in flight or fetched but not yet taken, so memory stays
-bounded however many entries are new.
+pages left, so that the hosts finish together. At most `2 x fetch.concurrency` pages are in
+flight or fetched but not yet taken, so memory stays bounded however many entries are new.
 
     with BatchWriter(save) as writer: writer.put(key, item)
 hands items to one writer thread that calls `save({key: [item, ...], ...})` (items grouped
