@@ -106,8 +106,8 @@ def save_article_groups(
     """`save_articles` for several feeds' items in ONE transaction; a SavedBatch per group.
 
     Each step is one statement for the whole batch (claims, articles, stories, hits, story
-    claims, outbox rows), with the result of saving the items one by one, in order: a
-    batch of 50 cost ~7 statements per article that way."""
+    claims, outbox rows), with the same result as saving the items one by one, in order,
+    which cost ~7 statements per article."""
     items = [(group, feed_id, item) for group, (feed_id, batch) in enumerate(groups) for item in batch]
     results = [SavedBatch() for _ in groups]
     with Session(engine) as session:
