@@ -17,34 +17,13 @@ from newswatch.demo.servers import Site, SmtpServer, free_port
 __all__ = ["FeedServer", "Site", "SmtpServer", "WebhookReceiver", "free_port"]
 
 
-class FeedServer:
+class FeedServer(Site):
     """Answers every GET on `host` with the RSS `body`, after calling `before_answer()` in the
     request's thread (to hold the answer, time it, or note who asked when)."""
 
     def __init__(self, body: bytes, before_answer: Callable[[], None] = lambda: None, host: str = "127.0.0.1"):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                before_answer()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}{path}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(host, fallback=(200, {"Content-Type": "application/rss+xml"}, body),
+                         before_answer=before_answer)
 
 
 class WebhookReceiver:

@@ -11,6 +11,7 @@ import email
 import email.policy
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,21 +19,31 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 
 
-class Site:
-    """A tiny web site on 127.0.0.1: path -> (status, headers, body). Counts requests per path."""
+Route = tuple[int, dict[str, str], bytes]  # status, headers, body
+NOT_FOUND: Route = (404, {"Content-Type": "text/plain"}, b"not found")
 
-    def __init__(self, host: str = "127.0.0.1"):
-        self.routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
+
+class Site:
+    """A tiny web site on 127.0.0.1: path -> (status, headers, body). Counts requests per path.
+
+    `fallback` answers the paths without a route (404 by default); `before_answer()` is
+    called in each request's thread before it is answered (a test holds or times answers)."""
+
+    def __init__(self, host: str = "127.0.0.1", fallback: Route = NOT_FOUND,
+                 before_answer: Callable[[], None] | None = None):
+        self.routes: dict[str, Route] = {}
         self.hits: dict[str, int] = {}
         self.lock = threading.Lock()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's naming)
+                if before_answer is not None:
+                    before_answer()
                 with site.lock:
                     site.hits[self.path] = site.hits.get(self.path, 0) + 1
                     route = site.routes.get(self.path)
-                status, headers, body = route or (404, {"Content-Type": "text/plain"}, b"not found")
+                status, headers, body = route or fallback
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
