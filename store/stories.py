@@ -84,30 +84,15 @@ def _insert_bands(session: Session, rows: list[tuple[str, int]], now: datetime) 
     cost of the insert. The timestamp is processed once, by the column type's own
     processor, so it is stored exactly as SQLAlchemy would store it."""
     connection = session.connection()
-    dialect = connection.dialect
-    key = (dialect.name, dialect.paramstyle)
-    if key not in _BAND_STATEMENTS:
-        _BAND_STATEMENTS[key] = _band_statement(dialect)
-    sql, positional = _BAND_STATEMENTS[key]
-    stamp = _stored_time(dialect, now)
-    if positional:
-        connection.exec_driver_sql(sql, [(band, article, stamp) for band, article in rows])
-    else:
-        connection.exec_driver_sql(sql, [{"band": band, "article_id": article, "created_at": stamp}
-                                         for band, article in rows])
+    mark, stamp = _placeholder(connection.dialect), _stored_time(connection.dialect, now)
+    connection.exec_driver_sql(
+        f"INSERT INTO {StoryBand.__table__.name} (band, article_id, created_at) VALUES ({mark}, {mark}, {mark})",
+        [(band, article, stamp) for band, article in rows])
 
 
-_BAND_STATEMENTS: dict[tuple[str, str], tuple[str, bool]] = {}  # by dialect name and paramstyle
-
-
-def _band_statement(dialect) -> tuple[str, bool]:
-    """The band insert in the driver's paramstyle; positional parameters come as (band, article_id, created_at)."""
-    compiled = insert(StoryBand.__table__).values(
-        band=bindparam("band"), article_id=bindparam("article_id"), created_at=bindparam("created_at")
-    ).compile(dialect=dialect)
-    if compiled.positional and tuple(compiled.positiontup) != ("band", "article_id", "created_at"):
-        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
-    return str(compiled), bool(compiled.positional)
+def _placeholder(dialect) -> str:
+    """The driver's positional parameter mark, for SQL handed to it as it is (SQLite and psycopg)."""
+    return {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
 
 
 Candidate = tuple[int, int, int, "Sketch | None"]  # (shared bands, article id, story id, sketch)
@@ -191,7 +176,7 @@ def _shared_bands(session: Session, probes: list[tuple[int, str]], since: dateti
         return []
     connection = session.connection()
     dialect = connection.dialect
-    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
+    mark = _placeholder(dialect)
     table = StoryBand.__table__.name
     sql = (f"WITH probe(probe, band) AS (VALUES {', '.join([f'({mark}, {mark})'] * len(probes))}) "
            f"SELECT probe.probe, {table}.article_id, count(*) FROM probe "
