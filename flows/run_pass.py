@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import zip_longest
-from urllib.parse import urlsplit
 
 from alerts import RelayReport, send_pending
 from config.models import Config
 from extractors.http import SafeClient
 from extractors.pool import ExtractionPool
 from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feeds, poll_feed, process_entries
+from flows.streams import host_of
 from flows.summary import PassSummary
 from matching import compile_rules
 from store import FeedState, delivery_counts, open_database, purge_expired_articles, sync_feeds
@@ -60,7 +60,7 @@ def interleave_hosts(feeds: Sequence[FeedState]) -> list[FeedState]:
     while the other hosts' feeds queued behind them."""
     by_host: dict[str, list[FeedState]] = {}
     for feed in feeds:
-        by_host.setdefault((urlsplit(feed.url).hostname or "").lower(), []).append(feed)
+        by_host.setdefault(host_of(feed.url), []).append(feed)
     return [feed for turn in zip_longest(*by_host.values()) for feed in turn if feed is not None]
 
 

@@ -13,7 +13,6 @@ from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import event, text
 
 from alerts import send_pending
 from bench.stories import change_sentence, load_bodies, make_copies, truncate, with_boilerplate
@@ -95,6 +94,8 @@ def test_copies_saved_in_one_batch_are_one_story_alerting_once(tmp_path, webhook
     index is written at the end of the batch), and a link listed twice in a batch is
     stored once, with no half claim left for its second feed's key. The batch's band
     lookups fit an SQLite built with a limit of 999 parameters a statement."""
+    from sqlalchemy import event, text
+
     engine = open_db(tmp_path)
     if variable_limit:
         engine.dispose()
