@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import datetime
 import ssl
 
 import pytest
@@ -13,35 +12,15 @@ from alerts import lazytls
 from alerts.deliver import send_message
 from alerts.render import Message
 from newswatch.demo.servers import Inbox, free_port
+from tests.servers import self_signed_context
 
 MESSAGE = Message(title="tls check", body="<p>hello</p>", body_format="html")
-
-
-def self_signed(tmp_path):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now)
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
-    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                         serialization.PrivateFormat.PKCS8,
-                                                         serialization.NoEncryption()))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
-    return context
 
 
 @pytest.fixture
 def tls_smtp(tmp_path):
     inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=self_signed(tmp_path),
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=self_signed_context(tmp_path),
                             require_starttls=True)
     controller.start()
     yield inbox, port
