@@ -18,12 +18,14 @@ its own, with a throwaway PREFECT_HOME and a free port; stopped at the end). Fig
  1. throughput: pass 1 over N new articles, pass 2 identical with nothing new (the feeds are
     re-read and parsed, every entry already seen); marginal = (pass 1 - pass 2) / N, beside the
     extraction-bound limit: the same N pages through extract_article in a pool of one process
-    per core (pages already in memory), measured in between. efficiency = limit / marginal.
+    per core (pages already in memory), measured just before and just after the first passes
+    (the mean is used). efficiency = limit / marginal.
  2. peer: `trafilatura -i FEEDS --feed --parallel 2` on the same feeds, served on port 80;
     our articles/s (whole `newswatch run` process) over its articles/s (whole process).
  3. quiet pass: 1,000 feeds on the 8 hosts, all answering 304; wall and CPU of the pass, and
     the marginal over a 10-feed quiet pass (CPU per feed = delta CPU / 990).
- 4. Prefect overhead: the same passes with run_pass() called directly; share = 1 - direct/cli.
+ 4. Prefect overhead: the same passes with run_pass() called directly, each right after its
+    `newswatch run` twin; share = 1 - direct/cli.
  5. memory: peak RSS (sum over the pass process and all its descendants, /proc sampled every
     20 ms, the descendants looked up every 0.2 s) at N and at --big new articles.
  6. alerts: 100 hits to an e-mail channel on a local aiosmtpd server; seconds to deliver them.
@@ -276,21 +278,27 @@ def _init_worker_noop(_n: int) -> None:
 # ---------------------------------------------------------------- measurements
 
 def measure_throughput(args, port: int, api_url: str, workdir: Path) -> dict:
+    """Per repeat: limit, cli pass 1, direct pass 1, limit, cli pass 2, direct pass 2. The two
+    first passes sit side by side (the Prefect share compares them) between two measurements
+    of the limit, whose mean is the limit at their time: the host's speed drifts by 10-20%
+    within a minute here, and a limit taken 20 s off the pass carried that drift into the ratio."""
     runs = []
     for rep in range(args.repeats):
         feeds = feed_urls(port, f"t{rep}", args.articles)
         cli_dir = write_config(workdir / f"throughput-cli-{rep}", feeds)
-        first = run_pass("cli", cli_dir, pass_env(api_url), sample_memory=True)
-        second = run_pass("cli", cli_dir, pass_env(api_url))
-        limit = extraction_limit(args.articles)
         direct_dir = write_config(workdir / f"throughput-direct-{rep}", feeds)
+        limit_before = extraction_limit(args.articles)
+        first = run_pass("cli", cli_dir, pass_env(api_url), sample_memory=True)
         d_first = run_pass("direct", direct_dir, pass_env(None))
+        limit_after = extraction_limit(args.articles)
+        second = run_pass("cli", cli_dir, pass_env(api_url))
         d_second = run_pass("direct", direct_dir, pass_env(None))
+        limit = (limit_before + limit_after) / 2
         new = first["summary"]["new_articles"]
-        runs.append(dict(first=first, second=second, limit=limit, d_first=d_first, d_second=d_second, new=new,
-                         load=load_average()))
+        runs.append(dict(first=first, second=second, limit=limit, limits=(limit_before, limit_after),
+                         d_first=d_first, d_second=d_second, new=new, load=load_average()))
         print(f"  repeat {rep + 1}: pass1 {first['wall']:.1f} s ({new} new), pass2 {second['wall']:.1f} s, "
-              f"limit {limit:.1f} s, direct {d_first['wall']:.1f}/{d_second['wall']:.1f} s, "
+              f"limit {limit_before:.1f}/{limit_after:.1f} s, direct {d_first['wall']:.1f}/{d_second['wall']:.1f} s, "
               f"peak RSS {first['peak_rss'] / 2**20:.0f} MB, load {runs[-1]['load']}", flush=True)
     return report_throughput(args, runs)
 
@@ -311,7 +319,9 @@ def report_throughput(args, runs: list[dict]) -> dict:
     print(f"   pass 2 wall (nothing new) {spread([r['second']['wall'] for r in runs])} s")
     print(f"   marginal per article      {spread(marginal)} ms wall, {spread(cpu)} ms CPU (process tree), of which "
           f"{spread(cpu_main)} ms in the pass process (fetch, match, store; the rest is the extraction workers)")
-    print(f"   extraction-bound limit    {spread(limit)} ms per article ({os.cpu_count()} processes)")
+    drift = [abs(r["limits"][1] - r["limits"][0]) / r["limit"] * 100 for r in runs]
+    print(f"   extraction-bound limit    {spread(limit)} ms per article ({os.cpu_count()} processes; mean of the "
+          f"measurements before and after the first passes, which differ by {spread(drift, '{:.0f}')}%)")
     print(f"   Prefect server CPU        pass 1 {spread([r['first']['server_cpu'] for r in runs])} s, "
           f"pass 2 {spread([r['second']['server_cpu'] for r in runs])} s (not in the figures above)")
     print(f"   efficiency limit/marginal {spread(eff)}   goal >= 0.8")
