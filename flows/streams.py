@@ -4,12 +4,13 @@
 fetches the page of every new entry of `polls`, yielding (job, FetchResult | None) in
 completion order (None: the entry has no link). `polls` may still be arriving (an iterator
 that blocks on slow feeds): a reader thread takes each as it comes, appends it to
-`polls_seen` and queues its entries under their host. A dispatcher starts a fetch only for
-a host with fewer than `fetch.per_host_concurrency` fetches in flight, so one big feed
-never fills every fetch thread while other publishers wait (the client's own per-host cap
-stays the safety net and then never blocks a thread), taking first the host with the most
-pages left, so that the hosts finish together. At most `2 x fetch.concurrency` pages are in
-flight or fetched but not yet taken, so memory stays bounded however many entries are new.
+`polls_seen` and queues its entries under their host. `fetch.concurrency` fetch threads
+each take the next job themselves, only for a host with fewer than
+`fetch.per_host_concurrency` fetches in flight, so one big feed never fills every fetch
+thread while other publishers wait (the client's own per-host cap stays the safety net and
+then never blocks a thread), taking first the host with the most pages left, so that the
+hosts finish together. At most `2 x fetch.concurrency` pages are in flight or fetched but
+not yet taken, so memory stays bounded however many entries are new.
 
     with BatchWriter(save) as writer: writer.put(key, item)
 hands items to one writer thread that calls `save({key: [item, ...], ...})` (items grouped
@@ -18,6 +19,11 @@ clean exit, so the thread that feeds the extraction workers never waits for the 
 and what is left to save when extraction ends is at most one batch. A save error is
 raised in the caller on its next `put` or on exit. The queue is bounded (back-pressure,
 bounded memory).
+
+Threads wake only when there is work for them: a fetch thread that ends a fetch takes
+its next job itself (no dispatcher thread between them), and the writer gets a whole
+batch at a time. Each wake-up is a GIL hand-off and a context switch that also evicts an
+extraction worker from its core, and a pass made ~20 of them per page.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ import queue
 import threading
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +81,7 @@ class HostQueue:
                     self.active[picked[0]] += 1
                     return picked
                 if self.closed and not self.pending:
+                    self.cond.notify_all()  # the other waiting threads end too (wakes are one by one)
                     return None
                 self.cond.wait()
             return None
@@ -99,15 +105,17 @@ class HostQueue:
         return best, job
 
     def finished(self, host: str) -> None:
+        """A fetch for `host` ended; one waiting thread may now take a job of that host (the
+        thread that ended it asks for its next job anyway)."""
         with self.cond:
             self.active[host] -= 1
-            self.cond.notify_all()
+            self.cond.notify()
 
     def taken(self) -> None:
-        """A fetched page left the window (the consumer took it)."""
+        """A fetched page left the window (the consumer took it): room for one more job."""
         with self.cond:
             self.room += 1
-            self.cond.notify_all()
+            self.cond.notify()
 
 
 def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple, Any]]:
@@ -116,6 +124,8 @@ def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple,
     workers = max(1, fetch.concurrency)
     hosts = HostQueue(window=2 * workers, per_host=max(1, fetch.per_host_concurrency))
     done: queue.Queue = queue.Queue()
+    running = [workers]
+    running_lock = threading.Lock()
 
     def read_polls() -> None:
         try:
@@ -127,32 +137,41 @@ def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple,
                 for host, jobs in by_host.items():
                     hosts.add(host, jobs)
         except BaseException as exc:  # re-raised in the consuming thread
-            done.put((None, exc))
+            done.put((None, exc, None))
         finally:
             hosts.close()
 
-    def dispatch(pool: ThreadPoolExecutor) -> None:
+    def fetch_jobs() -> None:
         try:
             while (picked := hosts.next_job()) is not None:
                 host, job = picked
-                future = pool.submit(_fetch_page, ctx.client, job[1])
-                future.add_done_callback(lambda f, job=job, host=host: (hosts.finished(host), done.put((job, f))))
+                try:
+                    outcome: tuple = (job, _fetch_page(ctx.client, job[1]), None)
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the consuming thread
+                    outcome = (job, None, exc)
+                hosts.finished(host)
+                done.put(outcome)
         finally:
-            pool.shutdown(wait=True)
-            done.put((_END, None))
+            with running_lock:
+                running[0] -= 1
+                last = running[0] == 0
+            if last:
+                done.put((_END, None, None))
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fetch")
     threading.Thread(target=read_polls, name="poll-reader", daemon=True).start()
-    threading.Thread(target=dispatch, args=(pool,), name="fetch-dispatch", daemon=True).start()
+    for n in range(workers):
+        threading.Thread(target=fetch_jobs, name=f"fetch-{n}", daemon=True).start()
     try:
         while True:
-            job, item = done.get()
+            job, result, error = done.get()
             if job is _END:
                 return
             if job is None:
-                raise item
+                raise result
+            if error is not None:
+                raise error
             hosts.taken()
-            yield job, item.result()
+            yield job, result
     finally:
         hosts.stop()
 
@@ -166,10 +185,11 @@ class BatchWriter:
 
     def __init__(self, save: Callable[[dict[Hashable, list]], None], batch_size: int = 50,
                  backlog: int = 200) -> None:
-        self.save, self.batch_size = save, batch_size
-        self.queue: queue.Queue = queue.Queue(maxsize=backlog)
+        self.save, self.batch_size = save, max(batch_size, 1)
+        self.queue: queue.Queue = queue.Queue(maxsize=max(backlog // self.batch_size, 1))
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
+        self._batch: list[tuple[Hashable, Any]] = []
 
     def __enter__(self) -> BatchWriter:
         self.thread.start()
@@ -177,10 +197,16 @@ class BatchWriter:
 
     def put(self, key: Hashable, item: Any) -> None:
         self._raise()
-        self.queue.put((key, item))
+        self._batch.append((key, item))
+        if len(self._batch) >= self.batch_size:
+            batch, self._batch = self._batch, []
+            self.queue.put(batch)
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.queue.put((_END, exc_type is None))
+        if exc_type is None and self._batch:
+            self.queue.put(self._batch)
+        self._batch = []
+        self.queue.put(_END)
         self.thread.join()
         if exc_type is None:
             self._raise()
@@ -191,20 +217,12 @@ class BatchWriter:
             raise error
 
     def _run(self) -> None:
-        groups: dict[Hashable, list] = {}
-        waiting = 0
-        while True:
-            key, item = self.queue.get()
-            if key is _END:
-                break
+        while (batch := self.queue.get()) is not _END:
             if self.error is not None:
                 continue  # drain, so the producer never blocks on a dead writer
-            groups.setdefault(key, []).append(item)
-            waiting += 1
-            if waiting >= self.batch_size:
-                self._save(groups)
-                groups, waiting = {}, 0
-        if item and groups and self.error is None:
+            groups: dict[Hashable, list] = {}
+            for key, item in batch:
+                groups.setdefault(key, []).append(item)
             self._save(groups)
 
     def _save(self, groups: dict[Hashable, list]) -> None:

@@ -172,3 +172,70 @@ def test_page_fetches_start_with_the_host_with_most_pages_left_so_hosts_finish_t
     capped.add("big.example", range(6))
     capped.add("small.example", range(2))
     assert [capped.next_job()[0], capped.next_job()[0]] == ["big.example", "small.example"]
+
+
+def test_the_writer_saves_full_batches_and_the_rest_on_a_clean_exit_only():
+    from flows.streams import BatchWriter
+
+    saved: list[dict] = []
+    with BatchWriter(saved.append, batch_size=3) as writer:
+        for n in range(7):
+            writer.put("a" if n % 2 else "b", n)
+    assert saved == [{"b": [0, 2], "a": [1]}, {"a": [3, 5], "b": [4]}, {"b": [6]}]
+
+    saved.clear()
+    with pytest.raises(RuntimeError):
+        with BatchWriter(saved.append, batch_size=3) as writer:
+            for n in range(4):
+                writer.put("a", n)
+            raise RuntimeError("extraction broke")
+    assert saved == [{"a": [0, 1, 2]}]  # the unfinished batch is not saved after a failure
+
+
+def test_a_save_error_reaches_the_producer_and_nothing_blocks():
+    import time
+
+    from flows.streams import BatchWriter
+
+    calls = []
+
+    def failing_save(groups):
+        calls.append(groups)
+        raise OSError("database is locked")
+
+    with pytest.raises(OSError, match="locked"):
+        with BatchWriter(failing_save, batch_size=2, backlog=2) as writer:
+            for n in range(1000):  # far past the backlog: a dead writer must not block the producer
+                writer.put("a", n)
+                time.sleep(0.001)
+    assert calls[0] == {"a": [0, 1]}
+    assert len(calls) == 1  # what came after the failure was not saved
+
+
+def test_every_fetch_thread_ends_once_the_last_jobs_are_taken():
+    """Threads waiting for a capped host's last jobs must all end when those are taken:
+    wake-ups are one at a time, so each ending thread wakes the others."""
+    import threading
+    import time
+
+    from flows.streams import HostQueue
+
+    queue = HostQueue(window=32, per_host=2)
+    done: list = []
+
+    def fetch_thread():
+        while (picked := queue.next_job()) is not None:
+            time.sleep(0.005)
+            done.append(picked[1])
+            queue.finished(picked[0])
+            queue.taken()
+
+    threads = [threading.Thread(target=fetch_thread, daemon=True) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    queue.add("one.example", range(5))
+    queue.close()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert sorted(done) == list(range(5))
+    assert not any(thread.is_alive() for thread in threads)
