@@ -10,6 +10,7 @@ Limits, all from `FetchSettings`:
   * one total deadline per fetch (DNS + connect + every redirect + body);
   * the decoded body is capped while streaming (gzip/brotli bombs stop at the cap);
   * redirects are followed by hand (max_redirects_feed / _page), each hop re-checked;
+    a URL seen before in the chain is a loop, unless a cookie was set since (consent walls);
   * only http/https; no proxy, netrc or other environment settings (trust_env=False);
   * every connection passes the address guard (`extractors.netguard`);
   * a global and a per-host concurrency cap (the deadline starts once a global slot is
@@ -76,6 +77,16 @@ class _Trail:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+class SetCookieOnlyJar(httpx.Cookies):
+    """httpx's cookie jar (a site's consent cookie is sent back on its next request), which
+    looks only at responses that set a cookie: for every other one the stdlib jar built two
+    adapter objects to find nothing (about 2% of a page fetch's CPU)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers or "set-cookie2" in response.headers:
+            super().extract_cookies(response)
+
+
 class SafeClient:
     """Thread-safe HTTP client with the limits of `FetchSettings`; use as a context manager."""
 
@@ -93,6 +104,7 @@ class SafeClient:
             timeout=httpx.Timeout(self.settings.timeout_seconds),
             headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
+        self._http._cookies = SetCookieOnlyJar()  # the setter would copy it into a plain Cookies
         self._slots = threading.BoundedSemaphore(max(self.settings.concurrency, 1))
         self._host_slots: dict[str, threading.BoundedSemaphore] = {}
         self._lock = threading.Lock()
@@ -132,7 +144,9 @@ class SafeClient:
 
     def _follow(self, url: str, kind: str, headers: dict[str, str], trail: _Trail) -> FetchResult:
         max_redirects = self.settings.max_redirects_feed if kind == "feed" else self.settings.max_redirects_page
-        requested, seen = url, {url}
+        # A URL seen before is a loop unless a cookie was set since: a consent wall sends
+        # /story -> /consent (which sets the cookie) -> /story, answered this time.
+        requested, seen = url, {(url, self._cookie_count())}
         for _hop in range(max_redirects + 1):
             check_url(url, self.policy)
             trail.url = url
@@ -141,10 +155,14 @@ class SafeClient:
                 location.url = requested
                 return location
             url = urljoin(url, location)
-            if url in seen:
+            visit = (url, self._cookie_count())
+            if visit in seen:
                 raise errors.RedirectLoop(f"redirect loop: {trail.url} leads back to {url}")
-            seen.add(url)
+            seen.add(visit)
         raise errors.TooManyRedirects(f"more than {max_redirects} redirects, last to {url}")
+
+    def _cookie_count(self) -> int:
+        return len(self._http.cookies.jar)
 
     def _request(self, url: str, kind: str, headers: dict[str, str], trail: _Trail) -> FetchResult | str:
         """One hop: a FetchResult when final, else the Location to follow."""

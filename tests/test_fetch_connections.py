@@ -142,3 +142,43 @@ def test_https_fetch_without_verification_works(tls_outlet):
     assert result.ok and again.ok, (result.error, again.error)
     assert b"<rss" in result.body
     assert tls_outlet.opened == 1
+
+
+def test_a_cookie_set_by_a_site_is_sent_back_on_its_next_request():
+    """A consent wall: /feed.xml answers only with the cookie that /consent sets."""
+    paths: list[str] = []
+
+    class ConsentWall(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            paths.append(self.path)
+            if self.path == "/consent":
+                self.send_response(302)
+                self.send_header("Location", "/feed.xml")
+                self.send_header("Set-Cookie", "consent=yes; Path=/")
+            elif "consent=yes" in (self.headers.get("Cookie") or ""):
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", str(len(FEED)))
+                self.end_headers()
+                self.wfile.write(FEED)
+                return
+            else:
+                self.send_response(302)
+                self.send_header("Location", "/consent")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ConsentWall)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        with SafeClient(settings()) as client:
+            result = client.fetch(f"http://127.0.0.1:{httpd.server_address[1]}/feed.xml")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert result.ok, result.error
+    assert b"<rss" in result.body
+    assert paths == ["/feed.xml", "/consent", "/feed.xml"]
