@@ -10,7 +10,7 @@ message says what happened and, where it helps, what to do about it.
     ├── DeadlineExceeded   timeout              total time budget used up
     ├── ConnectFailed      connect_error        DNS or TCP/TLS connection failed
     ├── TooLarge           too_large            decoded body larger than the cap
-    ├── RedirectLoop       redirect_loop        a redirect went back to a visited URL
+    ├── RedirectLoop       redirect_loop        a redirect went back to a visited URL (no cookie set since)
     ├── TooManyRedirects   too_many_redirects   more hops than max_redirects_*
     ├── BadRedirect        bad_redirect         3xx without a usable Location
     ├── UnsupportedType    unsupported_type     PDF, image, binary...
