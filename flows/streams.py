@@ -181,7 +181,8 @@ def _fetch_page(client, entry) -> Any:
 
 
 class BatchWriter:
-    """Saves items in batches (grouped by key) on one writer thread; see module doc."""
+    """Saves items in batches (grouped by key) on one writer thread; see module doc. `put`
+    is called from one producer thread (it fills the batch without a lock)."""
 
     def __init__(self, save: Callable[[dict[Hashable, list]], None], batch_size: int = 50,
                  backlog: int = 200) -> None:
