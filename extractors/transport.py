@@ -156,11 +156,6 @@ class OriginPools:
         with self._lock:
             origin.active -= 1
 
-    @property
-    def origins(self) -> int:
-        """Pools open now (for tests and figures)."""
-        return len(self._pools)
-
     def close(self) -> None:
         with self._lock:
             pools = [origin.pool for origin in self._pools.values()]

@@ -124,8 +124,6 @@ def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple,
     workers = max(1, fetch.concurrency)
     hosts = HostQueue(window=2 * workers, per_host=max(1, fetch.per_host_concurrency))
     done: queue.Queue = queue.Queue()
-    running = [workers]
-    running_lock = threading.Lock()
 
     def read_polls() -> None:
         try:
@@ -152,20 +150,20 @@ def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple,
                 hosts.finished(host)
                 done.put(outcome)
         finally:
-            with running_lock:
-                running[0] -= 1
-                last = running[0] == 0
-            if last:
-                done.put((_END, None, None))
+            done.put((_END, None, None))  # one per thread: the stream ends with the last
 
     threading.Thread(target=read_polls, name="poll-reader", daemon=True).start()
     for n in range(workers):
         threading.Thread(target=fetch_jobs, name=f"fetch-{n}", daemon=True).start()
+    ended = 0
     try:
         while True:
             job, result, error = done.get()
             if job is _END:
-                return
+                ended += 1
+                if ended == workers:
+                    return
+                continue
             if job is None:
                 raise result
             if error is not None:
