@@ -9,6 +9,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -20,12 +21,22 @@ from tests.servers import self_signed_context
 FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
 
-class KeepAliveServer:
-    """An HTTP/1.1 server that keeps connections open; counts opened and closed ones."""
+Answer = tuple[int, dict[str, str], bytes]
 
-    def __init__(self, host: str, tls: ssl.SSLContext | None = None) -> None:
+
+def feed_answer(path: str, cookie: str) -> Answer:
+    return 200, {"Content-Type": "application/rss+xml"}, FEED
+
+
+class KeepAliveServer:
+    """An HTTP/1.1 server that keeps connections open; counts opened and closed ones and
+    records the paths asked. `answer(path, cookie_header)` gives (status, headers, body)."""
+
+    def __init__(self, host: str, tls: ssl.SSLContext | None = None,
+                 answer: Callable[[str, str], Answer] = feed_answer) -> None:
         self.opened = 0
         self.closed = 0
+        self.paths: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,11 +51,14 @@ class KeepAliveServer:
                 server.closed += 1
 
             def do_GET(self):  # noqa: N802 (http.server's naming)
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(FEED)))
+                server.paths.append(self.path)
+                status, headers, body = answer(self.path, self.headers.get("Cookie") or "")
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(FEED)
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass
@@ -146,39 +160,20 @@ def test_https_fetch_without_verification_works(tls_outlet):
 
 def test_a_cookie_set_by_a_site_is_sent_back_on_its_next_request():
     """A consent wall: /feed.xml answers only with the cookie that /consent sets."""
-    paths: list[str] = []
 
-    class ConsentWall(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 (http.server's naming)
-            paths.append(self.path)
-            if self.path == "/consent":
-                self.send_response(302)
-                self.send_header("Location", "/feed.xml")
-                self.send_header("Set-Cookie", "consent=yes; Path=/")
-            elif "consent=yes" in (self.headers.get("Cookie") or ""):
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(FEED)))
-                self.end_headers()
-                self.wfile.write(FEED)
-                return
-            else:
-                self.send_response(302)
-                self.send_header("Location", "/consent")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    def consent_wall(path: str, cookie: str) -> Answer:
+        if path == "/consent":
+            return 302, {"Location": "/feed.xml", "Set-Cookie": "consent=yes; Path=/"}, b""
+        if "consent=yes" in cookie:
+            return feed_answer(path, cookie)
+        return 302, {"Location": "/consent"}, b""
 
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ConsentWall)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    server = KeepAliveServer("127.0.0.1", answer=consent_wall)
     try:
         with SafeClient(settings()) as client:
-            result = client.fetch(f"http://127.0.0.1:{httpd.server_address[1]}/feed.xml")
+            result = client.fetch(server.url())
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        server.close()
     assert result.ok, result.error
     assert b"<rss" in result.body
-    assert paths == ["/feed.xml", "/consent", "/feed.xml"]
+    assert server.paths == ["/feed.xml", "/consent", "/feed.xml"]
