@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -271,4 +272,101 @@ def test_busy_parsing_workers_hold_back_a_second_extraction_worker_for_a_second_
         assert len(used - warm) == 1, "no second worker was started while the parsing workers stayed busy"
     finally:
         parse.join()
+        shared.close()
+
+
+def warm_shared_pool(monkeypatch, size: int) -> tuple[WorkerPool, set[int]]:
+    shared = WorkerPool(size=size)
+    monkeypatch.setattr(workers, "_shared", shared)
+    started = [Worker() for _ in range(size)]
+    for worker in started:
+        assert worker.wait_started()
+        shared.give(worker)
+    return shared, {worker.process.pid for worker in started}
+
+
+def run_in_thread(shared: WorkerPool, func, args: tuple) -> tuple[threading.Thread, dict]:
+    out: dict = {}
+
+    def call() -> None:
+        started = time.monotonic()
+        out["value"] = shared.run(func, args, 60, ("t", "c"))
+        out["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=call, daemon=True)  # a hung call must not hang the test run
+    thread.start()
+    return thread, out
+
+
+def test_a_feed_parse_waits_for_the_busy_parser_while_extraction_holds_the_other_worker(monkeypatch):
+    """The extraction pool borrowed one of two warm workers while the last feeds are being
+    parsed: the next parse waits for the parsing worker (milliseconds) instead of starting
+    a third process, whose start-up costs more CPU than the parse, on a busy pass."""
+    shared, warm = warm_shared_pool(monkeypatch, size=2)
+    try:
+        lent = shared.lend()
+        assert lent is not None
+        parse, _ = run_in_thread(shared, time.sleep, (0.5,))
+        while not shared.busy:
+            time.sleep(0.002)
+        pid = shared.run(os.getpid, (), 60, ("t", "c"))
+        parse.join()
+        assert pid in warm - {lent.process.pid}, "a new process was started for the second parse"
+        shared.give(lent)
+    finally:
+        shared.close()
+
+
+def test_a_feed_parse_never_waits_on_a_borrower_holding_every_worker(monkeypatch):
+    """With every worker lent out, a parse starts a process of its own at once: the
+    borrower may be waiting for pages of the very feed being parsed."""
+    shared, warm = warm_shared_pool(monkeypatch, size=2)
+    try:
+        lent = [shared.lend(), shared.lend()]
+        assert all(lent) and shared.lend() is None
+        parse, out = run_in_thread(shared, os.getpid, ())
+        parse.join(timeout=60)
+        assert not parse.is_alive(), "the parse waited for a lent worker to come back"
+        assert out["value"] not in warm
+        for worker in lent:
+            shared.give(worker)
+    finally:
+        shared.close()
+
+
+def test_a_lent_worker_its_borrower_killed_holds_back_no_parse(monkeypatch):
+    """A borrower kills a worker over its page's budget and never gives it back; the
+    parses may then run side by side again."""
+    shared, _ = warm_shared_pool(monkeypatch, size=2)
+    try:
+        shared.lend().kill()
+        slow, _ = run_in_thread(shared, time.sleep, (4.0,))
+        while not shared.busy:
+            time.sleep(0.002)
+        quick, out = run_in_thread(shared, time.sleep, (0,))
+        quick.join(timeout=60)
+        assert out["seconds"] < 3.0, "the second parse waited for the first, as if the dead worker were still lent"
+        slow.join()
+    finally:
+        shared.close()
+
+
+def test_a_waiting_parse_comes_before_a_borrower(monkeypatch):
+    """Parses feed the pass its entries: while one waits for room, an idle worker is not
+    lent (the borrower asks again with its next page)."""
+    shared, _ = warm_shared_pool(monkeypatch, size=2)
+    try:
+        lent = shared.lend()
+        parse, _ = run_in_thread(shared, time.sleep, (0.5,))
+        while not shared.busy:
+            time.sleep(0.002)
+        waiting, out = run_in_thread(shared, os.getpid, ())
+        while not shared._queued:
+            time.sleep(0.002)
+        assert shared.lend() is None
+        waiting.join(timeout=60)
+        parse.join()
+        assert "value" in out
+        shared.give(lent)
+    finally:
         shared.close()
