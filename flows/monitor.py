@@ -2,8 +2,8 @@
 
 A thin shell over `flows.run_pass`: feeds are polled in tasks of up to POLL_BATCH feeds
 (a Prefect task costs milliseconds of orchestration, so one per feed made a 1,000-feed pass
-take minutes), extraction and matching is one task that starts on the first polled batch,
-alert delivery one task; the run ends with the artifacts of `flows.artifacts`. The run is
+take minutes), each feed's poll handed to extraction and matching (one task) as soon as it
+is done, not when its batch is; alert delivery one task; the run ends with the artifacts of `flows.artifacts`. The run is
 renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`) and tagged.
 
 Failures: a feed that fails (unreachable, bad status, unparsable) gets a small task run of
@@ -22,6 +22,8 @@ whose URL hashes to k (`flows.run_pass.Shard`).
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -76,10 +78,16 @@ def batch_label(feeds: list[FeedState]) -> str:
 
 @task(name="poll-feeds", task_run_name="poll {label}", cache_policy=NO_CACHE, **IO_RETRIES)
 def poll_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str,
-                    pool: ThreadPoolExecutor | None = None) -> list[FeedPoll]:
+                    pool: ThreadPoolExecutor | None = None, polled: queue.SimpleQueue | None = None) -> list[FeedPoll]:
     """Poll a batch of feeds concurrently (in `pool`, shared by the pass's batches); a feed's
-    own trouble is in its poll, never raised."""
-    return list(poll_feeds_threaded(ctx, feeds, lambda c, f: poll_feed(c, f), pool))
+    own trouble is in its poll, never raised. Each poll also goes to `polled` the moment
+    it is done, so the pass fetches and extracts its pages while the batch goes on."""
+    polls = []
+    for poll in poll_feeds_threaded(ctx, feeds, lambda c, f: poll_feed(c, f), pool):
+        polls.append(poll)
+        if polled is not None:
+            polled.put(poll)
+    return polls
 
 
 @task(name="feed-failed", task_run_name="feed failed: {name}", cache_policy=NO_CACHE)
@@ -99,18 +107,49 @@ def deliver_alerts_task(ctx: PassContext) -> RelayReport:
 
 
 def poll_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> Iterator[FeedPoll]:
-    """Submit the poll batches now (in the flow); hand back their polls in completion order,
-    batch by batch, so extraction starts on the first batch polled."""
+    """Submit the poll batches now (in the flow); hand back each feed's poll as soon as it
+    is done, so extraction starts on the first feed polled, not on the first batch (a
+    batch waits for its slowest feed: its other feeds' pages waited with it)."""
     batches = [list(feeds[i:i + POLL_BATCH]) for i in range(0, len(feeds), POLL_BATCH)]
     pool = feed_poll_pool(ctx, len(feeds))
-    futures = [poll_feeds_task.submit(quote(ctx), quote(batch), batch_label(batch), quote(pool)) for batch in batches]
-    return _polls_of(futures, pool)
+    polled: queue.SimpleQueue = queue.SimpleQueue()
+    futures = [poll_feeds_task.submit(quote(ctx), quote(batch), batch_label(batch), quote(pool), quote(polled))
+               for batch in batches]
+    return _polls_of(futures, pool, polled)
 
 
-def _polls_of(futures, pool: ThreadPoolExecutor) -> Iterator[FeedPoll]:
-    try:
+_BATCH_ENDED = object()
+
+
+def _polls_of(futures, pool: ThreadPoolExecutor, polled: queue.SimpleQueue) -> Iterator[FeedPoll]:
+    """The polls in the order they were done, each feed's once: a batch retried after a
+    transient error polls its feeds again, and the first poll of a feed is the one the pass
+    goes on with. A batch that failed for good raises here, as its task's result."""
+
+    def watch_batches() -> None:
         for future in as_completed(futures):
-            yield from future.result()
+            try:
+                polled.put((_BATCH_ENDED, future.result(), None))
+            except BaseException as exc:  # noqa: BLE001 - raised in the consumer
+                polled.put((_BATCH_ENDED, [], exc))
+
+    threading.Thread(target=watch_batches, name="poll-batches", daemon=True).start()
+    seen: set[int] = set()
+    ended = 0
+    try:
+        while ended < len(futures):
+            item = polled.get()
+            if isinstance(item, tuple) and item[0] is _BATCH_ENDED:
+                ended += 1
+                _, polls, error = item
+                if error is not None:
+                    raise error
+            else:
+                polls = [item]
+            for poll in polls:  # a batch's result: only polls that did not come through one by one
+                if poll.feed.id not in seen:
+                    seen.add(poll.feed.id)
+                    yield poll
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 

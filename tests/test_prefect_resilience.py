@@ -2,10 +2,15 @@
 
 - a transient database error in `poll-feed` is retried (with backoff) and the pass completes;
 - a programming error is not retried: the task fails once and the flow run fails;
+- a feed's pages are fetched as soon as it is polled, not when its poll batch (one task
+  for many feeds) is done;
 - a pass that crashes after storing its hits, before delivering them, leaves the alerts in
   the outbox, and the next pass sends each exactly once."""
 
 from __future__ import annotations
+
+import threading
+import time
 
 import pytest
 from sqlalchemy.exc import OperationalError
@@ -13,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from config import load_config
 from flows.run_pass import PassSteps, run_pass
 from tests.conftest import DEMO_PAGES, rss, write_config
+from tests.localservers import FeedServer
 
 
 @pytest.fixture
@@ -71,6 +77,38 @@ def test_a_programming_error_is_not_retried(prefect_harness, one_feed, monkeypat
     state = monitor_module.monitor(config_dir=str(config), return_state=True)
     assert state.is_failed()
     assert calls == ["Local Daily"]
+
+
+@pytest.mark.slow
+def test_a_feeds_pages_are_fetched_while_its_poll_batch_waits_for_a_slow_feed(prefect_harness, site, one_feed):
+    """Both feeds are polled by one task; the slow one answers only once the quick one's
+    page has been asked for (or after 8 s): the page must not wait for the batch."""
+    import flows.monitor as monitor_module
+
+    tmp_path, feed_url = one_feed
+    released = threading.Event()
+    slow = FeedServer(rss([]).encode(), before_answer=lambda: released.wait(30))
+    page_asked_first: list[bool] = []
+
+    def release_once_the_page_is_asked_for() -> None:
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and not site.hits.get("/news/dprk.html"):
+            time.sleep(0.01)
+        page_asked_first.append(bool(site.hits.get("/news/dprk.html")))
+        released.set()
+
+    config = write_config(tmp_path / "config", feeds=[{"url": feed_url, "name": "Quick"},
+                                                      {"url": slow.url("/slow.xml"), "name": "Slow"}])
+    threading.Thread(target=release_once_the_page_is_asked_for, daemon=True).start()
+    try:
+        state = monitor_module.monitor(config_dir=str(config), return_state=True)
+    finally:
+        released.set()
+        slow.close()
+    assert page_asked_first == [True], "the quick feed's page was fetched only after the slow feed answered"
+    assert state.is_completed(), state
+    summary = state.result()
+    assert (summary.feeds_ok, summary.feeds_failed, summary.new_articles) == (2, 0, 1) and summary.hits >= 1
 
 
 def test_a_pass_that_crashes_before_delivery_is_finished_by_the_next(one_feed, webhook):
