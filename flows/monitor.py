@@ -67,8 +67,8 @@ IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_fac
 
 
 POLL_BATCH = 250  # feeds per poll task: each task run costs ~10-30 ms of orchestration, and
-# the batches share one thread pool in submission order, so the first batch is done (and its
-# new articles are being extracted) after about 1/n of the polling
+# the batches share one thread pool in submission order, and each feed's poll is handed on as it
+# is done (see poll_feeds_with_tasks)
 MAX_FAILED_FEED_TASKS = 50
 
 
