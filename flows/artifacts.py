@@ -12,9 +12,11 @@ URLs and error messages lose their credentials and query strings (`redact`).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
@@ -114,16 +116,27 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
                            rule_history: Mapping[str, list[HitView]]) -> None:
     """The run's hits table, summary and feed-health table, and one keyed table per rule
     that hit in this run (`rule_history`: rule name -> its most recent stored hits)."""
-    create_table_artifact(
-        table=hit_rows(hits) or [dict.fromkeys(HIT_COLUMNS, "") | {"title": "no new hits in this pass"}],
-        key="monitor-hits",
-        description=f"Hits found by this pass: {summary.headline()}",
-    )
-    create_markdown_artifact(markdown=summary_markdown(summary), key="monitor-summary",
-                             description="What this pass did")
+    calls: list[tuple[Callable, dict]] = [
+        (create_table_artifact, dict(
+            table=hit_rows(hits) or [dict.fromkeys(HIT_COLUMNS, "") | {"title": "no new hits in this pass"}],
+            key="monitor-hits", description=f"Hits found by this pass: {summary.headline()}")),
+        (create_markdown_artifact, dict(markdown=summary_markdown(summary), key="monitor-summary",
+                                        description="What this pass did")),
+    ]
     if summary.feeds:
-        create_table_artifact(table=feed_health_rows(summary.feeds), key="feed-health",
-                              description="How each feed of this pass did")
-    for rule, history in sorted(rule_history.items()):
-        create_table_artifact(table=hit_rows(history), key=rule_slug(rule),
-                              description=f"Rule '{rule}': its {len(history)} most recent hits, newest first")
+        calls.append((create_table_artifact, dict(table=feed_health_rows(summary.feeds), key="feed-health",
+                                                  description="How each feed of this pass did")))
+    calls += [(create_table_artifact, dict(table=hit_rows(history), key=rule_slug(rule),
+                                           description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
+              for rule, history in sorted(rule_history.items())]
+    run_side_by_side(calls)
+
+
+def run_side_by_side(calls: list[tuple[Callable, dict]], threads: int = 8) -> None:
+    """Each call on a thread, in a copy of this context (the flow run's, so each artifact is
+    the run's), all at once: one after the other, a pass waited for every API round trip,
+    0.07-0.11 s of a 4-second quiet pass. The first error is raised once all have ended."""
+    with ThreadPoolExecutor(max_workers=max(1, min(len(calls), threads)), thread_name_prefix="artifact") as pool:
+        futures = [pool.submit(contextvars.copy_context().run, func, **kwargs) for func, kwargs in calls]
+    for future in futures:
+        future.result()

@@ -232,6 +232,6 @@ def _label_run(summary: PassSummary, shard: Shard) -> None:
         return
     part = f" [shard {shard.index}/{shard.count}]" if shard.count > 1 else ""
     name = f"monitor {summary.started_at:%Y-%m-%d %H:%M}{part} - {summary.headline()}"
+    existing = flow_run.get_tags()  # the run's own, from its context: no API call
     with get_client(sync_client=True) as client:
-        existing = client.read_flow_run(run_id).tags
         client.update_flow_run(run_id, name=name, tags=sorted(set(existing) | set(run_tags(summary, shard))))
