@@ -126,9 +126,10 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
     if summary.feeds:
         calls.append((create_table_artifact, dict(table=feed_health_rows(summary.feeds), key="feed-health",
                                                   description="How each feed of this pass did")))
-    calls += [(create_table_artifact, dict(table=hit_rows(history), key=rule_slug(rule),
-                                           description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
-              for rule, history in sorted(rule_history.items())]
+    calls += [(create_table_artifact, dict(
+        table=hit_rows(history), key=rule_slug(rule),
+        description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
+        for rule, history in sorted(rule_history.items())]
     run_side_by_side(calls)
 
 

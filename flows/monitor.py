@@ -3,8 +3,9 @@
 A thin shell over `flows.run_pass`: feeds are polled in tasks of up to POLL_BATCH feeds
 (a Prefect task costs milliseconds of orchestration, so one per feed made a 1,000-feed pass
 take minutes), each feed's poll handed to extraction and matching (one task) as soon as it
-is done, not when its batch is; alert delivery one task; the run ends with the artifacts of `flows.artifacts`. The run is
-renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`) and tagged.
+is done, not when its batch is; alert delivery one task; the run ends with the artifacts of
+`flows.artifacts`. The run is renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`)
+and tagged.
 
 Failures: a feed that fails (unreachable, bad status, unparsable) gets a small task run of
 its own, `feed failed: NAME`, in a Failed state whose message is the error class and the
