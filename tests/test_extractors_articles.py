@@ -207,19 +207,43 @@ def test_a_worker_that_dies_before_reading_its_page_is_reported_not_raised():
     assert results == {"big": "extract_crashed", "small": "extract_crashed"}
 
 
-def busy_shared_pool(monkeypatch, idle: int, busy_seconds: float) -> tuple[WorkerPool, set[int], threading.Thread]:
-    """A feed-parsing pool of `idle` + 1 started workers, one of them busy for `busy_seconds`."""
-    shared = WorkerPool(size=idle + 1)
+def warm_shared_pool(monkeypatch, size: int) -> tuple[WorkerPool, set[int]]:
+    """A feed-parsing pool of `size` started, idle workers (and their pids)."""
+    shared = WorkerPool(size=size)
     monkeypatch.setattr(workers, "_shared", shared)
-    started = [Worker() for _ in range(idle + 1)]
+    started = [Worker() for _ in range(size)]
     for worker in started:
         assert worker.wait_started()
         shared.give(worker)
-    parse = threading.Thread(target=shared.run, args=(time.sleep, (busy_seconds,), 60, ("t", "c")))
-    parse.start()
+    return shared, {worker.process.pid for worker in started}
+
+
+def run_in_thread(shared: WorkerPool, func, args: tuple) -> tuple[threading.Thread, dict]:
+    """`shared.run(func, args)` on a thread; `out` gets its value and how long it took."""
+    out: dict = {}
+
+    def call() -> None:
+        started = time.monotonic()
+        out["value"] = shared.run(func, args, 60, ("t", "c"))
+        out["seconds"] = time.monotonic() - started
+
+    thread = threading.Thread(target=call, daemon=True)  # a hung call must not hang the test run
+    thread.start()
+    return thread, out
+
+
+def busy_parse(shared: WorkerPool, seconds: float) -> threading.Thread:
+    """A parse that keeps one of `shared`'s workers busy for `seconds`, once it has started."""
+    parse, _ = run_in_thread(shared, time.sleep, (seconds,))
     while not shared.busy:
         time.sleep(0.002)
-    return shared, {worker.process.pid for worker in started}, parse
+    return parse
+
+
+def busy_shared_pool(monkeypatch, idle: int, busy_seconds: float) -> tuple[WorkerPool, set[int], threading.Thread]:
+    """A feed-parsing pool of `idle` + 1 started workers, one of them busy for `busy_seconds`."""
+    shared, warm = warm_shared_pool(monkeypatch, idle + 1)
+    return shared, warm, busy_parse(shared, busy_seconds)
 
 
 def pids_after(pool: ExtractionPool, tasks: list) -> tuple[dict, set[int]]:
@@ -275,29 +299,6 @@ def test_busy_parsing_workers_hold_back_a_second_extraction_worker_for_a_second_
         shared.close()
 
 
-def warm_shared_pool(monkeypatch, size: int) -> tuple[WorkerPool, set[int]]:
-    shared = WorkerPool(size=size)
-    monkeypatch.setattr(workers, "_shared", shared)
-    started = [Worker() for _ in range(size)]
-    for worker in started:
-        assert worker.wait_started()
-        shared.give(worker)
-    return shared, {worker.process.pid for worker in started}
-
-
-def run_in_thread(shared: WorkerPool, func, args: tuple) -> tuple[threading.Thread, dict]:
-    out: dict = {}
-
-    def call() -> None:
-        started = time.monotonic()
-        out["value"] = shared.run(func, args, 60, ("t", "c"))
-        out["seconds"] = time.monotonic() - started
-
-    thread = threading.Thread(target=call, daemon=True)  # a hung call must not hang the test run
-    thread.start()
-    return thread, out
-
-
 def test_a_feed_parse_waits_for_the_busy_parser_while_extraction_holds_the_other_worker(monkeypatch):
     """The extraction pool borrowed one of two warm workers while the last feeds are being
     parsed: the next parse waits for the parsing worker (milliseconds) instead of starting
@@ -306,9 +307,7 @@ def test_a_feed_parse_waits_for_the_busy_parser_while_extraction_holds_the_other
     try:
         lent = shared.lend()
         assert lent is not None
-        parse, _ = run_in_thread(shared, time.sleep, (0.5,))
-        while not shared.busy:
-            time.sleep(0.002)
+        parse = busy_parse(shared, 0.5)
         pid = shared.run(os.getpid, (), 60, ("t", "c"))
         parse.join()
         assert pid in warm - {lent.process.pid}, "a new process was started for the second parse"
@@ -340,9 +339,7 @@ def test_a_lent_worker_its_borrower_killed_holds_back_no_parse(monkeypatch):
     shared, _ = warm_shared_pool(monkeypatch, size=2)
     try:
         shared.lend().kill()
-        slow, _ = run_in_thread(shared, time.sleep, (4.0,))
-        while not shared.busy:
-            time.sleep(0.002)
+        slow = busy_parse(shared, 4.0)
         quick, out = run_in_thread(shared, time.sleep, (0,))
         quick.join(timeout=60)
         assert out["seconds"] < 3.0, "the second parse waited for the first, as if the dead worker were still lent"
@@ -357,9 +354,7 @@ def test_a_waiting_parse_comes_before_a_borrower(monkeypatch):
     shared, _ = warm_shared_pool(monkeypatch, size=2)
     try:
         lent = shared.lend()
-        parse, _ = run_in_thread(shared, time.sleep, (0.5,))
-        while not shared.busy:
-            time.sleep(0.002)
+        parse = busy_parse(shared, 0.5)
         waiting, out = run_in_thread(shared, os.getpid, ())
         while not shared._queued:
             time.sleep(0.002)
