@@ -346,31 +346,41 @@ def report_throughput(args, runs: list[dict]) -> dict:
 
 
 def measure_quiet(args, port: int, api_url: str, workdir: Path) -> dict:
-    results = {}
+    """The modes take turns within each repeat (in the reverse order every other repeat, the
+    direct pass next to the cli pass), each mode's 10-feed and 1,000-feed passes back to back:
+    this host's speed drifts by 10-20% within a minute, and modes measured one block after
+    another (all cli passes, then all direct ones) carried that drift into Prefect's share."""
+    results: dict = {}
     modes = [(m, pass_env(None if m == "direct" else api_url)) for m in args.quiet_modes.split(",")]
-    for mode, env in modes:
-        for count in (10, args.quiet_feeds):
-            directory = write_config(workdir / f"quiet-{mode}-{count}", quiet_feed_urls(port, count))
-            run_pass(mode, directory, env)  # first poll: 200 with an ETag
-            repeats = args.repeats
-            results[mode, count] = [run_pass(mode, directory, env) for _ in range(repeats)]
     many = args.quiet_feeds
+    directories = {}
+    for mode, env in modes:
+        for count in (10, many):
+            directories[mode, count] = write_config(workdir / f"quiet-{mode}-{count}", quiet_feed_urls(port, count))
+            run_pass(mode, directories[mode, count], env)  # first poll: 200 with an ETag
+            results[mode, count] = []
+    direct = [m for m in modes if m[0] == "direct"]
+    others = [m for m in modes if m[0] != "direct"]
+    in_turns = others[:1] + direct + others[1:]  # direct beside cli: Prefect's share compares the two
+    for repeat in range(args.repeats):
+        for mode, env in (in_turns if repeat % 2 == 0 else in_turns[::-1]):
+            for count in (10, many):
+                results[mode, count].append(run_pass(mode, directories[mode, count], env))
     print(f"3. quiet pass ({many} feeds on {len(HOSTS)} hosts, all 304; fetch.concurrency 16):")
     shares = []
     for mode, _env in modes:
         big, small = results[mode, many], results[mode, 10]
         wall = [r["wall"] for r in big]
-        marginal = [b["wall"] - statistics.median(s["wall"] for s in small) for b in big]
-        cpu = [(b["cpu"] - statistics.median(s["cpu"] for s in small)) / (many - 10) * 1000 for b in big]
-        server = [(b["server_cpu"] - statistics.median(s["server_cpu"] for s in small)) / (many - 10) * 1000
-                  for b in big]
+        marginal = [b["wall"] - s["wall"] for b, s in zip(big, small)]  # each against the pass just before it
+        cpu = [(b["cpu"] - s["cpu"]) / (many - 10) * 1000 for b, s in zip(big, small)]
+        server = [(b["server_cpu"] - s["server_cpu"]) / (many - 10) * 1000 for b, s in zip(big, small)]
         label = {"cli": "newswatch run (Prefect)", "coarse": "one poll task (experim.)",
                  "direct": "run_pass (no Prefect)  "}[mode]
         print(f"   {label} wall {spread(wall)} s, marginal over 10 feeds {spread(marginal)} s   goal < 5 s; "
               f"CPU per feed {spread(cpu)} ms   goal < 2 ms" + (f" (+ Prefect server {spread(server)} ms)"
                                                                   if mode != "direct" else ""))
-        for r in big:
-            r["marginal"], r["cpu_per_feed"] = marginal[big.index(r)], cpu[big.index(r)]
+        for r, m, c in zip(big, marginal, cpu):
+            r["marginal"], r["cpu_per_feed"] = m, c
     if ("direct", many) not in results:
         return {}
     shares = [1 - d["wall"] / c["wall"] for c, d in zip(results.get(("cli", many), []), results["direct", many])]
