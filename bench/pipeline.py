@@ -20,14 +20,14 @@ its own, with a throwaway PREFECT_HOME and a free port; stopped at the end). Fig
     is created beforehand by `newswatch db upgrade`, as by a deployment's first run: creating the
     schema is a one-time cost, not an article's), beside the
     extraction-bound limit: the same N pages through extract_article in a pool of one process
-    per core (pages already in memory), measured just before and just after the first passes
-    (the mean is used). efficiency = limit / marginal.
+    per core (pages already in memory), measured just before and just after pass 1 (the mean
+    is used). efficiency = limit / marginal.
  2. peer: `trafilatura -i FEEDS --feed --parallel 2` on the same feeds, served on port 80;
     our articles/s (whole `newswatch run` process) over its articles/s (whole process).
  3. quiet pass: 1,000 feeds on the 8 hosts, all answering 304; wall and CPU of the pass, and
     the marginal over a 10-feed quiet pass (CPU per feed = delta CPU / 990).
- 4. Prefect overhead: the same passes with run_pass() called directly, each right after its
-    `newswatch run` twin; share = 1 - direct/cli.
+ 4. Prefect overhead: the same passes with run_pass() called directly, each beside its
+    `newswatch run` twin (in turns: cli first, then direct first); share = 1 - direct/cli.
  5. memory: peak RSS (sum over the pass process and all its descendants, /proc sampled every
     20 ms, the descendants looked up every 0.2 s) at N and at --big new articles.
  6. alerts: 100 hits to an e-mail channel on a local aiosmtpd server; seconds to deliver them.
@@ -288,30 +288,37 @@ def _init_worker_noop(_n: int) -> None:
 # ---------------------------------------------------------------- measurements
 
 def measure_throughput(args, port: int, api_url: str, workdir: Path) -> dict:
-    """Per repeat: limit, cli pass 1, direct pass 1, limit, cli pass 2, direct pass 2. The two
-    first passes sit side by side (the Prefect share compares them) between two measurements
-    of the limit, whose mean is the limit at their time: the host's speed drifts by 10-20%
-    within a minute here, and a limit taken 20 s off the pass carried that drift into the ratio."""
+    """Per repeat: limit, first pass of one mode, limit, first pass of the other, limit, then
+    the two second passes; cli first in even repeats, direct first in odd ones. Each first pass
+    sits between two measurements of the limit, whose mean is the limit at its time (the host's
+    speed drifts by 10-20% within a minute here, and a limit taken 20 s off the pass carried
+    that drift into the ratio), and the two first passes sit side by side for Prefect's share,
+    in both orders, so a drift does not always favour the same mode."""
     runs = []
     for rep in range(args.repeats):
         feeds = feed_urls(port, f"t{rep}", args.articles)
-        cli_dir = write_config(workdir / f"throughput-cli-{rep}", feeds)
-        direct_dir = write_config(workdir / f"throughput-direct-{rep}", feeds)
-        for directory in (cli_dir, direct_dir):
+        dirs = {"cli": write_config(workdir / f"throughput-cli-{rep}", feeds),
+                "direct": write_config(workdir / f"throughput-direct-{rep}", feeds)}
+        envs = {"cli": pass_env(api_url), "direct": pass_env(None)}
+        for directory in dirs.values():
             create_database(directory, pass_env(None))
-        limit_before = extraction_limit(args.articles)
-        first = run_pass("cli", cli_dir, pass_env(api_url), sample_memory=True)
-        d_first = run_pass("direct", direct_dir, pass_env(None))
-        limit_after = extraction_limit(args.articles)
-        second = run_pass("cli", cli_dir, pass_env(api_url))
-        d_second = run_pass("direct", direct_dir, pass_env(None))
-        limit = (limit_before + limit_after) / 2
+        order = ("cli", "direct") if rep % 2 == 0 else ("direct", "cli")
+        firsts, brackets = {}, {}
+        limit = extraction_limit(args.articles)
+        for mode in order:
+            firsts[mode] = run_pass(mode, dirs[mode], envs[mode], sample_memory=mode == "cli")
+            brackets[mode] = (limit, limit := extraction_limit(args.articles))
+        seconds = {mode: run_pass(mode, dirs[mode], envs[mode]) for mode in order}
+        first, second, d_first, d_second = firsts["cli"], seconds["cli"], firsts["direct"], seconds["direct"]
         new = first["summary"]["new_articles"]
-        runs.append(dict(first=first, second=second, limit=limit, limits=(limit_before, limit_after),
-                         d_first=d_first, d_second=d_second, new=new, load=load_average()))
-        print(f"  repeat {rep + 1}: pass1 {first['wall']:.1f} s ({new} new), pass2 {second['wall']:.1f} s, "
-              f"limit {limit_before:.1f}/{limit_after:.1f} s, direct {d_first['wall']:.1f}/{d_second['wall']:.1f} s, "
-              f"peak RSS {first['peak_rss'] / 2**20:.0f} MB, load {runs[-1]['load']}", flush=True)
+        runs.append(dict(first=first, second=second, limit=sum(brackets["cli"]) / 2, limits=brackets["cli"],
+                         d_limit=sum(brackets["direct"]) / 2, d_first=d_first, d_second=d_second, new=new,
+                         load=load_average()))
+        print(f"  repeat {rep + 1} ({order[0]} first): pass1 {first['wall']:.1f} s ({new} new), pass2 "
+              f"{second['wall']:.1f} s, limit {brackets['cli'][0]:.1f}/{brackets['cli'][1]:.1f} s, direct "
+              f"{d_first['wall']:.1f}/{d_second['wall']:.1f} s (limit {brackets['direct'][0]:.1f}/"
+              f"{brackets['direct'][1]:.1f} s), peak RSS {first['peak_rss'] / 2**20:.0f} MB, load {runs[-1]['load']}",
+              flush=True)
     return report_throughput(args, runs)
 
 
@@ -324,6 +331,7 @@ def report_throughput(args, runs: list[dict]) -> dict:
     cpu = [(r["first"]["cpu"] - r["second"]["cpu"]) / n * 1000 for r in runs]
     cpu_main = [(r["first"].get("cpu_main", 0) - r["second"].get("cpu_main", 0)) / n * 1000 for r in runs]
     d_marginal = [(r["d_first"]["wall"] - r["d_second"]["wall"]) / n * 1000 for r in runs]
+    d_eff = [r["d_limit"] / (r["d_first"]["wall"] - r["d_second"]["wall"]) for r in runs]
     share = [1 - r["d_first"]["wall"] / r["first"]["wall"] for r in runs]
     print(f"1. throughput ({n} new articles, {args.latency_ms:g} ms latency, 8 hosts x 2 connections):")
     print(f"   pass 1 wall               {spread([r['first']['wall'] for r in runs])} s "
@@ -333,13 +341,13 @@ def report_throughput(args, runs: list[dict]) -> dict:
           f"{spread(cpu_main)} ms in the pass process (fetch, match, store; the rest is the extraction workers)")
     drift = [abs(r["limits"][1] - r["limits"][0]) / r["limit"] * 100 for r in runs]
     print(f"   extraction-bound limit    {spread(limit)} ms per article ({os.cpu_count()} processes; mean of the "
-          f"measurements before and after the first passes, which differ by {spread(drift, '{:.0f}')}%)")
+          f"measurements just before and after the cli pass 1, which differ by {spread(drift, '{:.0f}')}%)")
     print(f"   Prefect server CPU        pass 1 {spread([r['first']['server_cpu'] for r in runs])} s, "
           f"pass 2 {spread([r['second']['server_cpu'] for r in runs])} s (not in the figures above)")
     print(f"   efficiency limit/marginal {spread(eff)}   goal >= 0.8")
     print(f"   articles/s, whole run     {spread(rate, '{:.1f}')}")
     print(f"4. Prefect overhead, {n}-article pass: direct pass 1 {spread([r['d_first']['wall'] for r in runs])} s, "
-          f"marginal {spread(d_marginal)} ms/article; Prefect adds {spread([s * 100 for s in share], '{:.1f}')}% "
+          f"marginal {spread(d_marginal)} ms/article (efficiency {spread(d_eff)}); Prefect adds {spread([s * 100 for s in share], '{:.1f}')}% "
           "of the pass's wall time   goal < 10%")
     return dict(marginal_ms=marginal, limit_ms=limit, efficiency=eff, rate=rate, prefect_share=share,
                 peak_rss=[r["first"]["peak_rss"] for r in runs])
