@@ -348,8 +348,8 @@ def report_throughput(args, runs: list[dict]) -> dict:
     print(f"   efficiency limit/marginal {spread(eff)}   goal >= 0.8")
     print(f"   articles/s, whole run     {spread(rate, '{:.1f}')}")
     print(f"4. Prefect overhead, {n}-article pass: direct pass 1 {spread([r['d_first']['wall'] for r in runs])} s, "
-          f"marginal {spread(d_marginal)} ms/article (efficiency {spread(d_eff)}); Prefect adds {spread([s * 100 for s in share], '{:.1f}')}% "
-          "of the pass's wall time   goal < 10%")
+          f"marginal {spread(d_marginal)} ms/article (efficiency {spread(d_eff)}); "
+          f"Prefect adds {spread([s * 100 for s in share], '{:.1f}')}% of the pass's wall time   goal < 10%")
     return dict(marginal_ms=marginal, limit_ms=limit, efficiency=eff, rate=rate, prefect_share=share,
                 peak_rss=[r["first"]["peak_rss"] for r in runs])
 
