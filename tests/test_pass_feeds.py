@@ -106,6 +106,35 @@ def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(htt
     assert all(next(o for o in s.feeds if o.feed == "Healthy").status in ("ok", "not_modified") for s in summaries)
 
 
+def test_json_summary_lists_every_feed_with_every_field_as_a_copy(httpserver, tmp_path, database_url):
+    """What `newswatch run --json` prints per feed: every FeedOutcome field, read back as JSON,
+    with lists the caller may change without changing the pass's own summary."""
+    import dataclasses
+    import json
+
+    from flows.stages import FeedOutcome
+
+    httpserver.expect_request("/a.html").respond_with_data(ARTICLE.format("a"), content_type="text/html")
+    feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")}])
+    httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
+    config = load_config(write_config(tmp_path / "c", database_url=database_url, feeds=[
+        {"url": httpserver.url_for("/gone.xml"), "name": "Gone"},
+        {"url": httpserver.url_for("/feed.xml"), "name": "Healthy"},
+    ]))
+    summary = run_pass(config)
+    data = summary.to_json()
+    assert [feed["feed"] for feed in data["feeds"]] == [outcome.feed for outcome in summary.feeds]
+    for feed, outcome in zip(data["feeds"], summary.feeds):
+        assert feed == dataclasses.asdict(outcome)
+        assert list(feed) == [f.name for f in dataclasses.fields(FeedOutcome)]
+    gone = next(feed for feed in data["feeds"] if feed["feed"] == "Gone")
+    assert gone["status"] == "failed" and gone["error_count"] == 1
+    next(feed for feed in data["feeds"] if feed["feed"] == "Healthy")["hit_ids"].append(-1)
+    assert -1 not in next(outcome for outcome in summary.feeds if outcome.feed == "Healthy").hit_ids
+    printed = json.loads(json.dumps(data, default=str))["feeds"]
+    assert next(feed for feed in printed if feed["feed"] == "Gone")["url"] == httpserver.url_for("/gone.xml")
+
+
 def test_unreachable_page_falls_back_to_the_entry_text_and_still_hits(httpserver, tmp_path, database_url):
     httpserver.expect_request("/paywalled.html").respond_with_data("no", status=403)
     feed_site(httpserver, [{"title": "North Korea shipped artillery shells to Russia",
