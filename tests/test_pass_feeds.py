@@ -4,6 +4,8 @@ and says so, and one feed's failure never stops the others."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 import pytest
 from werkzeug.wrappers import Response
@@ -13,6 +15,7 @@ from config.models import FeedConfig, FetchSettings
 from extractors.articles import fallback_article
 from extractors.http import SafeClient
 from flows.run_pass import run_pass
+from flows.stages import FeedOutcome
 from store import ArticleToSave, list_hits, open_database, save_articles, sync_feeds
 from tests.conftest import SHARED, rss, write_config
 from tests.servers import fetch_corpus, serve_feed_corpus
@@ -87,7 +90,8 @@ def test_unchanged_feed_is_one_conditional_request_and_no_parse(httpserver, tmp_
     assert second.feeds_not_modified == 1 and second.new_articles == 0 and second.feeds_failed == 0
 
 
-def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(httpserver, tmp_path, database_url):
+def gone_and_healthy_feeds(httpserver, tmp_path, database_url):
+    """A config of two feeds: "Gone" answers 410, "Healthy" lists one article."""
     httpserver.expect_request("/a.html").respond_with_data(ARTICLE.format("a"), content_type="text/html")
     feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")}])
     httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
@@ -95,6 +99,11 @@ def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(htt
         {"url": httpserver.url_for("/gone.xml"), "name": "Gone"},
         {"url": httpserver.url_for("/feed.xml"), "name": "Healthy"},
     ]))
+    return config
+
+
+def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(httpserver, tmp_path, database_url):
+    config = gone_and_healthy_feeds(httpserver, tmp_path, database_url)
     summaries = [run_pass(config) for _ in range(4)]
     assert summaries[0].new_articles == 1
     gone = [next(o for o in s.feeds if o.feed == "Gone") for s in summaries]
@@ -109,18 +118,7 @@ def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(htt
 def test_json_summary_lists_every_feed_with_every_field_as_a_copy(httpserver, tmp_path, database_url):
     """What `newswatch run --json` prints per feed: every FeedOutcome field, read back as JSON,
     with lists the caller may change without changing the pass's own summary."""
-    import dataclasses
-    import json
-
-    from flows.stages import FeedOutcome
-
-    httpserver.expect_request("/a.html").respond_with_data(ARTICLE.format("a"), content_type="text/html")
-    feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")}])
-    httpserver.expect_request("/gone.xml").respond_with_data("gone", status=410)
-    config = load_config(write_config(tmp_path / "c", database_url=database_url, feeds=[
-        {"url": httpserver.url_for("/gone.xml"), "name": "Gone"},
-        {"url": httpserver.url_for("/feed.xml"), "name": "Healthy"},
-    ]))
+    config = gone_and_healthy_feeds(httpserver, tmp_path, database_url)
     summary = run_pass(config)
     data = summary.to_json()
     assert [feed["feed"] for feed in data["feeds"]] == [outcome.feed for outcome in summary.feeds]
