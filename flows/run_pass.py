@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import zip_longest
@@ -44,8 +45,27 @@ def poll_feeds_threaded(
         return
     with _ENQUEUEING:
         futures = [pool.submit(poll, ctx, feed) for feed in feeds]
-    for future in as_completed(futures):
+    for future in completed(futures):
+        if future.cancelled():
+            dropped = sum(1 for each in futures if each.cancelled())
+            raise PollsDropped(f"the pass stopped with {dropped} of this batch's {len(futures)} feeds not polled")
         yield future.result()
+
+
+class PollsDropped(RuntimeError):
+    """The pass failed or stopped while this batch's feeds were still queued, and dropped them."""
+
+
+def completed(futures: Sequence[Future]) -> Iterator[Future]:
+    """The futures as they finish, like `concurrent.futures.as_completed`, except that one
+    cancelled by `pool.shutdown(cancel_futures=True)` counts as finished. as_completed waits
+    forever for those (`Future.cancel` does not wake its waiters, only done-callbacks), so a
+    batch whose feeds the failing pass had dropped never ended, nor did its flow run."""
+    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
+    for future in futures:
+        future.add_done_callback(finished.put)
+    for _ in futures:
+        yield finished.get()
 
 
 # Batches sharing a pool enqueue whole, one after the other, so the pool's queue keeps the

@@ -2,6 +2,7 @@
 
 - a transient database error in `poll-feed` is retried (with backoff) and the pass completes;
 - a programming error is not retried: the task fails once and the flow run fails;
+- a flow run whose pass fails while poll batches are still queued ends (Failed), it does not hang;
 - a feed's pages are fetched as soon as it is polled, not when its poll batch (one task
   for many feeds) is done;
 - a pass that crashes after storing its hits, before delivering them, leaves the alerts in
@@ -77,6 +78,40 @@ def test_a_programming_error_is_not_retried(prefect_harness, one_feed, monkeypat
     state = monitor_module.monitor(config_dir=str(config), return_state=True)
     assert state.is_failed()
     assert calls == ["Local Daily"]
+
+
+@pytest.mark.slow
+def test_a_pass_that_fails_while_batches_are_queued_ends_instead_of_hanging(prefect_harness, one_feed, monkeypatch):
+    """One poll thread and one feed per batch: when the first feed's bug fails the pass, the
+    other batches' feeds are still queued, and the pass drops them. Their batch tasks must end
+    too (they waited forever for the dropped feeds, and the flow run for them)."""
+    import flows.monitor as monitor_module
+
+    tmp_path, feed_url = one_feed
+    feeds = [{"url": f"{feed_url}?n={n}", "name": f"Feed {n}"} for n in range(4)]
+    config = write_config(tmp_path / "config", feeds=feeds, settings={"fetch": {
+        "allowed_networks": ["127.0.0.0/8"], "timeout_seconds": 10, "concurrency": 1}})
+    real_poll, polled = monitor_module.poll_feed, []
+
+    def first_poll_breaks(ctx, feed):
+        polled.append(feed.name)
+        if len(polled) == 1:
+            time.sleep(0.5)  # the other batches queue their feeds meanwhile
+            raise KeyError("a bug")
+        return real_poll(ctx, feed)
+
+    monkeypatch.setattr(monitor_module, "poll_feed", first_poll_breaks)
+    monkeypatch.setattr(monitor_module, "POLL_BATCH", 1)
+    states: list = []
+    run = threading.Thread(target=lambda: states.append(
+        monitor_module.monitor(config_dir=str(config), return_state=True)), daemon=True)
+    run.start()
+    run.join(60)
+    assert not run.is_alive(), "the flow run still hangs 60 s after its pass failed"
+    (state,) = states
+    assert state.is_failed(), state
+    assert "a bug" in state.message
+    assert len(polled) < len(feeds), "the pass went on polling after it had failed"
 
 
 @pytest.mark.slow
