@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -113,9 +113,11 @@ def summary_markdown(summary: PassSummary) -> str:
 
 
 def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
-                           rule_history: Mapping[str, list[HitView]]) -> None:
+                           rule_history: Mapping[str, list[HitView]],
+                           also: Sequence[tuple[Callable, dict]] = ()) -> None:
     """The run's hits table, summary and feed-health table, and one keyed table per rule
-    that hit in this run (`rule_history`: rule name -> its most recent stored hits)."""
+    that hit in this run (`rule_history`: rule name -> its most recent stored hits); `also`:
+    other API calls of the run's end (its new name), made beside them."""
     calls: list[tuple[Callable, dict]] = [
         (create_table_artifact, dict(
             table=hit_rows(hits) or [dict.fromkeys(HIT_COLUMNS, "") | {"title": "no new hits in this pass"}],
@@ -130,7 +132,7 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
         table=hit_rows(history), key=rule_slug(rule),
         description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
         for rule, history in sorted(rule_history.items())]
-    run_side_by_side(calls)
+    run_side_by_side(calls + list(also))
 
 
 def run_side_by_side(calls: list[tuple[Callable, dict]], threads: int = 8) -> None:
