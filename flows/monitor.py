@@ -200,10 +200,12 @@ def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> Pass
     """Poll the feeds in `config_dir` (only shard `shard` of `shards`, counted from 0),
     store new articles and hits, send pending alerts, publish the run's artifacts."""
     config = load_config(config_dir)
-    summary = run_pass(config, PREFECT_STEPS, Shard(shard, shards))
+    this_shard = Shard(shard, shards)
+    summary = run_pass(config, PREFECT_STEPS, this_shard)
     report_failed_feeds(summary)
     hits, history = read_hits(config.settings.database_url, summary.hit_ids)
-    publish_pass_artifacts(summary, hits, history, also=[(_label_run, dict(summary=summary, shard=Shard(shard, shards)))])
+    rename = (_label_run, dict(summary=summary, shard=this_shard))
+    publish_pass_artifacts(summary, hits, history, also=[rename])
     get_run_logger().info("pass finished:\n%s", summary.to_text())
     return summary
 

@@ -47,8 +47,7 @@ def poll_feeds_threaded(
         futures = [pool.submit(poll, ctx, feed) for feed in feeds]
     for future in completed(futures):
         if future.cancelled():
-            dropped = sum(1 for each in futures if each.cancelled())
-            raise PollsDropped(f"the pass stopped with {dropped} of this batch's {len(futures)} feeds not polled")
+            raise PollsDropped(f"the pass stopped before every feed of this batch ({len(futures)}) was polled")
         yield future.result()
 
 

@@ -98,6 +98,7 @@ def test_a_pass_that_fails_while_batches_are_queued_ends_instead_of_hanging(pref
         if len(polled) == 1:
             time.sleep(0.5)  # the other batches queue their feeds meanwhile
             raise KeyError("a bug")
+        time.sleep(1)  # slower than the failure's way to the pass: feeds are still queued when it drops them
         return real_poll(ctx, feed)
 
     monkeypatch.setattr(monitor_module, "poll_feed", first_poll_breaks)
