@@ -108,13 +108,15 @@ def write_config(
     settings: dict | None = None,
     database_url: str | None = None,
 ) -> Path:
-    """A config directory: the shipped rules.yaml (and its examples/) unless `rules` is given; loopback allowed."""
+    """A config directory: the shipped rules.yaml (and its examples/) unless `rules` is given; loopback allowed.
+    `settings` override the defaults section by section: `{"fetch": {"concurrency": 1}}` keeps loopback allowed."""
     directory.mkdir(parents=True, exist_ok=True)
     base_settings = {
         "database_url": database_url or f"sqlite:///{directory / 'newswatch.db'}",
         "fetch": {"allowed_networks": ["127.0.0.0/8"], "timeout_seconds": 10},
     }
-    base_settings.update(settings or {})
+    for key, value in (settings or {}).items():
+        base_settings[key] = {**base_settings[key], **value} if isinstance(base_settings.get(key), dict) else value
     (directory / "settings.yaml").write_text(yaml.safe_dump(base_settings))
     (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": feeds}, allow_unicode=True))
     (directory / "channels.yaml").write_text(yaml.safe_dump({"channels": channels or {}}))

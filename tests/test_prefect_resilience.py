@@ -89,8 +89,7 @@ def test_a_pass_that_fails_while_batches_are_queued_ends_instead_of_hanging(pref
 
     tmp_path, feed_url = one_feed
     feeds = [{"url": f"{feed_url}?n={n}", "name": f"Feed {n}"} for n in range(4)]
-    config = write_config(tmp_path / "config", feeds=feeds, settings={"fetch": {
-        "allowed_networks": ["127.0.0.0/8"], "timeout_seconds": 10, "concurrency": 1}})
+    config = write_config(tmp_path / "config", feeds=feeds, settings={"fetch": {"concurrency": 1}})
     real_poll, polled = monitor_module.poll_feed, []
 
     def first_poll_breaks(ctx, feed):

@@ -87,7 +87,7 @@ def test_serve_runs_every_minute_and_never_overlaps_a_slow_run(prefect_server, t
                           channels={"yearly": {"url": "json://127.0.0.1:9/hook", "mode": "digest",
                                                "digest_cron": "0 0 1 1 *", "timezone": "Asia/Seoul"}},
                           settings={"schedule": {"interval_minutes": 1},
-                                    "fetch": {"allowed_networks": ["127.0.0.0/8"], "timeout_seconds": 150}})
+                                    "fetch": {"timeout_seconds": 150}})
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
     log = open(tmp_path / "serve.log", "w+")
     serve = subprocess.Popen([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], cwd=REPO,
