@@ -56,7 +56,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.monitor import monitor
-    from flows.prefect_server import PrefectServerError, one_shot_run_settings, prefect_api
+    from flows.prefect_client import PrefectApiError
+    from flows.prefect_server import one_shot_run_settings, prefect_api
     from flows.run_pass import freeze_startup_objects
 
     freeze_startup_objects()  # before Prefect starts the run: its start-up met a full collection too
@@ -70,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
                       f"(Prefect API {api_url})", file=sys.stderr)
             summary = monitor(config_dir=str(Path(config.directory).resolve()))
-    except PrefectServerError as exc:
+    except PrefectApiError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # the pass stopped: say so plainly; Prefect's run log has the traceback
@@ -90,7 +91,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
-    from flows.prefect_server import PrefectServerError, prefect_api
+    from flows.prefect_client import PrefectApiError
+    from flows.prefect_server import prefect_api
     from flows.serve import serve_monitor
 
     try:
@@ -98,7 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}); "
                   "runs never overlap; Ctrl-C stops", file=sys.stderr)
             serve_monitor(config)
-    except PrefectServerError as exc:
+    except PrefectApiError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

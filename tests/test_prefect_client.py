@@ -1,0 +1,91 @@
+"""A Prefect API over plain http: its version is checked once, by newswatch, with a clear
+error on a server of another major version; the run's clients then skip Prefect's own
+checks and certifi's bundle. Anything else (https, redirects, credentials) keeps Prefect's
+defaults. Fake servers are real HTTP servers on 127.0.0.1 (pytest-httpserver)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import prefect
+import pytest
+from packaging.version import Version
+from prefect.settings import get_current_settings
+
+from flows.prefect_client import PrefectApiError, plain_http_settings
+from tests.conftest import write_config
+
+THIS_PREFECT = Version(prefect.__version__)
+
+
+def api_of(httpserver, version: str | None = None, status: int = 200, headers: dict | None = None) -> str:
+    """The API URL of a fake server whose /api/admin/version answers `version` (JSON) with `status`."""
+    httpserver.expect_request("/api/admin/version").respond_with_json(version, status=status, headers=headers)
+    return httpserver.url_for("/api")
+
+
+def client_settings() -> tuple[bool, str | None]:
+    settings = get_current_settings()
+    return settings.client.server_version_check_enabled, settings.api.ssl_cert_file
+
+
+def test_a_compatible_http_server_is_checked_once_here_and_the_clients_skip_certifi(httpserver):
+    defaults = client_settings()
+    with plain_http_settings(api_of(httpserver, prefect.__version__)):
+        check_enabled, ca_file = client_settings()
+        assert check_enabled is False  # newswatch checked it; Prefect's two checks are off
+        assert Path(ca_file).read_text().count("BEGIN CERTIFICATE") == 1
+    assert client_settings() == defaults
+    assert len(httpserver.log) == 1
+
+
+def test_a_server_of_another_major_version_is_refused_with_what_to_do(httpserver):
+    other = f"{THIS_PREFECT.major - 1}.20.0"
+    with pytest.raises(PrefectApiError) as error:
+        plain_http_settings(api_of(httpserver, other))
+    message = str(error.value)
+    assert f"runs Prefect {other}" in message and f"uses Prefect {THIS_PREFECT}" in message
+    assert "major versions must match" in message and "server.pid" in message
+
+
+def test_an_older_server_of_the_same_major_version_is_a_warning(httpserver, capsys):
+    older = f"{THIS_PREFECT.major}.0.0"
+    if Version(older) >= THIS_PREFECT:
+        pytest.skip(f"Prefect {THIS_PREFECT} has no older release of its major version")
+    with plain_http_settings(api_of(httpserver, older)):
+        assert client_settings()[0] is False
+    assert f"runs Prefect {older}, older than this installation's {THIS_PREFECT}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("answer", [
+    dict(version=None, status=302, headers={"Location": "https://127.0.0.1:1/api/admin/version"}),
+    dict(version={"detail": "Unauthorized"}, status=401),
+    dict(version="not a version"),
+], ids=["redirect", "credentials", "not-prefect"])
+def test_an_api_that_does_not_answer_its_version_itself_keeps_prefects_defaults(httpserver, answer):
+    defaults = client_settings()
+    with plain_http_settings(api_of(httpserver, **answer)):
+        assert client_settings() == defaults
+
+
+def test_an_https_api_is_left_to_prefect_without_a_request(httpserver):
+    defaults = client_settings()
+    with plain_http_settings(api_of(httpserver, prefect.__version__).replace("http://", "https://")):
+        assert client_settings() == defaults
+    assert httpserver.log == []
+
+
+def test_newswatch_run_against_a_server_of_another_major_version_says_so_and_exits_1(httpserver, tmp_path):
+    other = f"{THIS_PREFECT.major + 1}.0.0"
+    api_url = api_of(httpserver, other)
+    config = write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/rss.xml", "name": "Nowhere"}])
+    done = subprocess.run([sys.executable, "-m", "newswatch", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PREFECT_API_URL": api_url})
+    assert done.returncode == 1, done.stderr
+    assert f"newswatch: the Prefect server at {api_url} runs Prefect {other}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "config" / "newswatch.db").exists()  # refused before the pass began
