@@ -344,6 +344,15 @@ class WorkerPool:
         if not keep:
             threading.Thread(target=worker.stop, name="worker-stop", daemon=True).start()
 
+    def stop_idle(self, keep: int) -> None:
+        """Stop the idle workers beyond `keep`, each on a thread of its own (see `give`)."""
+        spare = []
+        with self._cond:
+            while self._idle.qsize() > keep:
+                spare.append(self._idle.get_nowait())
+        for worker in spare:
+            threading.Thread(target=worker.stop, name="worker-stop", daemon=True).start()
+
     def close(self) -> None:
         while True:
             try:

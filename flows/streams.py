@@ -134,6 +134,7 @@ def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple,
                     by_host[host_of(entry.link)].append((poll, entry))
                 for host, jobs in by_host.items():
                     hosts.add(host, jobs)
+            ctx.extraction.release_spare_workers()  # no feed is left to parse in this pass
         except BaseException as exc:  # re-raised in the consuming thread
             done.put((None, exc, None))
         finally:

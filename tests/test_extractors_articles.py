@@ -299,6 +299,65 @@ def test_busy_parsing_workers_hold_back_a_second_extraction_worker_for_a_second_
         shared.close()
 
 
+def idle_pids(shared: WorkerPool) -> set[int]:
+    return {worker.process.pid for worker in list(shared._idle.queue)}
+
+
+def two_parsing_workers_started(shared: WorkerPool) -> set[int]:
+    """Two parses side by side, so `shared` ends with two idle workers; their pids."""
+    first = busy_parse(shared, 0.5)
+    second, _ = run_in_thread(shared, os.getpid, ())
+    first.join(), second.join()
+    assert len(idle_pids(shared)) == 2
+    return idle_pids(shared)
+
+
+def gone(pid: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return True  # exited; its parent has not reaped it yet
+        except (ProcessLookupError, FileNotFoundError):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_parsing_workers_made_spare_by_the_pools_own_are_stopped_once_the_feeds_are_parsed(monkeypatch):
+    """A big pass: extraction started workers of its own while the parsing ones were busy, and
+    those then sat idle beside them to the end of the pass (40 MB each). Once the feeds are
+    parsed they are stopped; the pool's own go back to the shared pool on close, warm for the
+    next pass."""
+    good = (PAGES / "seed_article.html").read_bytes()
+    shared = WorkerPool(size=2)
+    monkeypatch.setattr(workers, "_shared", shared)  # nothing to borrow: the pool starts its own
+    try:
+        with ExtractionPool(workers=2, share_workers=True) as pool:
+            results, own = pids_after(pool, [(n, good, URL, None) for n in range(4)])
+            assert len(own) == 2 and all(r.text.startswith("South Korea called") for r in results.values())
+            parsers = two_parsing_workers_started(shared)
+            pool.release_spare_workers()
+            assert idle_pids(shared) == set()
+            assert all(gone(pid) for pid in parsers), "a spare parsing worker is still running"
+        assert idle_pids(shared) == own
+    finally:
+        shared.close()
+
+
+def test_parsing_workers_are_kept_when_extraction_runs_on_borrowed_ones(monkeypatch):
+    good = (PAGES / "seed_article.html").read_bytes()
+    shared, warm = warm_shared_pool(monkeypatch, size=2)
+    try:
+        with ExtractionPool(workers=1, share_workers=True) as pool:
+            _, used = pids_after(pool, [("a", good, URL, None)])
+            pool.release_spare_workers()
+            assert idle_pids(shared) == warm - used  # the idle parsing worker stays warm
+    finally:
+        shared.close()
+
+
 def test_a_feed_parse_waits_for_the_busy_parser_while_extraction_holds_the_other_worker(monkeypatch):
     """The extraction pool borrowed one of two warm workers while the last feeds are being
     parsed: the next parse waits for the parsing worker (milliseconds) instead of starting
