@@ -111,7 +111,7 @@ class ExtractionPool:
         pool's own processes make spare. A big pass starts its own while every parsing worker
         is busy, and the parsing workers then sat idle beside them to the end of the pass (two
         processes, 40 MB each: 5,000 articles peaked at 516-526 MB where 1,000 take 420). This
-        pool's own go back to the shared pool on close, so the next pass still finds warm ones."""
+        pool's own go back to the shared pool on close (up to its size)."""
         if not self.share_workers:
             return
         own = sum(1 for worker in list(self._own) if worker.alive())

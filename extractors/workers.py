@@ -349,7 +349,10 @@ class WorkerPool:
         spare = []
         with self._cond:
             while self._idle.qsize() > keep:
-                spare.append(self._idle.get_nowait())
+                try:
+                    spare.append(self._idle.get_nowait())
+                except queue.Empty:  # a call took one meanwhile (calls take idle workers without the lock)
+                    break
         for worker in spare:
             threading.Thread(target=worker.stop, name="worker-stop", daemon=True).start()
 

@@ -15,7 +15,6 @@ a narrower trust than certifi's, never a wider one. Any other API keeps Prefect'
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import sys
@@ -57,7 +56,7 @@ def server_version(api_url: str) -> Version | None:
         response = httpx.get(f"{api_url.rstrip('/')}/admin/version", timeout=VERSION_TIMEOUT_SECONDS,
                              follow_redirects=False, verify=False)  # http only: nothing to verify
         return Version(response.json()) if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, TypeError, InvalidVersion):
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, TypeError, InvalidVersion):
         return None
 
 
@@ -75,30 +74,30 @@ def check_compatible(api_url: str, server: Version) -> None:
               f"installation's {client}; restart or upgrade it if runs misbehave", file=sys.stderr)
 
 
-_bundle: list[str] = []
+BUNDLE_NAME = "newswatch-api-ca.pem"
 
 
 def one_certificate_bundle() -> str | None:
-    """A private CA file holding the first certificate of certifi's bundle, written once per
-    process and removed at exit; None if it cannot be written (then the default bundle is used)."""
-    if not _bundle:
+    """A CA file holding the first certificate of certifi's bundle, in Prefect's home folder
+    (written atomically when missing, never removed: `serve`'s flow runs are processes of their
+    own that inherit its path); None when it cannot be written (then Prefect's default is used)."""
+    from prefect.settings import get_current_settings
+
+    path = Path(get_current_settings().home).expanduser() / BUNDLE_NAME
+    try:
+        if path.is_file() and path.read_text(encoding="ascii").count("BEGIN CERTIFICATE") == 1:
+            return str(path)
         text = Path(certifi.where()).read_text(encoding="ascii")
         end = "-----END CERTIFICATE-----"
         first = text[text.index("-----BEGIN CERTIFICATE-----"):text.index(end) + len(end)] + "\n"
-        try:
-            descriptor, path = tempfile.mkstemp(prefix="newswatch-api-ca-", suffix=".pem")
-            with os.fdopen(descriptor, "w", encoding="ascii") as bundle:
-                bundle.write(first)
-        except OSError:
-            return None
-        atexit.register(_remove, path)
-        _bundle.append(path)
-    return _bundle[0]
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, partial = tempfile.mkstemp(prefix=BUNDLE_NAME, dir=path.parent)
+        with os.fdopen(descriptor, "w", encoding="ascii") as bundle:
+            bundle.write(first)
+        os.replace(partial, path)
+        return str(path)
+    except (OSError, ValueError):
+        return None
 
 
 @contextlib.contextmanager

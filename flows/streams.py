@@ -28,6 +28,7 @@ extraction worker from its core, and a pass made ~20 of them per page.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections import Counter, defaultdict, deque
@@ -36,6 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 _END = object()
+log = logging.getLogger("newswatch.pass")
 
 
 def host_of(url: str | None) -> str:
@@ -134,7 +136,10 @@ def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple,
                     by_host[host_of(entry.link)].append((poll, entry))
                 for host, jobs in by_host.items():
                     hosts.add(host, jobs)
-            ctx.extraction.release_spare_workers()  # no feed is left to parse in this pass
+            try:
+                ctx.extraction.release_spare_workers()  # no feed is left to parse in this pass
+            except Exception:  # noqa: BLE001 - a memory saving; never a reason to stop the pass
+                log.warning("could not stop the spare feed-parsing workers", exc_info=True)
         except BaseException as exc:  # re-raised in the consuming thread
             done.put((None, exc, None))
         finally:

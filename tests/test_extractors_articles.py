@@ -306,7 +306,7 @@ def idle_pids(shared: WorkerPool) -> set[int]:
 def two_parsing_workers_started(shared: WorkerPool) -> set[int]:
     """Two parses side by side, so `shared` ends with two idle workers; their pids."""
     first = busy_parse(shared, 0.5)
-    second, _ = run_in_thread(shared, os.getpid, ())
+    second, _ = run_in_thread(shared, time.sleep, (0.5,))  # overlaps the first however slow the start
     first.join(), second.join()
     assert len(idle_pids(shared)) == 2
     return idle_pids(shared)
