@@ -342,10 +342,10 @@ class WorkerPool:
                 self._idle.put(worker)
             self._cond.notify()
         if not keep:
-            threading.Thread(target=worker.stop, name="worker-stop", daemon=True).start()
+            _stop_in_background(worker)
 
     def stop_idle(self, keep: int) -> None:
-        """Stop the idle workers beyond `keep`, each on a thread of its own (see `give`)."""
+        """Stop the idle workers beyond `keep` (in the background: see `_stop_in_background`)."""
         spare = []
         with self._cond:
             while self._idle.qsize() > keep:
@@ -354,7 +354,7 @@ class WorkerPool:
                 except queue.Empty:  # a call took one meanwhile (calls take idle workers without the lock)
                     break
         for worker in spare:
-            threading.Thread(target=worker.stop, name="worker-stop", daemon=True).start()
+            _stop_in_background(worker)
 
     def close(self) -> None:
         while True:
@@ -362,6 +362,11 @@ class WorkerPool:
                 self._idle.get_nowait().stop()
             except queue.Empty:
                 return
+
+
+def _stop_in_background(worker: Worker) -> None:
+    """Stop `worker` on a thread of its own: a child's exit takes ~0.1 s, which a pass need not wait for."""
+    threading.Thread(target=worker.stop, name="worker-stop", daemon=True).start()
 
 
 _shared: WorkerPool | None = None

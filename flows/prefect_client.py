@@ -44,9 +44,11 @@ def plain_http_settings(api_url: str) -> contextlib.AbstractContextManager:
     if reported is None:
         return contextlib.nullcontext()
     check_compatible(api_url, reported)
-    client = {"server_version_check_enabled": False}
+    sections: dict[str, dict] = {"client": {"server_version_check_enabled": False}}
     bundle = one_certificate_bundle()
-    return settings_updated(client=client, **({"api": {"ssl_cert_file": bundle}} if bundle else {}))
+    if bundle:
+        sections["api"] = {"ssl_cert_file": bundle}
+    return settings_updated(**sections)
 
 
 def server_version(api_url: str) -> Version | None:
