@@ -86,7 +86,8 @@ def find_left_behind_database(database_url: str, old_database: str | None) -> st
         return None
     if Path(new).exists() or not Path(old_database).is_file():
         return None
-    return (f"the database is now {new} (relative paths in settings.yaml follow the config directory, "
-            f"not the current one), which does not exist yet, but {old_database} does. Hint: move it there "
-            f"(mkdir -p {Path(new).parent} && mv {old_database}* {Path(new).parent}/), or set database_url "
-            f"to sqlite:///{old_database}; nothing was run, so nothing starts over on an empty database")
+    folder = Path(new).parent
+    return (f"no database at {new} (relative paths in settings.yaml now follow the config directory, not the "
+            f"current one), but there is one at {old_database}, where this command used to look. Hint: "
+            f"mkdir -p {folder} && mv {old_database}* {folder}/ (or set database_url to sqlite:///{old_database}; "
+            f"to start a new, empty database instead: mkdir -p {folder} && touch {new}). Nothing was run.")

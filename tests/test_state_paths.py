@@ -92,12 +92,26 @@ def test_a_database_left_at_its_old_place_stops_the_command_with_a_hint(tmp_path
     assert main(["--config", str(config_dir), "hits"]) == 2
     err = capsys.readouterr().err
     assert str(old_cwd / "data" / "newswatch.db") in err and str(config_dir / "data" / "newswatch.db") in err
-    assert "Hint: move it there" in err
+    assert f"Hint: mkdir -p {config_dir / 'data'} && mv {old_cwd / 'data' / 'newswatch.db'}* " in err
     assert not (config_dir / "data").exists()  # nothing started over
 
     (config_dir / "data").mkdir()
     (old_cwd / "data" / "newswatch.db").rename(config_dir / "data" / "newswatch.db")
     assert main(["--config", str(config_dir), "hits"]) == 0
+
+
+def test_an_empty_file_at_the_new_place_starts_a_new_database_on_purpose(tmp_path, monkeypatch, capsys):
+    """The hint's way to choose a fresh database while an old one sits in the current directory."""
+    config_dir = config_without_database_url(tmp_path / "new-config")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "newswatch.db").write_bytes(b"old")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--config", str(config_dir), "hits", "--json"]) == 2
+    assert "touch" in capsys.readouterr().err
+    (config_dir / "data").mkdir()
+    (config_dir / "data" / "newswatch.db").touch()
+    assert main(["--config", str(config_dir), "hits", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
 
 
 def newswatch_in(cwd: Path, *argv: str) -> subprocess.CompletedProcess:
