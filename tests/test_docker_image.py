@@ -7,8 +7,8 @@ is checked at a feed and a webhook receiver on 127.0.0.1."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
-import os
 import shlex
 import shutil
 import signal
@@ -25,7 +25,16 @@ from tests.conftest import DEMO_PAGES, REPO, rss, write_config
 from tests.prefectserver import SERVER_ENV, free_port
 
 PACKAGES = ("config", "extractors", "matching", "store", "alerts", "flows", "newswatch")
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+DOCKERIGNORE = [line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+
+
+def dockerignored(directory: str, names: list[str]) -> set[str]:
+    """shutil.copytree's `ignore`: the names the build context leaves out (.dockerignore)."""
+    relative = Path(directory).relative_to(REPO)
+    return {name for name in names for pattern in DOCKERIGNORE
+            if fnmatch.fnmatch(str(relative / name), pattern.removeprefix("**/"))
+            or (pattern.startswith("**/") and fnmatch.fnmatch(name, pattern.removeprefix("**/")))}
 
 
 def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
@@ -92,7 +101,7 @@ def copy_into_tree(tree: ImageTree, sources: list[str], destination: str) -> Non
     for source in sources:
         path = REPO / source
         if path.is_dir():
-            shutil.copytree(path, tree.host(target), ignore=IGNORED, dirs_exist_ok=True)
+            shutil.copytree(path, tree.host(target), ignore=dockerignored, dirs_exist_ok=True)
         else:
             tree.host(target).mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, tree.host(target) / path.name)
