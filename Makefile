@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: run serve demo check test bench clean help
 
 help:
-	@echo "make run    one monitoring pass on ./config (SQLite + local Prefect server)"
+	@echo "make run    one monitoring pass on ./config (SQLite + local Prefect server, state in ./data)"
 	@echo "make serve  the recurring job on the schedule in config/settings.yaml"
 	@echo "make demo   an offline demo on bundled sample pages"
 	@echo "make check  validate config/ and run every rule's examples"

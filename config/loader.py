@@ -35,6 +35,7 @@ from config.models import (
     Settings,
     Source,
 )
+from config.paths import current_directory, resolve_state_paths
 from config.secrets import fill_placeholders
 from config.yamlfile import YamlProblem, read_yaml
 
@@ -69,7 +70,7 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
         raise ConfigError([Problem(str(directory), 0, "config", "directory not found; pass --config DIR "
                                    "or set NEWSWATCH_CONFIG")])
     digest = config_digest(directory)
-    key = (str(directory.resolve()), digest, frozenset(environ.items()))
+    key = (str(directory.resolve()), digest, frozenset(environ.items()), current_directory())
     if _last_loaded and _last_loaded[0] == key:
         return _last_loaded[1]
     parsed, problems = _read_files(directory)
@@ -83,7 +84,7 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
     return config
 
 
-_last_loaded: list = []  # [(directory, digest, environment), Config] of the last valid load
+_last_loaded: list = []  # [(directory, digest, environment, cwd), Config] of the last valid load
 
 
 def config_digest(directory: Path) -> str:
@@ -171,7 +172,7 @@ def _build_config(directory: Path, parsed: dict, environ: Mapping[str, str], dig
     }
     return Config(
         directory=str(directory),
-        settings=_build_settings(settings_model, environ),
+        settings=_build_settings(directory, settings_model, environ),
         feeds=_build_feeds(directory, parsed["feeds.yaml"]),
         aliases=aliases,
         rules=tuple(_build_rule(rule, i, rules_path, rule_lines, aliases) for i, rule in enumerate(rules_model.rules)),
@@ -180,15 +181,19 @@ def _build_config(directory: Path, parsed: dict, environ: Mapping[str, str], dig
     )
 
 
-def _build_settings(model: schema.SettingsSchema, environ: Mapping[str, str]) -> Settings:
+def _build_settings(directory: Path, model: schema.SettingsSchema, environ: Mapping[str, str]) -> Settings:
     fetch = model.fetch.model_dump()
     fetch["allowed_networks"] = tuple(fetch["allowed_networks"])
     if fetch["user_agent"] is None:
         del fetch["user_agent"]
     schedule = model.schedule
     interval = schedule.interval_minutes if (schedule.interval_minutes or schedule.cron) else 15
+    paths = resolve_state_paths(directory, environ.get("NEWSWATCH_DATA_DIR") or model.data_dir,
+                                environ.get("NEWSWATCH_DATABASE_URL") or model.database_url, current_directory())
     return Settings(
-        database_url=environ.get("NEWSWATCH_DATABASE_URL") or model.database_url,
+        database_url=paths.database_url,
+        data_dir=paths.data_dir,
+        old_database=paths.old_database,
         schedule=Schedule(interval_minutes=interval, cron=schedule.cron, timezone=schedule.timezone),
         fetch=FetchSettings(**fetch),
         alerts=AlertSettings(**model.alerts.model_dump()),

@@ -58,11 +58,15 @@ class AlertSettings:
 
 @dataclass(frozen=True)
 class Settings:
+    """`database_url` and `data_dir` are absolute once loaded (see `config.paths`)."""
+
     database_url: str = "sqlite:///data/newswatch.db"
+    data_dir: str = "data"
     schedule: Schedule = field(default_factory=Schedule)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention_days: int | None = None
+    old_database: str | None = None  # where it was when relative paths followed the current directory
 
 
 @dataclass(frozen=True)

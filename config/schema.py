@@ -82,7 +82,8 @@ class AlertsSchema(Strict):
 
 
 class SettingsSchema(Strict):
-    database_url: str = "sqlite:///data/newswatch.db"
+    database_url: str | None = None  # None: newswatch.db in data_dir
+    data_dir: str | None = None  # None: `data` in the config directory
     schedule: ScheduleSchema = ScheduleSchema()
     fetch: FetchSchema = FetchSchema()
     alerts: AlertsSchema = AlertsSchema()

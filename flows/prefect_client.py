@@ -69,7 +69,7 @@ def check_compatible(api_url: str, server: Version) -> None:
         raise PrefectApiError(
             f"the Prefect server at {api_url} runs Prefect {server}, and this newswatch uses Prefect "
             f"{client}: their major versions must match. Restart that server from this installation "
-            "(for newswatch's own local server: stop the process in data/prefect/server.pid; the next "
+            "(for newswatch's own local server: stop the process in prefect/server.pid of the data directory; the next "
             "command starts a new one), or point PREFECT_API_URL at a Prefect 3 server.")
     if server < client:
         print(f"newswatch: warning: the Prefect server at {api_url} runs Prefect {server}, older than this "

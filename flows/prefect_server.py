@@ -2,9 +2,9 @@
 
 Without `PREFECT_API_URL`, Prefect would start a temporary server inside every process:
 slow to start and gone at exit, with its runs. newswatch instead runs one persistent
-`prefect server` on 127.0.0.1:4200 (or `NEWSWATCH_PREFECT_PORT`) backed by SQLite under
-`data/prefect/`, started in the background on first use and reused after, so the UI shows
-every past run. Analytics are off. Set PREFECT_API_URL to use any other server.
+`prefect server` on 127.0.0.1:4200 (or `NEWSWATCH_PREFECT_PORT`) backed by SQLite in its home,
+`prefect/` in the config's data directory (`local_server_home`), started in the background on
+first use and reused after, so the UI shows every past run. Analytics are off. Set PREFECT_API_URL to use any other server.
 
 Contract of `start_local_server`: it returns the API URL of a healthy server, or raises
 `PrefectServerError` with a message that says what to do and where the log is. It never
@@ -48,6 +48,12 @@ def configured_port() -> int:
     if not value.isdigit() or not 0 < int(value) < 65536:
         raise PrefectServerError(f"{PORT_VARIABLE}={value!r} is not a port number (1-65535)")
     return int(value)
+
+
+def local_server_home(data_dir: str | os.PathLike[str]) -> Path:
+    """The local server's PREFECT_HOME: `prefect/` in the data directory, so its run history
+    stays beside the database whatever directory a command is started from."""
+    return Path(data_dir) / "prefect"
 
 
 def local_api_url(port: int = DEFAULT_PORT) -> str:

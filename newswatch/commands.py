@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from config import resolve_config_dir
+from config.paths import find_left_behind_database
 from newswatch.inputs import InputError, read_article
 from newswatch.validation import check_examples, load_valid_config
 
@@ -24,12 +25,17 @@ def print_json(data) -> None:
 
 
 def load_or_report(args: argparse.Namespace):
-    """The valid config, or None after printing every problem to stderr."""
+    """The valid config, or None after printing every problem to stderr (also when the
+    database was left at its old place, relative to the current directory)."""
     config, problems = load_valid_config(resolve_config_dir(args.config))
     if problems:
         print(f"newswatch: invalid configuration in {resolve_config_dir(args.config)}:", file=sys.stderr)
         for problem in problems:
             print(problem, file=sys.stderr)
+        return None
+    left_behind = find_left_behind_database(config.settings.database_url, config.settings.old_database)
+    if left_behind:
+        print(f"newswatch: {left_behind}", file=sys.stderr)
         return None
     return config
 
@@ -57,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     from flows.monitor import monitor
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import one_shot_run_settings, prefect_api
+    from flows.prefect_server import local_server_home, one_shot_run_settings, prefect_api
     from flows.run_pass import freeze_startup_objects
 
     freeze_startup_objects()  # before Prefect starts the run: its start-up met a full collection too
@@ -66,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"warning: {problem}", file=sys.stderr)
 
     try:
-        with prefect_api(Path("data/prefect")) as api_url, one_shot_run_settings():
+        with prefect_api(local_server_home(config.settings.data_dir)) as api_url, one_shot_run_settings():
             if not args.json:
                 print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
                       f"(Prefect API {api_url})", file=sys.stderr)
@@ -92,11 +98,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import prefect_api
+    from flows.prefect_server import local_server_home, prefect_api
     from flows.serve import serve_monitor
 
     try:
-        with prefect_api(Path("data/prefect")) as api_url:
+        with prefect_api(local_server_home(config.settings.data_dir)) as api_url:
             print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}); "
                   "runs never overlap; Ctrl-C stops", file=sys.stderr)
             serve_monitor(config)

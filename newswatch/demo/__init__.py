@@ -9,6 +9,7 @@ throwaway database, then shows the hits and the alert e-mails the inbox received
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -35,6 +36,20 @@ def rules_file(args: argparse.Namespace) -> Path:
     if candidate.is_file():
         return candidate
     return Path(str(resources.files("config") / "rules.yaml"))
+
+
+def demo_prefect_home(args: argparse.Namespace) -> Path:
+    """The local Prefect server's home of the user's config, so the demo's run joins its
+    history; without a valid config, a per-user one ($XDG_STATE_HOME/newswatch/prefect):
+    the demo writes nothing in the current directory."""
+    from config import ConfigError, load_config
+    from flows.prefect_server import local_server_home
+
+    try:
+        return local_server_home(load_config(resolve_config_dir(args.config)).settings.data_dir)
+    except ConfigError:
+        state = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+        return local_server_home(Path(state) / "newswatch")
 
 
 def serve_demo_site(site: Site) -> str:
@@ -67,7 +82,7 @@ def run_demo(args: argparse.Namespace) -> int:
         config_dir = write_demo_config(workdir / "config", serve_demo_site(site), inbox.apprise_url(), rules_file(args))
         print(f"demo: serving 3 sample articles at {site.base_url}, SMTP inbox on 127.0.0.1:{inbox.port}",
               file=sys.stderr)
-        with prefect_api(Path("data/prefect")) as api_url:
+        with prefect_api(demo_prefect_home(args)) as api_url:
             print(f"demo: running one monitoring pass (Prefect API {api_url})", file=sys.stderr)
             summary = monitor(config_dir=str(config_dir))
         print("\n== pass summary ==\n" + summary.to_text())
