@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from newswatch import commands, rule_commands
+from newswatch import commands, import_command, rule_commands
 from newswatch.timeparse import parse_since, parse_until
 
 
@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--alert", action="store_true",
                           help="alert them through the outbox and send now (default: store silently)")
     backfill.set_defaults(func=rule_commands.cmd_backfill)
+
+    archive = sub.add_parser("import", parents=[common], help="load archives of articles (JSON Lines) as history")
+    archive.add_argument("files", nargs="+", metavar="FILE", help=".jsonl file (or .jsonl.gz): one article per line")
+    archive.add_argument("--alert", action="store_true",
+                         help="alert the hits found through the outbox (default: store them silently)")
+    archive.add_argument("--json", action="store_true", help="print the summary as a JSON object")
+    archive.set_defaults(func=import_command.cmd_import)
 
     extract = sub.add_parser("extract", parents=[common], help="the cleaned article of a file or URL")
     extract.add_argument("input", metavar="FILE_OR_URL", help=".html, .htm, .html.gz or .txt file, or http(s) URL")

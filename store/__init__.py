@@ -2,8 +2,8 @@
 
 from store.articles import ArticleToSave, SavedBatch, identity_keys, save_article_groups, save_articles, select_unseen
 from store.engine import database, make_engine, open_database
-from store.feeds import (FeedState, FeedSuccess, HealthChange, record_feed_error, record_feed_success,
-                         record_feed_successes, sync_feeds)
+from store.feeds import (FeedState, FeedSuccess, HealthChange, archive_feed_ids, record_feed_error,
+                         record_feed_success, record_feed_successes, sync_feeds)
 from store.notices import NoticeView, add_notice, claim_notices, mark_notices_unrouted, pending_notices, record_notices
 from store.outbox import (
     DeliveryJob,
@@ -39,6 +39,7 @@ __all__ = [
     "release_stale_claims",
     "StoryCopy",
     "add_notice",
+    "archive_feed_ids",
     "defer_deliveries",
     "last_alert_at",
     "mark_notices_unrouted",

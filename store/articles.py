@@ -62,12 +62,20 @@ def select_unseen(engine: Engine, feed_id: int, entries: Sequence[FeedEntry]) ->
 @dataclass(frozen=True)
 class ArticleToSave:
     """An article ready to store. `baseline`: old news found on a feed's first poll,
-    whose hits are stored and shown but never alerted."""
+    whose hits are stored and shown but never alerted. `imported`: loaded from an archive
+    (`newswatch import`): its hits are marked so and dated by its published time, and
+    alert only with `alert` (history is not news)."""
 
     entry: FeedEntry
     article: CleanArticle
     matches: Sequence[RuleMatch] = ()
     baseline: bool = False
+    imported: bool = False
+    alert: bool = True
+
+    @property
+    def alerts(self) -> bool:
+        return self.alert and not self.baseline
 
 
 @dataclass
@@ -76,6 +84,7 @@ class SavedBatch:
     hit_ids: list[int] = field(default_factory=list)  # alerting hits
     copy_hit_ids: list[int] = field(default_factory=list)  # of hit_ids: later copies of an alerted story
     baseline_hit_ids: list[int] = field(default_factory=list)  # stored, never alerted
+    quiet_hit_ids: list[int] = field(default_factory=list)  # imported without --alert: stored, not alerted
     deliveries: int = 0
     already_stored: int = 0
 
@@ -126,7 +135,7 @@ def save_article_groups(
                                      for (*_, claimed), article_id in zip(new, article_ids) for claim in claimed])
         story_ids = assign_stories(session, [(article_id, _story_text(item))
                                              for (_, _, item, _), article_id in zip(new, article_ids)])
-        hits = [(results[group], article_id, story_id, match, item.baseline)
+        hits = [(results[group], article_id, story_id, match, item)
                 for (group, _, item, _), article_id, story_id in zip(new, article_ids, story_ids)
                 for match in item.matches]
         _save_hits(session, hits, config_hash, channels_for_rule)
@@ -186,10 +195,11 @@ def _insert_articles(session: Session, items: Sequence[tuple[int, ArticleToSave]
     return list(session.execute(INSERT_ARTICLES, rows).scalars())
 
 
-def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, RuleMatch, bool]], config_hash: str,
-               channels_for_rule: Callable[[str], Sequence[str]]) -> None:
+def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, RuleMatch, ArticleToSave]],
+               config_hash: str, channels_for_rule: Callable[[str], Sequence[str]]) -> None:
     """Insert the hits; the first alerting hit of a rule in a story claims it and gets its
-    outbox rows (one per channel), later copies are listed as such; baseline hits only stored."""
+    outbox rows (one per channel), later copies are listed as such; baseline hits (and
+    imported ones without --alert) only stored."""
     if not hits:
         return
     found_at = utcnow()
@@ -202,21 +212,25 @@ def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, Rule
         fields=json.dumps(list(match.fields)),
         snippet=clean_text(match.snippet, 2000) or "",
         marks=json.dumps([list(m) for m in match.marks]),
-        baseline=baseline,
-        found_at=found_at,
-    ) for _, article_id, _, match, baseline in hits]).scalars())
+        baseline=item.baseline,
+        imported=item.imported,
+        found_at=_found_at(item, found_at),
+    ) for _, article_id, _, match, item in hits]).scalars())
     firsts: dict[tuple[str, int], int] = {}  # (rule, story) -> its first alerting hit in this batch
-    for (_, _, story_id, match, baseline), hit_id in zip(hits, hit_ids):
-        if not baseline:
+    for (_, _, story_id, match, item), hit_id in zip(hits, hit_ids):
+        if item.alerts:
             firsts.setdefault((match.rule, story_id), hit_id)
     claimed = set(insert_ignore_returning(
         session, StoryAlert.__table__,
         [{"rule": rule, "story_id": story, "hit_id": hit_id} for (rule, story), hit_id in firsts.items()],
         StoryAlert.__table__.c.hit_id))
     deliveries = []
-    for (saved, _, _, match, baseline), hit_id in zip(hits, hit_ids):
-        if baseline:
+    for (saved, _, _, match, item), hit_id in zip(hits, hit_ids):
+        if item.baseline:
             saved.baseline_hit_ids.append(hit_id)
+            continue
+        if not item.alerts:
+            saved.quiet_hit_ids.append(hit_id)
             continue
         saved.hit_ids.append(hit_id)
         if hit_id in claimed:
@@ -228,6 +242,11 @@ def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, Rule
             saved.copy_hit_ids.append(hit_id)
     if deliveries:
         session.execute(INSERT_DELIVERY, deliveries)
+
+
+def _found_at(item: ArticleToSave, now):
+    """An imported hit is dated by its article's published time (history, not news)."""
+    return (as_utc(item.entry.published) or now) if item.imported else now
 
 
 # built once, values bound per row (a statement built per row is cache-keyed per row); the

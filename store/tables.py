@@ -84,6 +84,7 @@ class Hit(SQLModel, table=True):
     marks: str = "[]"  # JSON list of [start, end] offsets into snippet
     baseline: bool = False  # found on a feed's first poll: stored, never alerted
     backfilled: bool = False  # found by `newswatch backfill` among stored articles, not by a pass
+    imported: bool = False  # found in an archive loaded by `newswatch import`; found_at is its published time
     found_at: datetime = Field(default_factory=utcnow, index=True)
 
 

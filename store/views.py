@@ -41,6 +41,7 @@ class HitView:
     also_reported_by: tuple[StoryCopy, ...] = ()
     deliveries: dict[str, str] = field(default_factory=dict)  # channel -> pending | sent | summarized | dead
     backfilled: bool = False  # found by `newswatch backfill` among stored articles
+    imported: bool = False  # found in an archive loaded by `newswatch import`
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -81,6 +82,7 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
         marks=tuple(tuple(m) for m in json.loads(hit.marks)),
         baseline=hit.baseline,
         backfilled=hit.backfilled,
+        imported=hit.imported,
         language=article.language,
         flagged=article.flagged,
         article_id=article.id,

@@ -1,0 +1,96 @@
+"""How fast `newswatch import` loads an archive, and how large the database grows.
+
+Generates N articles (JSON Lines) from the real texts in ../shared/data (the 181 benchmark
+articles and Reuters-21578 stories), each with its own URL, outlet and date over the last
+year, then times `newswatch import` through the CLI against a fresh SQLite database with the
+shipped rules, and prints articles per second and the database size against the text it holds.
+
+    python bench/import_speed.py [--articles 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+
+
+def source_texts() -> list[tuple[str, str]]:
+    """(title, text) of every real article available under ../shared/data."""
+    texts = []
+    truth = DATA / "article-extraction-benchmark" / "ground-truth.json"
+    if truth.exists():
+        for item in json.loads(truth.read_text()).values():
+            body = item.get("articleBody") or ""
+            texts.append((body.split("\n", 1)[0][:120], body))
+    reuters = DATA / "reuters-21578" / "modapte.jsonl.gz"
+    if reuters.exists():
+        with gzip.open(reuters, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                story = json.loads(line)
+                texts.append((story.get("title") or "", story.get("body") or story.get("text") or ""))
+    texts = [(title, text) for title, text in texts if text.strip()]
+    if not texts:
+        sys.exit(f"no texts found under {DATA}: clone the repo with ../shared beside it")
+    return texts
+
+
+def write_archive(path: Path, count: int, texts: list[tuple[str, str]]) -> int:
+    """`count` lines cycling through the texts; the number of characters of text written."""
+    rng = random.Random(7)
+    now = datetime.now(timezone.utc)
+    written = 0
+    with path.open("w", encoding="utf-8") as out:
+        for number in range(count):
+            title, text = texts[number % len(texts)]
+            published = now - timedelta(minutes=rng.randrange(365 * 24 * 60))
+            out.write(json.dumps({"url": f"https://outlet{number % 200}.example/{number}", "title": title,
+                                  "text": text, "published": published.isoformat(),
+                                  "feed": f"Outlet {number % 200}"}) + "\n")
+            written += len(text) + len(title)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=20000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="nw-import-bench-"))
+    try:
+        config = work / "config"
+        shutil.copytree(REPO / "config", config, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+        database = work / "bench.db"
+        settings = config / "settings.yaml"
+        settings.write_text(settings.read_text().replace("sqlite:///data/newswatch.db", f"sqlite:///{database}"))
+        archive = work / "archive.jsonl"
+        characters = write_archive(archive, args.articles, source_texts())
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "newswatch", "import", "--config", str(config), "--json",
+                               str(archive)], capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if done.returncode:
+            sys.exit(f"import failed ({done.returncode}): {done.stderr[-2000:]}")
+        summary = json.loads(done.stdout)
+        size = sum(path.stat().st_size for path in work.glob("bench.db*"))
+        print(f"articles imported      {summary['stored']:>10,}  ({summary['hits']:,} hits)")
+        print(f"wall time (with start) {elapsed:>10.2f} s")
+        print(f"articles per second    {summary['stored'] / elapsed:>10,.0f}   (goal >= 1,000)")
+        print(f"text held              {characters / 1e6:>10.1f} M characters")
+        print(f"database size          {size / 1e6:>10.1f} MB  ({size / characters:.2f}x the text; goal <= 3x)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
