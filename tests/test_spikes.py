@@ -80,7 +80,7 @@ def test_a_burst_after_quiet_days_alerts_one_spike_once_and_the_backtest_lists_i
     assert len(spikes) == 1, [m["title"] for m in webhook.received]
     message = spikes[0]["title"] + "\n" + spikes[0]["message"]
     assert "Volcano watch" in message and "10 stories in 6 h" in message and "expected" in message
-    assert "Outlet 1" in message and "Volcano report 10" in message  # top stories, with their outlets
+    assert "Outlet 1" in message and "Mountain bulletin 10" in message  # top stories, with their outlets
     assert len(webhook.received) == 11  # the burst's ten hits are alerted as usual, beside the spike
 
     run_pass(load_config(config_dir))
