@@ -113,14 +113,24 @@ def story_markdown(entry: StoryEntry, *, with_rule: bool = False) -> str:
     languages = ", ".join(entry.languages) or "language unknown"
     sentence = mark_snippet(hit.snippet, hit.marks, escape_markdown, "**", "**").replace("\n", " ")
     rule = f"**Rule:** {escape_markdown(hit.rule)}  \n" if with_rule else ""
-    return (f"### {markdown_link(_one_line(hit.title or hit.url), hit.url)}\n\n"
+    return (f"### {title_link(hit.title or hit.url, hit.url)}\n\n"
             f"{rule}**Outlets:** {outlets}  \n**Languages:** {escape_markdown(languages)} · "
             f"**Published:** {when}  \n**Alert:** {escape_markdown(entry.alert_state)}\n\n"
             f"> {sentence or '(matched in the title)'}\n")
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split()).replace("[", "(").replace("]", ")")
+def title_link(title: str, url: str) -> str:
+    """The title linked to the article. Prefect's renderer shows backslash escapes inside a
+    heading's link label literally (`self\\-contradictory`), so the label is not escaped: the
+    characters that would need it go instead (and the URL goes through `markdown_link`)."""
+    label = " ".join(title.split()).replace("[", "(").replace("]", ")")
+    label = "".join(char for char in label if char not in "*_`<>\\")
+    link = markdown_link("x", url)
+    return f"[{label}]{link[3:]}" if link.startswith("[x](") else label
+
+
+def _stories(count: int) -> str:
+    return f"{count} stor{'y' if count == 1 else 'ies'}"
 
 
 def sparkline(counts: Sequence[int]) -> str:
@@ -153,7 +163,7 @@ def volume_markdown(briefing: RuleBriefing) -> str:
              f"spikes  {marks}" if marks else "spikes  (none)",
              f"        {first}{' ' * max(1, len(days) - len(first) - len(last))}{last}", "```", "",
              f"![Distinct stories a day, last {len(days)} days; spike days in red]({chart_uri(days, marked)})", "",
-             f"{sum(counts)} stories in {len(days)} days; today {counts[-1]}.", ""]
+             f"{_stories(sum(counts))} in {len(days)} days; today {counts[-1]}.", ""]
     for spike in briefing.spikes:
         lines.append(f"- **Spike:** {spike.stories} stories in {spike.details.get('window_hours', '?')} h "
                      f"(expected {spike.expected:g}), {spike.window_start:%Y-%m-%d %H:%M} to "
@@ -181,7 +191,7 @@ def briefing_markdown(rule: str, hits: Sequence[HitView], briefing: RuleBriefing
     briefing = briefing or RuleBriefing()
     entries = group_stories(hits, briefing.outlines)
     parts = [f"# Rule briefing: {escape_markdown(rule)}", "",
-             f"{len(entries)} stor{'y' if len(entries) == 1 else 'ies'} among its {len(hits)} most recent hits, "
+             f"{_stories(len(entries))} among its {len(hits)} most recent hit{'s' if len(hits) != 1 else ''}, "
              "newest first; syndicated copies are one story.", "", volume_markdown(briefing), "", "## Stories", ""]
     parts += [story_markdown(entry) for entry in entries[:MAX_STORIES]]
     if len(entries) > MAX_STORIES:
@@ -195,7 +205,7 @@ def run_hits_markdown(hits: Sequence[HitView], headline: str) -> str:
     if not entries:
         return "# Hits of this pass\n\nNo new hits in this pass."
     parts = [f"# Hits of this pass: {headline}", "",
-             f"{len(entries)} stor{'y' if len(entries) == 1 else 'ies'}, newest first.", ""]
+             f"{_stories(len(entries))}, newest first.", ""]
     return "\n".join(parts + [story_markdown(entry, with_rule=True) for entry in entries[:500]])
 
 
