@@ -106,7 +106,7 @@ def _record_spike(session: Session, rule: RuleConfig, channels: Sequence[str], n
     details = {"window_hours": rule.spikes.window_hours, "probability": verdict.probability,
                "top": [outline.to_json() for outline in top_stories(session, in_window)]}
     key = verdict.start.replace(minute=0, second=0, microsecond=0).isoformat()
-    return _queue_event(session, dict(rule=rule.name, kind="spike", key=key, window_start=verdict.start,
+    return queue_event(session, dict(rule=rule.name, kind="spike", key=key, window_start=verdict.start,
                                       window_end=verdict.end, stories=verdict.stories, expected=verdict.expected,
                                       details=json.dumps(details, ensure_ascii=False), created_at=now), channels, now)
 
@@ -133,7 +133,7 @@ def _record_story_updates(session: Session, rule: RuleConfig, article_ids: list[
         if len(new_outlets) < rule.story_updates and not new_languages:
             continue
         details = outline.to_json() | {"new_outlets": new_outlets, "new_languages": new_languages}
-        recorded += _queue_event(session, dict(rule=rule.name, kind="story_update", key=f"{story}:{now:%Y-%m-%d}",
+        recorded += queue_event(session, dict(rule=rule.name, kind="story_update", key=f"{story}:{now:%Y-%m-%d}",
                                                story_id=story, stories=len(outline.outlets),
                                                details=json.dumps(details, ensure_ascii=False), created_at=now),
                                  channels, now)
@@ -158,7 +158,7 @@ def _reference(session: Session, rule: str, outline: StoryOutline, alert_hit: in
     return {outline.feed_of[a] for a in known}, {outline.language_of[a] for a in known} - {""}
 
 
-def _queue_event(session: Session, values: dict, channels: Sequence[str], now: datetime) -> list[int]:
+def queue_event(session: Session, values: dict, channels: Sequence[str], now: datetime) -> list[int]:
     """The event and its outbox rows, unless its key was recorded already (then nothing)."""
     event_id = insert_ignore(session, RuleEvent.__table__, values)
     if event_id is None:

@@ -138,3 +138,49 @@ def test_a_story_reaching_a_fourth_outlet_sends_one_update(tmp_path, site, webho
     run_pass(load_config(config_dir))
     assert len(update_messages(webhook)) == 1
     assert len(webhook.received) == 2  # one hit alert, one update: copies never alert
+
+
+def queue_spikes(engine, rule: str, count: int, channels: tuple[str, ...], prefix: str = "") -> None:
+    from sqlmodel import Session
+
+    from store.events import queue_event
+
+    now = datetime.now(timezone.utc)
+    with Session(engine) as session:
+        for n in range(count):
+            queue_event(session, dict(rule=rule, kind="spike", key=f"{prefix}{n}", window_start=now - timedelta(hours=6),
+                                      window_end=now, stories=10 + n, expected=1.0,
+                                      details=json.dumps({"window_hours": 6, "probability": 1e-7, "top": []}),
+                                      created_at=now), channels, now)
+        session.commit()
+
+
+def test_event_alerts_keep_the_channel_cap_and_the_rule_cooldown(tmp_path, webhook):
+    from sqlmodel import Session, select
+
+    from alerts import send_pending
+    from config.models import ChannelConfig, RuleConfig
+    from store import open_database
+    from store.tables import EventDelivery
+    from tests.alerts_support import settings
+
+    engine = open_database(f"sqlite:///{tmp_path / 'events.db'}")
+    channels = {"desk": ChannelConfig("desk", webhook.apprise_url(), max_per_run=2)}
+    queue_spikes(engine, "Busy rule", 3, ("desk",))
+    report = send_pending(engine, channels, settings())
+    titles = [m["title"] for m in webhook.received]
+    assert len(titles) == 2 + 1 and "+1 more rule events" in titles[-1], titles  # the third is in a summary
+    assert report.sent == 2 and send_pending(engine, channels, settings()).sent == 0  # each once
+
+    rules = (RuleConfig("Cool rule", "x", cooldown_minutes=60),)
+    queue_spikes(engine, "Cool rule", 1, ("desk",), prefix="first-")
+    send_pending(engine, channels, settings(), rules=rules)
+    assert len(webhook.received) == 4
+    queue_spikes(engine, "Cool rule", 1, ("desk",), prefix="second-")  # a new spike within the cooldown
+    send_pending(engine, channels, settings(), rules=rules)
+    assert len(webhook.received) == 4
+    with Session(engine) as session:
+        held = session.exec(select(EventDelivery).where(EventDelivery.status == "pending")).one()
+        wait = held.next_attempt_at.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)
+    assert timedelta(minutes=58) < wait <= timedelta(minutes=60)  # it goes out when the cooldown ends
+    engine.dispose()
