@@ -214,5 +214,6 @@ def rule_briefing_calls(rule_history: Mapping[str, list[HitView]], briefings: Ma
     """The artifact calls of the rules' briefings, each under its rule's key."""
     return [(create_markdown_artifact, dict(
         markdown=briefing_markdown(rule, history, briefings.get(rule)), key=key_of(rule),
-        description=f"Rule '{rule}': briefing of its {len(history)} most recent hits, newest first"))
+        description=f"Rule '{rule}': briefing of its {len(history)} most recent hit{'s' if len(history) != 1 else ''}, "
+                    "newest first"))
         for rule, history in sorted(rule_history.items())]
