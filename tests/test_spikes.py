@@ -28,8 +28,9 @@ def update_messages(webhook) -> list[dict]:
     return [m for m in webhook.received if "story spreading" in m.get("title", "")]
 
 
-def volcano_config(tmp_path, site, webhook, feeds: list[str], rules: str = RULES):
+def volcano_config(tmp_path, site, webhook, feeds: list[str], rules: str = RULES, database_url: str | None = None):
     return write_config(tmp_path / "config", rules=rules, channels={"desk": {"url": webhook.apprise_url()}},
+                        database_url=database_url,
                         feeds=[{"url": url, "name": f"Outlet {n + 1}"} for n, url in enumerate(feeds)])
 
 
@@ -70,9 +71,10 @@ def test_spikes_and_story_updates_are_checked_with_line_numbered_errors(tmp_path
     assert b.spikes == SpikeConfig() and b.story_updates is None
 
 
-def test_a_burst_after_quiet_days_alerts_one_spike_once_and_the_backtest_lists_it(tmp_path, site, webhook, capsys):
+def test_a_burst_after_quiet_days_alerts_one_spike_once_and_the_backtest_lists_it(tmp_path, site, webhook, capsys,
+                                                                                 database_url):
     feed = publish(site, "/volcano", quiet_then_burst())
-    config_dir = volcano_config(tmp_path, site, webhook, [feed])
+    config_dir = volcano_config(tmp_path, site, webhook, [feed], database_url=database_url)
 
     summary = run_pass(load_config(config_dir))
     assert summary.new_articles == 24
@@ -111,14 +113,14 @@ def test_ten_copies_of_one_story_are_no_spike(tmp_path, site, webhook):
         assert list_events(engine, kind="spike") == []
 
 
-def test_a_story_reaching_a_fourth_outlet_sends_one_update(tmp_path, site, webhook):
+def test_a_story_reaching_a_fourth_outlet_sends_one_update(tmp_path, site, webhook, database_url):
     now = datetime.now(timezone.utc)
     story = [(7, now - timedelta(hours=1))]
     empty = rss([])
     paths = [f"/outlet{n}" for n in range(5)]
     feeds = [publish(site, paths[0], story)] + [site.add(f"{p}/rss.xml", empty, content_type="application/rss+xml")
                                                 for p in paths[1:]]
-    config_dir = volcano_config(tmp_path, site, webhook, feeds)
+    config_dir = volcano_config(tmp_path, site, webhook, feeds, database_url=database_url)
     run_pass(load_config(config_dir))
     assert len(webhook.received) == 1 and update_messages(webhook) == []
 
