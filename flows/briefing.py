@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from prefect.artifacts import create_markdown_artifact
+from sqlmodel import Session
 
 from alerts.escape import escape_markdown, mark_snippet, markdown_link
 from store import database
@@ -47,19 +48,15 @@ def read_briefings(database_url: str, rule_history: Mapping[str, list[HitView]],
     outlets and languages of the stories among its hits."""
     now = now or datetime.now(timezone.utc)
     since = (now - timedelta(days=DAYS)).replace(hour=0, minute=0, second=0, microsecond=0)
-    briefings = {}
     with database(database_url) as engine:
-        from sqlmodel import Session
-
+        spikes = [event for event in list_events(engine, kind="spike", since=since - timedelta(days=7))
+                  if event.window_end and event.window_end >= since]
         with Session(engine) as session:
-            for rule, hits in rule_history.items():
-                days = daily_counts(story_times(session, rule, since), now, DAYS)
-                outlines = story_outlines(session, {hit.story_id for hit in hits if hit.story_id is not None})
-                briefings[rule] = RuleBriefing(days, [], outlines)
-        for rule in briefings:
-            spikes = [e for e in list_events(engine, rule=rule, kind="spike") if e.window_end and e.window_end >= since]
-            briefings[rule] = RuleBriefing(briefings[rule].days, spikes, briefings[rule].outlines)
-    return briefings
+            return {rule: RuleBriefing(
+                days=daily_counts(story_times(session, rule, since), now, DAYS),
+                spikes=[event for event in spikes if event.rule == rule],
+                outlines=story_outlines(session, {hit.story_id for hit in hits if hit.story_id is not None}))
+                for rule, hits in rule_history.items()}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from config.models import Config
 from store.events import record_rule_events
 
@@ -22,8 +24,16 @@ def instant_channels(config: Config, rule_name: str) -> tuple[str, ...]:
 
 
 def record_events(config: Config, engine, hit_ids: Sequence[int]) -> list[int]:
-    """Judge the rules that hit in this pass; the ids of the events recorded (their alerts queued)."""
-    recorded = record_rule_events(engine, config.rules, lambda rule: instant_channels(config, rule), hit_ids)
+    """Judge the rules that hit in this pass; the ids of the events recorded (their alerts queued).
+    A database error here (a lock held too long) is logged and the pass goes on to send its hits'
+    alerts: the next pass with hits for the rule judges it again, and a spike still under way is
+    recorded then."""
+    try:
+        recorded = record_rule_events(engine, config.rules, lambda rule: instant_channels(config, rule), hit_ids)
+    except SQLAlchemyError as exc:
+        log.warning("spikes and story updates not recorded in this pass (the hits' alerts go out): %s: %s",
+                    type(exc).__name__, exc)
+        return []
     if recorded:
         log.info("recorded %d rule event(s) (spikes, story updates): alerts queued", len(recorded))
     return recorded

@@ -32,19 +32,20 @@ def story_text(number: int) -> str:
     return " ".join(sentences)
 
 
-def story_page(title: str, text: str) -> str:
+def story_page(title: str, text: str, language: str = "en") -> str:
     paragraphs = "".join(f"<p>{escape(part)}.</p>" for part in text.split(". ") if part)
-    return (f"<!doctype html><html lang='en'><head><title>{escape(title)}</title></head><body><article>"
+    return (f"<!doctype html><html lang='{language}'><head><title>{escape(title)}</title></head><body><article>"
             f"<h1>{escape(title)}</h1>{paragraphs}</article></body></html>")
 
 
-def publish(site, path: str, stories: list[tuple[int, datetime]], *, copies_of: int | None = None) -> str:
+def publish(site, path: str, stories: list[tuple[int, datetime]], *, copies_of: int | None = None,
+            language: str = "en") -> str:
     """Serve one page per story (`copies_of`: every page is that story's text) and the feed
     listing them; the feed's URL."""
     items = []
     for number, published in stories:
         title = f"Mountain bulletin {number}"  # the keyword is in the body: the match is its sentence
-        link = site.add(f"{path}/story-{number}.html", story_page(title, story_text(copies_of or number)))
+        link = site.add(f"{path}/story-{number}.html", story_page(title, story_text(copies_of or number), language))
         items.append({"title": title, "link": link, "published": published})
     return site.add(f"{path}/rss.xml", rss(items), content_type="application/rss+xml")
 

@@ -82,7 +82,8 @@ def test_a_burst_after_quiet_days_alerts_one_spike_once_and_the_backtest_lists_i
     assert len(spikes) == 1, [m["title"] for m in webhook.received]
     message = spikes[0]["title"] + "\n" + spikes[0]["message"]
     assert "Volcano watch" in message and "10 stories in 6 h" in message and "expected" in message
-    assert "Outlet 1" in message and "Mountain bulletin 10" in message  # top stories, with their outlets
+    assert "Outlet 1" in message and "Mountain bulletin 10" in message and "en" in message  # top stories,
+    # with their outlets and languages
     assert len(webhook.received) == 11  # the burst's ten hits are alerted as usual, beside the spike
 
     run_pass(load_config(config_dir))
@@ -186,3 +187,16 @@ def test_event_alerts_keep_the_channel_cap_and_the_rule_cooldown(tmp_path, webho
         wait = held.next_attempt_at.replace(tzinfo=timezone.utc) - datetime.now(timezone.utc)
     assert timedelta(minutes=58) < wait <= timedelta(minutes=60)  # it goes out when the cooldown ends
     engine.dispose()
+
+
+def test_a_story_reaching_a_new_language_sends_one_update(tmp_path, site, webhook):
+    """One more outlet is below `story_updates: 3`, but it carries the story in a new language."""
+    story = [(8, datetime.now(timezone.utc) - timedelta(hours=1))]
+    first = publish(site, "/en", story)
+    later = site.add("/de/rss.xml", rss([]), content_type="application/rss+xml")
+    config_dir = volcano_config(tmp_path, site, webhook, [first, later])
+    run_pass(load_config(config_dir))
+    publish(site, "/de", story, language="de")
+    run_pass(load_config(config_dir))
+    updates = update_messages(webhook)
+    assert len(updates) == 1 and "de, en" in updates[0]["message"] and "2 languages" in updates[0]["title"]
