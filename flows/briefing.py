@@ -176,11 +176,12 @@ def chart_uri(days: Sequence[tuple[datetime, int]], marked: set[int]) -> str:
         f'<rect x="{i * bar + 1:.1f}" y="{height - 16 - count / top * (height - 24):.1f}" width="{bar - 2:.1f}" '
         f'height="{count / top * (height - 24):.1f}" fill="{"#d62728" if i in marked else "#4c78a8"}"/>'
         for i, (_, count) in enumerate(days))
-    labels = (f'<text x="0" y="{height - 2}" font-size="11" font-family="sans-serif" fill="#888">{days[0][0]:%m-%d}</text>'
-              f'<text x="{width}" y="{height - 2}" font-size="11" font-family="sans-serif" fill="#888" text-anchor="end">'
-              f'{days[-1][0]:%m-%d}</text><text x="2" y="10" font-size="11" font-family="sans-serif" fill="#888">max {top}</text>')
+    labels = (f'<text x="0" y="{height - 2}">{days[0][0]:%m-%d}</text>'
+              f'<text x="{width}" y="{height - 2}" text-anchor="end">{days[-1][0]:%m-%d}</text>'
+              f'<text x="2" y="10">max {top}</text>')
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}">{rects}{labels}</svg>')
+           f'viewBox="0 0 {width} {height}"><g font-size="11" font-family="sans-serif" fill="#888">'
+           f'{rects}{labels}</g></svg>')
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, update
+from sqlalchemy import Engine, func, text, update
 from sqlmodel import Session, select
 
 from config.models import RuleConfig, SpikeConfig
@@ -37,6 +37,7 @@ from store.volume import StoryOutline, story_outlines, story_times
 
 TOP_STORIES = 5
 HISTORY_NEEDED = max(BASELINE, WEEK * WEEKS_BACK)
+EVENTS_LOCK = 7_460_015  # beside store.stories.STORY_LOCK (7_460_014) and the migrations' 7_460_013
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ def record_rule_events(engine: Engine, rules: Sequence[RuleConfig], channels_for
         return []
     recorded: list[int] = []
     with Session(engine) as session:
+        lock_events(session)
         hits = _hits_by_rule(session, hit_ids)
         for rule in watched:
             if rule.name not in hits:
@@ -79,6 +81,14 @@ def record_rule_events(engine: Engine, rules: Sequence[RuleConfig], channels_for
                 recorded += _record_story_updates(session, rule, hits[rule.name], channels, now)
         session.commit()
     return recorded
+
+
+def lock_events(session: Session) -> None:
+    """Two passes judging at once (shards) must not both record one spike: the second waits
+    for the first's commit and sees its event. SQLite's writers are serialised already (BEGIN
+    IMMEDIATE); on PostgreSQL a transaction-scoped advisory lock does it."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
 
 
 def _hits_by_rule(session: Session, hit_ids: Sequence[int]) -> dict[str, list[int]]:
@@ -204,7 +214,8 @@ def claim_event_deliveries(engine: Engine, channels: Sequence[str], now: datetim
         for chunk in in_chunks(ids):
             rows = session.exec(select(EventDelivery, RuleEvent).join(RuleEvent, RuleEvent.id == EventDelivery.event_id)
                                 .where(EventDelivery.id.in_(chunk)).order_by(EventDelivery.id))
-            jobs += [EventJob(delivery.id, delivery.channel, delivery.attempts, _view(event)) for delivery, event in rows]
+            jobs += [EventJob(delivery.id, delivery.channel, delivery.attempts, _view(event))
+                     for delivery, event in rows]
         return token, jobs
 
 
@@ -250,7 +261,8 @@ def defer_event_deliveries(engine: Engine, delivery_ids: Sequence[int], until: d
 def last_event_alert_at(engine: Engine, channel: str, rule: str) -> datetime | None:
     """When an event of the rule last reached the channel."""
     with Session(engine) as session:
-        value = session.exec(select(func.max(EventDelivery.sent_at)).join(RuleEvent, RuleEvent.id == EventDelivery.event_id)
+        value = session.exec(select(func.max(EventDelivery.sent_at))
+                             .join(RuleEvent, RuleEvent.id == EventDelivery.event_id)
                              .where(EventDelivery.channel == channel, RuleEvent.rule == rule,
                                     EventDelivery.status.in_(["sent", "summarized"]))).one()
     return as_utc(value)

@@ -60,7 +60,8 @@ def story_times(session: Session, rule: str, since: datetime) -> list[StoryTime]
         story = story_id if story_id is not None else article_id
         if story not in first or at < first[story]:
             first[story] = at
-    return sorted((StoryTime(story, at) for story, at in first.items() if at >= since), key=lambda s: (s.at, s.story_id))
+    stories = [StoryTime(story, at) for story, at in first.items() if at >= since]
+    return sorted(stories, key=lambda story: (story.at, story.story_id))
 
 
 def daily_counts(times: Iterable[StoryTime], until: datetime, days: int = 30) -> list[tuple[datetime, int]]:

@@ -151,7 +151,8 @@ def queue_spikes(engine, rule: str, count: int, channels: tuple[str, ...], prefi
     now = datetime.now(timezone.utc)
     with Session(engine) as session:
         for n in range(count):
-            queue_event(session, dict(rule=rule, kind="spike", key=f"{prefix}{n}", window_start=now - timedelta(hours=6),
+            queue_event(session, dict(rule=rule, kind="spike", key=f"{prefix}{n}",
+                                      window_start=now - timedelta(hours=6),
                                       window_end=now, stories=10 + n, expected=1.0,
                                       details=json.dumps({"window_hours": 6, "probability": 1e-7, "top": []}),
                                       created_at=now), channels, now)

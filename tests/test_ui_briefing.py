@@ -51,7 +51,8 @@ def test_the_rule_briefing_reads_at_1400_px_with_its_volume_picture(prefect_serv
             page.locator("a[href*='/artifacts/artifact/']").first.click()
             page.get_by_text("Rule briefing: Volcano watch").first.wait_for(timeout=60_000)
             title = page.get_by_role("link", name="Mountain bulletin 100").first
-            outlets = page.get_by_text(re.compile("2 outlets: (Lava Daily, Island Courier|Island Courier, Lava Daily)")).first
+            outlets = page.get_by_text(
+                re.compile("2 outlets: (Lava Daily, Island Courier|Island Courier, Lava Daily)")).first
             sentence = page.get_by_text("was in the news again, report number 100 said").first
             picture = page.locator("img[alt^='Distinct stories a day']").first
             sparkline = page.get_by_text(re.compile(r"max \d+/day")).first
