@@ -16,7 +16,9 @@ the story, the outlets and languages it reached.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
@@ -26,8 +28,8 @@ from alerts.escape import escape_html, escape_markdown, html_link, markdown_link
 from alerts.render import Format, Message, message_title
 from config.models import AlertSettings, ChannelConfig, RuleConfig
 from store import last_alert_at, release_claims, release_stale_claims
-from store.events import (EventJob, EventView, claim_event_deliveries, defer_event_deliveries, last_event_alert_at,
-                          record_event_deliveries)
+from store.event_outbox import (EventJob, EventView, claim_event_deliveries, defer_event_deliveries,
+                                last_event_alert_at, record_event_deliveries)
 from store.tables import EventDelivery, utcnow
 
 log = logging.getLogger("newswatch.alerts")
@@ -109,9 +111,18 @@ def render_event_summary(channel: str, events: Sequence[EventView], body_format:
     return Message(title=message_title(title, body_format), body=truncate(body, limit), body_format=body_format)
 
 
+@dataclass
+class EventSends:
+    """What the relay did with the event deliveries of this run, per channel where it matters."""
+
+    sent: int = 0
+    failed: int = 0
+    dead_by_channel: Counter = field(default_factory=Counter)
+
+
 def send_event_alerts(engine: Engine, channels: dict[str, ChannelConfig], settings: AlertSettings,
-                      rules: Sequence[RuleConfig] = (), now: datetime | None = None) -> tuple[int, int, dict]:
-    """Send the due event deliveries of the instant channels: (sent, failed, dead per channel)."""
+                      rules: Sequence[RuleConfig] = (), now: datetime | None = None) -> EventSends:
+    """Send the due event deliveries of the instant channels."""
     now = now or utcnow()
     for claim in release_stale_claims(engine, EventDelivery):
         log.warning("possible redelivery: rule event delivery %d to %s was being sent by a relay that stopped (%s)",
@@ -119,19 +130,18 @@ def send_event_alerts(engine: Engine, channels: dict[str, ChannelConfig], settin
     instant = [name for name, channel in channels.items() if channel.mode != "digest"]
     token, jobs = claim_event_deliveries(engine, instant, now)
     cooldowns = {rule.name: timedelta(minutes=rule.cooldown_minutes) for rule in rules if rule.cooldown_minutes}
-    totals = [0, 0, {}]
+    result = EventSends()
     try:
         by_channel: dict[str, list[EventJob]] = {}
         for job in jobs:
             by_channel.setdefault(job.channel, []).append(job)
         for name, channel_jobs in by_channel.items():
             sent, failed, dead = _send_channel(engine, channels[name], settings, channel_jobs, cooldowns, now, token)
-            totals[0] += sent
-            totals[1] += failed
-            totals[2][name] = dead
+            result.sent, result.failed = result.sent + sent, result.failed + failed
+            result.dead_by_channel[name] += dead
     finally:
         release_claims(engine, token, EventDelivery)
-    return totals[0], totals[1], totals[2]
+    return result
 
 
 def _send_channel(engine: Engine, channel: ChannelConfig, settings: AlertSettings, jobs: list[EventJob],

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from alerts.deliver import SendOutcome, channel_profile, parallel_sends, send_message
-from alerts.events import send_event_alerts
+from alerts.events import EventSends, send_event_alerts
 from alerts.grouped import render_batch, render_summary
 from alerts.notices import report_dead_deliveries, send_notices
 from alerts.plan import Plan, plan_channel
@@ -99,16 +99,16 @@ def send_pending(
                 report.merge(channel_report)
     finally:
         release_claims(engine, token)
-    report.merge(event_report(*send_event_alerts(engine, channels, settings, rules, now)))
+    report.merge(event_report(send_event_alerts(engine, channels, settings, rules, now)))
     report_dead_deliveries(engine, report.dead_by_channel, report.errors)
     report.notices = send_notices(engine, channels, settings, ctx.now)
     return report
 
 
-def event_report(sent: int, failed: int, dead_by_channel: dict) -> RelayReport:
+def event_report(sends: EventSends) -> RelayReport:
     """The spike and story-update alerts of this run (`alerts.events`), counted like hits."""
-    return RelayReport(sent=sent, failed=failed, dead=sum(dead_by_channel.values()),
-                       dead_by_channel=Counter(dead_by_channel))
+    return RelayReport(sent=sends.sent, failed=sends.failed, dead=sum(sends.dead_by_channel.values()),
+                       dead_by_channel=Counter(sends.dead_by_channel))
 
 
 def log_redeliveries(released: Sequence[ReleasedClaim], what: str) -> None:

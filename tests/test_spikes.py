@@ -201,3 +201,31 @@ def test_a_story_reaching_a_new_language_sends_one_update(tmp_path, site, webhoo
     run_pass(load_config(config_dir))
     updates = update_messages(webhook)
     assert len(updates) == 1 and "de, en" in updates[0]["message"] and "2 languages" in updates[0]["title"]
+
+
+def test_a_spike_alert_that_fails_is_retried_then_given_up_and_reported(tmp_path, webhook):
+    from alerts import send_pending
+    from config.models import ChannelConfig
+    from store import open_database
+    from tests.alerts_support import settings
+    from tests.localservers import WebhookReceiver
+
+    operator = WebhookReceiver()
+    try:
+        engine = open_database(f"sqlite:///{tmp_path / 'events.db'}")
+        channels = {"desk": ChannelConfig("desk", webhook.apprise_url()),
+                    "operator": ChannelConfig("operator", operator.apprise_url())}
+        queue_spikes(engine, "Busy rule", 1, ("desk",))
+        webhook.status = 500
+        report = send_pending(engine, channels, settings(max_attempts=2))
+        assert report.failed == 1 and report.dead == 0 and operator.received == []  # pending, retried later
+        with database(f"sqlite:///{tmp_path / 'events.db'}") as later:
+            later_now = datetime.now(timezone.utc) + timedelta(hours=1)
+            report = send_pending(later, channels, settings(max_attempts=2), now=later_now)
+        assert report.dead == 1
+        assert len(operator.received) == 1 and "given up" in operator.received[0]["title"]
+        webhook.status = 200
+        assert send_pending(engine, channels, settings(max_attempts=2), now=later_now).sent == 0  # never resent
+        engine.dispose()
+    finally:
+        operator.close()
