@@ -99,6 +99,12 @@ def test_a_burst_after_quiet_days_alerts_one_spike_once_and_the_backtest_lists_i
     assert now - timedelta(hours=7) <= start and end >= now - timedelta(minutes=5)  # the burst, not the quiet days
     assert spike["stories"] == 10 and spike["expected"] < 2
 
+    assert main(["rules", "spikes", "--config", str(config_dir), "--since", "10d"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("[Volcano watch] ") and "10 stories, " in out and "1 spike(s)" in err
+    assert main(["rules", "spikes", "--config", str(config_dir), "--rule", "Nope"]) == 1
+    assert "no rule named 'Nope'" in capsys.readouterr().err
+
 
 def test_ten_copies_of_one_story_are_no_spike(tmp_path, site, webhook):
     history = quiet_then_burst()
