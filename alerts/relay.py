@@ -13,7 +13,8 @@ its own apprise object and deadline (email a few at a time: each SMTP connection
 at most the ones in flight (redelivered, never lost). A channel that times out is left
 for the next run. Deliveries that die are reported to the operator once,
 per channel and run, and pending operator notices are sent as one message at the end.
-Digest channels are left for the digest flow.
+Digest channels are left for the digest flow. Spike and story-update alerts
+(`alerts.events`) go out after the hits, under the same cooldowns and caps.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 
 from alerts.deliver import SendOutcome, channel_profile, parallel_sends, send_message
+from alerts.events import EventSends, send_event_alerts
 from alerts.grouped import render_batch, render_summary
 from alerts.notices import report_dead_deliveries, send_notices
 from alerts.plan import Plan, plan_channel
@@ -97,9 +99,16 @@ def send_pending(
                 report.merge(channel_report)
     finally:
         release_claims(engine, token)
+    report.merge(event_report(send_event_alerts(engine, channels, settings, rules, now)))
     report_dead_deliveries(engine, report.dead_by_channel, report.errors)
     report.notices = send_notices(engine, channels, settings, ctx.now)
     return report
+
+
+def event_report(sends: EventSends) -> RelayReport:
+    """The spike and story-update alerts of this run (`alerts.events`), counted like hits."""
+    return RelayReport(sent=sends.sent, failed=sends.failed, dead=sum(sends.dead_by_channel.values()),
+                       dead_by_channel=Counter(sends.dead_by_channel))
 
 
 def log_redeliveries(released: Sequence[ReleasedClaim], what: str) -> None:

@@ -34,6 +34,7 @@ from config.models import (
     Schedule,
     Settings,
     Source,
+    SpikeConfig,
 )
 from config.paths import current_directory, resolve_state_paths
 from config.secrets import fill_placeholders
@@ -231,7 +232,16 @@ def _build_rule(rule: schema.RuleSchema, index: int, path: str, lines: dict, ali
         query_source=Source(path, lines.get(("rules", index, "query"), 1)),
         content_hash=rule_content_hash(rule.query, rule.tags, rule.languages, aliases),
         cooldown_minutes=rule.cooldown_minutes,
+        spikes=_build_spikes(rule.spikes),
+        story_updates=rule.story_updates,
     )
+
+
+def _build_spikes(spikes: schema.SpikeSchema | None) -> SpikeConfig | None:
+    if spikes is None:
+        return None
+    return SpikeConfig(window_hours=schema.window_hours(spikes.window), min_stories=spikes.min_stories,
+                       sensitivity=spikes.sensitivity)
 
 
 def _lines(lines: dict, path: tuple, count: int) -> tuple[int, ...]:

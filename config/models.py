@@ -86,6 +86,17 @@ class RuleExamples:
 
 
 @dataclass(frozen=True)
+class SpikeConfig:
+    """When a rule's volume is a spike (see `store.spikestats`): distinct stories in the last
+    `window_hours`, at least `min_stories`, with a Poisson tail probability under the rule's
+    baseline below `sensitivity`."""
+
+    window_hours: int = 6
+    min_stories: int = 5
+    sensitivity: float = 0.001
+
+
+@dataclass(frozen=True)
 class RuleConfig:
     """One watch rule as the user wrote it. `query_source` is the line of `query:`."""
 
@@ -99,6 +110,8 @@ class RuleConfig:
     query_source: Source | None = None
     content_hash: str = ""
     cooldown_minutes: int | None = None  # after an alert, the rule's next hits wait and go out together
+    spikes: SpikeConfig | None = None  # None: no spike alerts
+    story_updates: int | None = None  # an alerted story carried by this many more outlets: one update
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,31 @@ class ExamplesSchema(Strict):
     no_match: list[str] = []
 
 
+class SpikeSchema(Strict):
+    """`spikes:` as a mapping: the window counted, the fewest distinct stories that can be a
+    spike, and the sensitivity (the tail probability under the baseline below which a count
+    is a spike: larger is more sensitive)."""
+
+    window: str | int = "6h"
+    min_stories: int = Field(default=5, ge=2, le=10_000)
+    sensitivity: float = Field(default=0.001, gt=0, le=0.2)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str | int) -> str | int:
+        window_hours(value)
+        return value
+
+
+def window_hours(value: str | int) -> int:
+    """`6h`, `2d` or a number of hours -> hours (1 h to 7 days)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([hd]?)\s*", str(value).lower())
+    hours = int(match.group(1)) * (24 if match.group(2) == "d" else 1) if match else 0
+    if not 1 <= hours <= 7 * 24:
+        raise ValueError(f"window {value!r} must be hours or days between 1h and 7d, e.g. '6h' or '1d'")
+    return hours
+
+
 class RuleSchema(Strict):
     name: str = Field(min_length=1, max_length=200)
     query: str = Field(min_length=1)
@@ -120,6 +145,20 @@ class RuleSchema(Strict):
     languages: list[str] = []
     examples: ExamplesSchema = ExamplesSchema()
     cooldown_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    spikes: SpikeSchema | None = None
+    story_updates: int | None = Field(default=None, ge=1, le=1000)
+
+    @field_validator("spikes", mode="before")
+    @classmethod
+    def _spikes(cls, value):
+        """`spikes: true` is the defaults, `false` none; a mapping is validated field by field."""
+        if value is True:
+            return {}
+        if value is False or value is None:
+            return None
+        if not isinstance(value, dict):
+            raise ValueError("spikes must be true, false or a mapping of window, min_stories, sensitivity")
+        return value
 
 
 class RulesFile(Strict):

@@ -1,9 +1,9 @@
 """What a pass leaves in the Prefect UI, so the UI reads like a log book.
 
-Per run: a table of its new hits (`monitor-hits`), a markdown summary (`monitor-summary`)
-and a feed-health table (`feed-health`). Per rule: a keyed table `hits-<rule-slug>` with
-the rule's most recent hits, published by every run that finds hits for that rule, so
-the Artifacts page keeps each rule's history (one version per run).
+Per run: its new hits as stories (`monitor-hits`), a markdown summary (`monitor-summary`)
+and a feed-health table (`feed-health`). Per rule: a keyed briefing `hits-<rule-slug>`
+(`flows.briefing`: volume, spikes, the rule's recent stories), published by every run that
+finds hits for that rule, so the Artifacts page keeps each rule's history (one version per run).
 
 Rows are built from the stored hits (not from in-memory state), so the artifacts show
 exactly what `newswatch hits` shows. Nothing secret goes in: no channel URLs, and feed
@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
+from flows.briefing import RuleBriefing, rule_briefing_calls, run_hits_markdown
 from flows.stages import FeedOutcome
 from flows.summary import PassSummary
 from store.views import HitView, iso_utc
@@ -114,24 +115,22 @@ def summary_markdown(summary: PassSummary) -> str:
 
 def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
                            rule_history: Mapping[str, list[HitView]],
-                           also: Sequence[tuple[Callable, dict]] = ()) -> None:
-    """The run's hits table, summary and feed-health table, and one keyed table per rule
-    that hit in this run (`rule_history`: rule name -> its most recent stored hits); `also`:
-    other API calls of the run's end (its new name), made beside them."""
+                           also: Sequence[tuple[Callable, dict]] = (),
+                           briefings: Mapping[str, RuleBriefing] | None = None) -> None:
+    """The run's hits (a list of stories), summary and feed-health table, and one keyed
+    briefing per rule that hit in this run (`rule_history`: rule name -> its most recent
+    stored hits; `briefings`: their volume and stories, `flows.briefing`); `also`: other API
+    calls of the run's end (its new name), made beside them."""
     calls: list[tuple[Callable, dict]] = [
-        (create_table_artifact, dict(
-            table=hit_rows(hits) or [dict.fromkeys(HIT_COLUMNS, "") | {"title": "no new hits in this pass"}],
-            key="monitor-hits", description=f"Hits found by this pass: {summary.headline()}")),
+        (create_markdown_artifact, dict(markdown=run_hits_markdown(hits, summary.headline()), key="monitor-hits",
+                                        description=f"Hits found by this pass: {summary.headline()}")),
         (create_markdown_artifact, dict(markdown=summary_markdown(summary), key="monitor-summary",
                                         description="What this pass did")),
     ]
     if summary.feeds:
         calls.append((create_table_artifact, dict(table=feed_health_rows(summary.feeds), key="feed-health",
                                                   description="How each feed of this pass did")))
-    calls += [(create_table_artifact, dict(
-        table=hit_rows(history), key=rule_slug(rule),
-        description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
-        for rule, history in sorted(rule_history.items())]
+    calls += rule_briefing_calls(rule_history, briefings or {}, rule_slug)
     run_side_by_side(calls + list(also))
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from alerts import RelayReport
 from config import load_config
 from flows.artifacts import feed_error, publish_pass_artifacts
+from flows.briefing import read_briefings
 from flows.run_pass import PassSteps, Shard, deliver_alerts, feed_poll_pool, poll_feeds_threaded, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
 from flows.summary import PassSummary
@@ -205,7 +206,8 @@ def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> Pass
     report_failed_feeds(summary)
     hits, history = read_hits(config.settings.database_url, summary.hit_ids)
     rename = (_label_run, dict(summary=summary, shard=this_shard))
-    publish_pass_artifacts(summary, hits, history, also=[rename])
+    briefings = read_briefings(config.settings.database_url, history) if history else {}
+    publish_pass_artifacts(summary, hits, history, also=[rename], briefings=briefings)
     get_run_logger().info("pass finished:\n%s", summary.to_text())
     return summary
 

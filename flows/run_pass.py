@@ -21,6 +21,7 @@ from alerts import RelayReport, send_pending
 from config.models import Config
 from extractors.http import SafeClient
 from extractors.pool import ExtractionPool
+from flows.rule_events import record_events
 from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feeds, poll_feed, process_entries
 from flows.streams import host_of
 from flows.summary import PassSummary
@@ -166,6 +167,7 @@ def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shar
             polls: list[FeedPoll] = []
             steps.process_entries(ctx, _recorded(steps.poll_feeds(ctx, due), polls))
             summary.add_feeds(finish_feeds(ctx, polls) + [_skipped(feed) for feed in skipped])
+            record_events(config, engine, summary.hit_ids)  # spikes and story updates, queued for the relay
             report = steps.deliver(ctx)
         summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
         summary.alert_errors = report.errors

@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from newswatch import commands, import_command, rule_commands
+from newswatch import commands, import_command, rule_commands, spike_commands
 from newswatch.timeparse import parse_since, parse_until
 
 
@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--since", type=parse_since, help="only articles published since: a date or a span")
     preview.add_argument("--json", action="store_true", help="print a JSON object")
     preview.set_defaults(func=rule_commands.cmd_rules_preview)
+    spikes = rules_sub.add_parser("spikes", parents=[common],
+                                  help="the volume spikes the current settings would have raised over stored history")
+    spikes.add_argument("--rule", metavar="NAME", help="only this rule (default: every rule)")
+    spikes.add_argument("--since", type=parse_since, help="from: a date or a span back from now (default: 30d)")
+    spikes.add_argument("--json", action="store_true", help='print [{"rule", "start", "end", "stories", "expected"}]')
+    spikes.set_defaults(func=spike_commands.cmd_rules_spikes)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

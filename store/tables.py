@@ -171,3 +171,41 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     claim_token: str | None = Field(default=None, max_length=200)
     claimed_at: datetime | None = None
+
+
+class RuleEvent(SQLModel, table=True):
+    """Something a rule saw beyond one hit: a volume `spike`, or a `story_update` (an alerted
+    story carried by more outlets or languages). `(rule, kind, key)` is unique, so each is
+    recorded, and alerted, once: a spike's key is its first window, an update's its story and day.
+    `details` is JSON: the counts and top stories the message shows."""
+
+    __table_args__ = (UniqueConstraint("rule", "kind", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(index=True)
+    kind: str = Field(max_length=20)  # spike | story_update
+    key: str = Field(max_length=200)
+    story_id: int | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    stories: int = 0
+    expected: float = 0.0
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class EventDelivery(SQLModel, table=True):
+    """The outbox of rule events: one row per event and channel, written with the event and
+    sent by the relay like a hit's delivery (claimed, retried, given up, held by cooldown)."""
+
+    __table_args__ = (UniqueConstraint("event_id", "channel"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="ruleevent.id", index=True, ondelete="CASCADE")
+    channel: str = Field(index=True)
+    status: str = Field(default="pending", index=True)  # pending | sending | sent | summarized | dead
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    claim_token: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = None

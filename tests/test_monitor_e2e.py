@@ -102,7 +102,7 @@ def test_run_stores_dprk_hit_alerts_once_and_second_run_is_silent(
 
 
 @pytest.mark.slow
-def test_each_run_shows_in_prefect_with_a_readable_name_and_a_hits_table(prefect_harness, monitored_site, capsys):
+def test_each_run_shows_in_prefect_with_a_readable_name_and_its_hits(prefect_harness, monitored_site, capsys):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
@@ -118,9 +118,8 @@ def test_each_run_shows_in_prefect_with_a_readable_name_and_a_hits_table(prefect
         assert any(name.startswith("monitor ") and name.endswith(f"- {found} hit{'s' if found != 1 else ''}")
                    for name in names), names
         artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["monitor-hits"])))
-    tables = [json.loads(a.data) if isinstance(a.data, str) else a.data for a in artifacts if a.type == "table"]
-    assert any(any(seed_url in row["title"] and row["rule"] == "DPRK arms transfer" for row in table)
-               for table in tables)
+    stories = [a.data for a in artifacts if a.type == "markdown"]  # the run's hits, as stories
+    assert any(f"]({seed_url})" in text and "**Rule:** DPRK arms transfer" in text for text in stories)
 
 
 def test_hits_json_on_empty_history_is_an_empty_array(tmp_path, capsys):

@@ -84,8 +84,8 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         (poll,) = [task for name, task in by_name.items() if name.startswith("poll 2 feeds")]
         assert poll.state.is_completed() and poll.run_count == 1  # the batch polled both feeds
 
-        hits_table = _table(_read(client, "monitor-hits", run.id)[0])
-        assert any(seed in row["title"] and row["rule"] == "DPRK arms transfer" for row in hits_table)
+        hits_md = _read(client, "monitor-hits", run.id)[0].data  # stories, not a wide table
+        assert f"]({seed})" in hits_md and "**Rule:** DPRK arms transfer" in hits_md and "**Outlets:** 1 outlet: Local Daily" in hits_md
         summary_md = _read(client, "monitor-summary", run.id)[0].data
         assert "| feeds failed / parked / not due | 1 / 0 / 0 |" in summary_md and SECRET not in summary_md
         health = {row["feed"]: row for row in _table(_read(client, "feed-health", run.id)[0])}
@@ -94,7 +94,8 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
 
         rule_key = rule_slug("DPRK arms transfer")
         versions = _read(client, rule_key, run.id)
-        assert len(versions) == 1 and any(seed in row["title"] for row in _table(versions[0]))
+        assert len(versions) == 1 and f"]({seed})" in versions[0].data
+        assert "# Rule briefing: DPRK arms transfer" in versions[0].data and "## Volume" in versions[0].data
 
     # a second run finds a new article for the same rule: the rule's artifact gets a new version
     second_page = site.add("/news/dprk-2.html", (DEMO_PAGES / "seed_article_divs.html").read_bytes())
@@ -107,6 +108,6 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         runs = (first.state_details.flow_run_id, second.state_details.flow_run_id)
         versions = sorted(_read(client, rule_key, *runs), key=lambda artifact: artifact.created)
         assert len(versions) == 2
-        latest = _table(versions[-1])
-        assert {seed, second_page} <= {row["title"].rsplit("(", 1)[1].rstrip(")") for row in latest}
+        latest = versions[-1].data
+        assert f"]({seed})" in latest and "1 story among its 2 most recent hits" in latest  # the copy joins its story
         assert versions[-1].flow_run_id == second.state_details.flow_run_id
