@@ -13,7 +13,7 @@ from pathlib import Path
 
 from config import resolve_config_dir
 from newswatch.inputs import InputError, read_article
-from newswatch.validation import check_examples, load_valid_config
+from newswatch.validation import check_everything, check_examples, load_valid_config
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 
@@ -35,13 +35,13 @@ def load_or_report(args: argparse.Namespace):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config = load_or_report(args)
-    if config is None:
-        return EXIT_FAILED
-    problems = check_examples(config)
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    """Every problem of the four files, the queries and the examples, most important first."""
+    directory = resolve_config_dir(args.config)
+    config, problems = check_everything(directory)
     if problems:
+        print(f"newswatch: {len(problems)} problem(s) in {directory}, most important first:", file=sys.stderr)
+        for problem in problems:
+            print(problem, file=sys.stderr)
         return EXIT_FAILED
     examples = sum(len(r.examples.match) + len(r.examples.no_match) for r in config.rules)
     print(f"config OK: {config.directory}: {len(config.feeds)} feeds, {len(config.rules)} rules "
