@@ -191,7 +191,7 @@ def _build_config(directory: Path, parsed: dict, environ: Mapping[str, str], dig
     }
     return Config(
         directory=str(directory),
-        settings=_build_settings(settings_model, environ),
+        settings=_build_settings(settings_model, environ, directory),
         feeds=_build_feeds(directory, parsed["feeds.yaml"]),
         aliases=aliases,
         rules=tuple(_build_rule(rule, i, rules_path, rule_lines, aliases) for i, rule in enumerate(rules_model.rules)),
@@ -200,7 +200,7 @@ def _build_config(directory: Path, parsed: dict, environ: Mapping[str, str], dig
     )
 
 
-def _build_settings(model: schema.SettingsSchema, environ: Mapping[str, str]) -> Settings:
+def _build_settings(model: schema.SettingsSchema, environ: Mapping[str, str], directory: Path) -> Settings:
     fetch = model.fetch.model_dump()
     fetch["allowed_networks"] = tuple(fetch["allowed_networks"])
     if fetch["user_agent"] is None:
@@ -213,7 +213,23 @@ def _build_settings(model: schema.SettingsSchema, environ: Mapping[str, str]) ->
         fetch=FetchSettings(**fetch),
         alerts=AlertSettings(**model.alerts.model_dump()),
         retention_days=model.retention_days,
+        instance=model.instance or default_instance(directory),
     )
+
+
+GENERIC_DIR_NAMES = {"config", "configs", "conf", "etc", "settings"}
+
+
+def default_instance(directory: Path) -> str:
+    """The instance name when settings.yaml sets none: the config directory's name, or its
+    parent's when that name says nothing (`~/desks/ukraine/config` -> `ukraine`), as
+    lowercase words joined by dashes."""
+    resolved = directory.resolve()
+    for candidate in (resolved, *resolved.parents):
+        words = re.findall(r"[a-z0-9]+", candidate.name.lower())
+        if words and "-".join(words) not in GENERIC_DIR_NAMES:
+            return "-".join(words)[:40].strip("-")
+    return "newswatch"
 
 
 def _build_feeds(directory: Path, parsed: tuple) -> tuple[FeedConfig, ...]:

@@ -63,6 +63,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention_days: int | None = None
+    instance: str = "newswatch"  # names this config's rule artifacts on a shared Prefect server
 
 
 @dataclass(frozen=True)

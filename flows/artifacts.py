@@ -1,9 +1,11 @@
 """What a pass leaves in the Prefect UI, so the UI reads like a log book.
 
 Per run: a table of its new hits (`monitor-hits`), a markdown summary (`monitor-summary`)
-and a feed-health table (`feed-health`). Per rule: a keyed table `hits-<rule-slug>` with
-the rule's most recent hits, published by every run that finds hits for that rule, so
-the Artifacts page keeps each rule's history (one version per run).
+and a feed-health table (`feed-health`). Per rule: a keyed table `hits-<instance>-<rule-slug>`
+with the rule's most recent hits, published by every run that finds hits for that rule, so
+the Artifacts page keeps each rule's history (one version per run). The instance name
+(settings `instance`, by default from the config directory's name) keeps two configs that
+share a Prefect server, or the demo, from writing over each other's rule histories.
 
 Rows are built from the stored hits (not from in-memory state), so the artifacts show
 exactly what `newswatch hits` shows. Nothing secret goes in: no channel URLs, and feed
@@ -44,6 +46,11 @@ def rule_slug(rule: str) -> str:
     if words:
         return "hits-" + "-".join(words)[:80].strip("-")
     return "hits-rule-" + hashlib.sha256(rule.encode("utf-8")).hexdigest()[:10]
+
+
+def rule_key(rule: str, instance: str) -> str:
+    """The artifact key of a rule's history in one instance: `hits-<instance>-<rule words>`."""
+    return f"hits-{instance}-" + rule_slug(rule).removeprefix("hits-")
 
 
 def hit_rows(hits: list[HitView]) -> list[dict]:
@@ -114,10 +121,11 @@ def summary_markdown(summary: PassSummary) -> str:
 
 def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
                            rule_history: Mapping[str, list[HitView]],
-                           also: Sequence[tuple[Callable, dict]] = ()) -> None:
+                           also: Sequence[tuple[Callable, dict]] = (), instance: str = "newswatch") -> None:
     """The run's hits table, summary and feed-health table, and one keyed table per rule
-    that hit in this run (`rule_history`: rule name -> its most recent stored hits); `also`:
-    other API calls of the run's end (its new name), made beside them."""
+    that hit in this run (`rule_history`: rule name -> its most recent stored hits, keyed
+    by `rule_key` in `instance`); `also`: other API calls of the run's end (its new name),
+    made beside them."""
     calls: list[tuple[Callable, dict]] = [
         (create_table_artifact, dict(
             table=hit_rows(hits) or [dict.fromkeys(HIT_COLUMNS, "") | {"title": "no new hits in this pass"}],
@@ -129,7 +137,7 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
         calls.append((create_table_artifact, dict(table=feed_health_rows(summary.feeds), key="feed-health",
                                                   description="How each feed of this pass did")))
     calls += [(create_table_artifact, dict(
-        table=hit_rows(history), key=rule_slug(rule),
+        table=hit_rows(history), key=rule_key(rule, instance),
         description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
         for rule, history in sorted(rule_history.items())]
     run_side_by_side(calls + list(also))

@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     from flows.monitor import monitor
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import one_shot_run_settings, prefect_api
+    from flows.prefect_server import one_shot_run_settings, prefect_api, ui_url
     from flows.run_pass import freeze_startup_objects
 
     freeze_startup_objects()  # before Prefect starts the run: its start-up met a full collection too
@@ -71,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
                       f"(Prefect API {api_url})", file=sys.stderr)
             summary = monitor(config_dir=str(Path(config.directory).resolve()))
+            ui = ui_url(api_url)
     except PrefectApiError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -83,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
     else:
         print(summary.to_text())
-        print("review past hits: newswatch hits   |   Prefect UI: http://127.0.0.1:4200 (when local)")
+        print(f"review past hits: newswatch hits   |   Prefect UI: {ui}")
     return EXIT_OK
 
 
