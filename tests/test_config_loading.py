@@ -107,3 +107,18 @@ def test_a_file_that_cannot_be_read_comes_first_and_the_others_are_still_checked
     assert lines[2] == (f"{directory / 'channels.yaml'}:3: channels.desk.url: environment variable "
                         "NO_SUCH_TOKEN_19C is not set (export it, or comment out the channel)")
     assert len(lines) == 3
+
+
+def test_the_instance_name_comes_from_the_config_directory_unless_settings_name_it(tmp_path, capsys):
+    from newswatch.cli import main
+
+    feeds = [{"url": "http://127.0.0.1:9/a.xml"}]
+    assert load_config(write_config(tmp_path / "Ukraine Desk" / "config", feeds=feeds)).settings.instance == \
+        "ukraine-desk"  # a directory called config says nothing: its parent names the instance
+    assert load_config(write_config(tmp_path / "korea_watch", feeds=feeds)).settings.instance == "korea-watch"
+    named = write_config(tmp_path / "other" / "config", feeds=feeds, settings={"instance": "seoul-bureau"})
+    assert load_config(named).settings.instance == "seoul-bureau"
+
+    bad = write_config(tmp_path / "bad" / "config", feeds=feeds, settings={"instance": "Seoul Bureau"})
+    assert main(["check", "--config", str(bad)]) == 1
+    assert "settings.yaml:" in (err := capsys.readouterr().err) and ": instance: " in err and "lowercase" in err
