@@ -34,7 +34,6 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from prefect import Flow, get_run_logger, tags, task
@@ -49,7 +48,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from alerts import RelayReport
 from config import ConfigError, load_config
-from flows.artifacts import feed_error, publish_pass_artifacts
+from flows.artifacts import feed_error, publish_pass_artifacts, run_side_by_side
 from flows.run_logs import newswatch_logs_in_run
 from flows.run_pass import PassSteps, Shard, deliver_alerts, feed_poll_pool, poll_feeds_threaded, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
@@ -102,7 +101,8 @@ def poll_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str,
 
 @task(name="feed-failed", task_run_name="feed failed: {name}", cache_policy=NO_CACHE)
 def report_failed_feed(name: str, message: str):
-    """A Failed task run in the UI for one failed feed (the pass itself goes on)."""
+    """The task of the Failed `feed failed: NAME` runs in the UI, one per failed feed (the pass
+    goes on). Its runs are recorded by `report_failed_feeds`, never run: see the module's doc."""
     return Failed(message=message)
 
 
@@ -172,8 +172,9 @@ def report_failed_feeds(summary: PassSummary) -> None:
     if not failed or not run_id:
         return
     with get_client(sync_client=True) as client:
-        for index, outcome in enumerate(failed):
-            _record_failed_feed(client, run_id, index, outcome.feed, f"feed {outcome.feed}: {feed_error(outcome)}")
+        run_side_by_side([(_record_failed_feed, dict(client=client, flow_run_id=run_id, index=index, name=o.feed,
+                                                     message=f"feed {o.feed}: {feed_error(o)}"))
+                          for index, o in enumerate(failed)])
 
 
 def _record_failed_feed(client, flow_run_id, index: int, name: str, message: str) -> None:

@@ -18,6 +18,7 @@ A pass has three steps:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -194,6 +195,19 @@ def save_batches(ctx: PassContext, batches: list[tuple[FeedPoll, list[ArticleToS
         outcome.flagged += sum(1 for item in batch if item.article.flagged)
         outcome.hit_ids += saved.hit_ids
         outcome.baseline_hit_ids += saved.baseline_hit_ids
+        warn_skipped_pages(poll.feed.name, batch)
+
+
+def warn_skipped_pages(feed: str, batch: list[ArticleToSave]) -> None:
+    """One warning per feed and batch for the pages that could not be fetched or cleaned
+    (their entries were matched on the feed's own title and summary), with why."""
+    skipped = [item for item in batch if item.article.flagged]
+    if not skipped:
+        return
+    reasons = Counter(item.article.flagged for item in skipped)
+    why = ", ".join(f"{reason} x{count}" if count > 1 else reason for reason, count in reasons.most_common())
+    log.warning("feed %s: %d page(s) skipped (%s); their entries were matched on the feed's title and "
+                "summary only", feed, len(skipped), why)
 
 
 def is_old_news(entry: FeedEntry, now: datetime) -> bool:

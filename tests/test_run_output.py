@@ -136,3 +136,36 @@ def test_the_demo_is_tagged_and_named_a_demo_and_leaves_the_real_rules_artifacts
     assert re.fullmatch(r"demo \d{4}-\d\d-\d\d \d\d:\d\d UTC - [1-9]\d* hits?", demo_run.name), demo_run.name
     assert [artifact.flow_run_id for artifact in demo_versions] == [demo_run.id]
     assert f"Flow run 'demo " in demo.stderr
+
+
+@pytest.mark.slow
+def test_a_skipped_page_and_a_failed_alert_are_warnings_in_the_runs_logs(prefect_harness, site, webhook, tmp_path):
+    """The warnings logged from the pass's worker threads (the page writer, the alert relay)
+    reach the run's logs in the API, in a flow run in this process."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    from flows.monitor import monitor
+
+    gone = site.url("/news/gone.html")  # no route: 404
+    site.add("/rss.xml", rss([{"title": "North Korea ships missiles to Russia", "link": gone,
+                               "description": "North Korea shipped artillery shells and missiles to Russia."}]),
+             content_type="application/rss+xml")
+    webhook.status = 500
+    config = write_config(tmp_path / "config", feeds=[{"url": site.url("/rss.xml"), "name": "Local Daily"}],
+                          channels={"team-hook": {"url": webhook.apprise_url()}})
+    state = monitor(config_dir=str(config), return_state=True)
+    summary = state.result()
+    assert summary.flagged_articles == 1 and summary.hits >= 1 and summary.alerts_failed >= 1
+
+    with get_client(sync_client=True) as client:
+        run_id = state.state_details.flow_run_id
+        deadline = time.monotonic() + 30
+        while True:
+            logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id])))
+            warnings = [log.message for log in logs if log.level == 30 and log.name.startswith("newswatch")]
+            if len(warnings) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    assert any(message.startswith("feed Local Daily: 1 page(s) skipped (http_404)") for message in warnings), warnings
+    assert any(message.startswith("alert to channel team-hook failed") for message in warnings), warnings
