@@ -108,6 +108,9 @@ class PassSummary:
                                          if self.baseline_hits else ""),
             f"alerts: {self.alerts_sent} sent, {self.alerts_failed} failed, {self.alerts_pending} waiting",
         ]
+        if self.feeds_failed:
+            lines.append(f"  {self.feeds_failed} feed(s) failed: each is named in its warning above, and the run's "
+                         "feed-health table lists every feed")
         for outcome in self.feeds:
             if outcome.status == "skipped" and outcome.parked:
                 when = f"{outcome.next_poll_at:%Y-%m-%d %H:%M} UTC" if outcome.next_poll_at else "next pass"

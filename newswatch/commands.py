@@ -93,12 +93,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import prefect_api
+    from flows.prefect_server import prefect_api, ui_url
     from flows.serve import serve_monitor
 
     try:
         with prefect_api(Path("data/prefect")) as api_url:
-            print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}); "
+            print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}, UI {ui_url(api_url)}); "
                   "runs never overlap; Ctrl-C stops", file=sys.stderr)
             serve_monitor(config)
     except PrefectApiError as exc:
