@@ -123,22 +123,23 @@ def poll_feed(ctx: PassContext, feed: FeedState) -> FeedPoll:
 def _fail(ctx: PassContext, poll: FeedPoll, error_class, error, retry_after=None) -> FeedPoll:
     retry_at = datetime.now(timezone.utc) + timedelta(seconds=retry_after) if retry_after else None
     change = record_feed_error(ctx.engine, poll.feed.id, error_class or "error", error or "", retry_at=retry_at)
-    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, error, describe_next_try(change))
+    parked = poll.feed.parked or change.parked_now
+    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, error, describe_next_try(change, parked))
     outcome = poll.outcome
     outcome.status, outcome.error_class, outcome.error = "failed", error_class, error
     outcome.error_count, outcome.parked_now = change.error_count, change.parked_now
     outcome.next_poll_at = change.next_poll_at
-    outcome.parked = poll.feed.parked or change.parked_now
+    outcome.parked = parked
     return poll
 
 
-def describe_next_try(change) -> str:
+def describe_next_try(change, parked: bool) -> str:
     """`next try: next pass`, or when a parked (or rate-limited) feed is tried again."""
     in_a_row = f" ({change.error_count} failures in a row)" if change.error_count > 1 else ""
     if change.next_poll_at is None:
         return f"next try: next pass{in_a_row}"
-    parked = ", parked" if change.parked_now else ""
-    return f"next try: {change.next_poll_at:%Y-%m-%d %H:%M} UTC{in_a_row}{parked}"
+    state = ", parked: retried every 6 h until it answers" if parked else ""
+    return f"next try: {change.next_poll_at:%Y-%m-%d %H:%M} UTC{in_a_row}{state}"
 
 
 def finish_feed(ctx: PassContext, poll: FeedPoll) -> FeedOutcome:
