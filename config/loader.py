@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from config import schema
-from config.errors import ConfigError, Problem
+from config.errors import RANKS, ConfigError, Problem, most_important_first
 from config.models import (
     AlertSettings,
     AliasGroup,
@@ -47,6 +47,7 @@ FILES = {
     "channels.yaml": schema.ChannelsFile,
 }
 REQUIRED_FILES = ("feeds.yaml", "rules.yaml")
+EMPTY = {"feeds.yaml": {"feeds": []}, "rules.yaml": {"rules": []}}  # what a file with problems counts as
 KNOWN_FIELDS = sorted(
     {name for model in vars(schema).values() if isinstance(model, type) and issubclass(model, BaseModel)
      for name in model.model_fields}
@@ -59,7 +60,7 @@ def resolve_config_dir(option: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the whole config directory, or raise ConfigError.
+    """Read and validate the whole config directory, or raise ConfigError listing every problem.
 
     The last valid result is kept: loading the same directory again, with the same bytes
     in every file and the same environment, returns the same (immutable) Config without
@@ -68,21 +69,40 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
     directory = Path(directory)
     environ = os.environ if environ is None else environ
     if not directory.is_dir():
-        raise ConfigError([Problem(str(directory), 0, "config", "directory not found; pass --config DIR "
-                                   "or set NEWSWATCH_CONFIG")])
+        raise ConfigError([_missing_directory(directory)])
     digest = config_digest(directory)
     key = (str(directory.resolve()), digest, frozenset(environ.items()), current_directory())
     if _last_loaded and _last_loaded[0] == key:
         return _last_loaded[1]
-    parsed, problems = _read_files(directory)
-    if problems:
-        raise ConfigError(problems)
-    config = _build_config(directory, parsed, environ, digest)
-    problems = _cross_checks(config, parsed, environ)
+    config, problems = inspect_config(directory, environ)
     if problems:
         raise ConfigError(problems)
     _last_loaded[:] = [key, config]
     return config
+
+
+def inspect_config(directory: str | os.PathLike[str],
+                   environ: Mapping[str, str] | None = None) -> tuple[Config | None, list[Problem]]:
+    """Every problem of the config directory, most important first, and the config as far as
+    it could be read: a file with problems counts as empty (its defaults), so the other
+    files are still checked, each against the files that are valid. The config is None
+    only when the directory is missing; with any problem it is for reporting, never for a run."""
+    directory = Path(directory)
+    environ = os.environ if environ is None else environ
+    if not directory.is_dir():
+        return None, [_missing_directory(directory)]
+    parsed, problems = _read_files(directory)
+    valid = set(parsed)
+    for name, model in FILES.items():
+        parsed.setdefault(name, (model.model_validate(EMPTY.get(name, {})), {}))
+    config = _build_config(directory, parsed, environ, config_digest(directory))
+    problems += _cross_checks(config, parsed, environ, valid)
+    return config, most_important_first(problems)
+
+
+def _missing_directory(directory: Path) -> Problem:
+    return Problem(str(directory), 0, "config", "directory not found; pass --config DIR or set NEWSWATCH_CONFIG",
+                   rank=RANKS["file"])
 
 
 _last_loaded: list = []  # [(directory, digest, environment, cwd), Config] of the last valid load
@@ -105,7 +125,7 @@ def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], lis
         path = directory / name
         if not path.is_file():
             if name in REQUIRED_FILES:
-                problems.append(Problem(str(path), 0, name, "file not found"))
+                problems.append(Problem(str(path), 0, name, "file not found", rank=RANKS["file"]))
             else:
                 parsed[name] = (model(), {})
             continue
@@ -121,17 +141,17 @@ def _validate_file(path: Path, model: type[BaseModel]) -> tuple[BaseModel, dict]
     try:
         data, lines = read_yaml(path)
     except YamlProblem as exc:
-        return [Problem(str(path), exc.line, "yaml", exc.message)]
+        return [Problem(str(path), exc.line, "yaml", exc.message, rank=RANKS["file"])]
     except UnicodeDecodeError as exc:
-        return [Problem(str(path), 1, "yaml", f"file is not UTF-8 ({exc.reason})")]
+        return [Problem(str(path), 1, "yaml", f"file is not UTF-8 ({exc.reason})", rank=RANKS["file"])]
     if data is None and model is not schema.FeedsFile and model is not schema.RulesFile:
         return model(), lines
     if not isinstance(data, dict):
-        return [Problem(str(path), 1, "yaml", "expected a mapping of keys at the top level")]
+        return [Problem(str(path), 1, "yaml", "expected a mapping of keys at the top level", rank=RANKS["file"])]
     try:
         return model.model_validate(data), lines
     except ValidationError as exc:
-        return [_problem_from_error(path, error, lines) for error in exc.errors()]
+        return sorted((_problem_from_error(path, error, lines) for error in exc.errors()), key=lambda p: p.line)
 
 
 def _problem_from_error(path: Path, error: Mapping[str, Any], lines: dict) -> Problem:
@@ -199,7 +219,23 @@ def _build_settings(directory: Path, model: schema.SettingsSchema, environ: Mapp
         fetch=FetchSettings(**fetch),
         alerts=AlertSettings(**model.alerts.model_dump()),
         retention_days=model.retention_days,
+        instance=model.instance or default_instance(directory),
     )
+
+
+GENERIC_DIR_NAMES = {"config", "configs", "conf", "etc", "settings"}
+
+
+def default_instance(directory: Path) -> str:
+    """The instance name when settings.yaml sets none: the config directory's name, or its
+    parent's when that name says nothing (`~/desks/ukraine/config` -> `ukraine`), as
+    lowercase words joined by dashes."""
+    resolved = directory.resolve()
+    for candidate in (resolved, *resolved.parents):
+        words = re.findall(r"[a-z0-9]+", candidate.name.lower())
+        if words and "-".join(words) not in GENERIC_DIR_NAMES:
+            return "-".join(words)[:40].strip("-")
+    return "newswatch"
 
 
 def _build_feeds(directory: Path, parsed: tuple) -> tuple[FeedConfig, ...]:
@@ -282,28 +318,35 @@ def _build_channels(directory: Path, parsed: tuple, environ: Mapping[str, str]) 
     return channels
 
 
-def _cross_checks(config: Config, parsed: dict, environ: Mapping[str, str]) -> list[Problem]:
-    return [
-        *_check_rule_names_and_channels(config, parsed),
-        *_check_feeds(config),
-        *_check_secrets(Path(config.directory), parsed, environ),
-    ]
+def _cross_checks(config: Config, parsed: dict, environ: Mapping[str, str], valid: set[str]) -> list[Problem]:
+    """The checks that span entries or files, each only over files that were valid
+    (an unknown channel is not reported against a channels.yaml that could not be read)."""
+    problems = []
+    if "rules.yaml" in valid:
+        problems += _check_rule_names_and_channels(config, parsed, check_channels="channels.yaml" in valid)
+    if "feeds.yaml" in valid:
+        problems += _check_feeds(config)
+    if "channels.yaml" in valid:
+        problems += _check_secrets(Path(config.directory), parsed, environ)
+    return problems
 
 
-def _check_rule_names_and_channels(config: Config, parsed: dict) -> list[Problem]:
+def _check_rule_names_and_channels(config: Config, parsed: dict, check_channels: bool = True) -> list[Problem]:
     _, lines = parsed["rules.yaml"]
     problems, seen = [], set()
     for index, rule in enumerate(config.rules):
         if rule.name in seen:
             problems.append(Problem(rule.source.file, rule.source.line, f"rules[{index}].name",
-                                    f"duplicate rule name {rule.name!r}; rule names must be unique"))
+                                    f"duplicate rule name {rule.name!r}; rule names must be unique",
+                                    rank=RANKS["reference"]))
         seen.add(rule.name)
-        for position, channel in enumerate(rule.channels or ()):
+        for position, channel in enumerate(rule.channels or () if check_channels else ()):
             if channel not in config.channels:
                 known = ", ".join(sorted(config.channels)) or "none defined in channels.yaml"
                 problems.append(Problem(
                     rule.source.file, _line_of(("rules", index, "channels", position), lines),
-                    f"rules[{index}].channels", f"unknown channel {channel!r} (known: {known})"))
+                    f"rules[{index}].channels", f"unknown channel {channel!r} (known: {known})",
+                    rank=RANKS["reference"]))
     return problems
 
 
@@ -312,7 +355,7 @@ def _check_feeds(config: Config) -> list[Problem]:
     for index, feed in enumerate(config.feeds):
         if feed.url in seen:
             problems.append(Problem(feed.source.file, feed.source.line, f"feeds[{index}].url",
-                                    f"feed {feed.url} is listed twice"))
+                                    f"feed {feed.url} is listed twice", rank=RANKS["reference"]))
         seen.add(feed.url)
     return problems
 
@@ -324,5 +367,6 @@ def _check_secrets(directory: Path, parsed: dict, environ: Mapping[str, str]) ->
         for variable in fill_placeholders(channel.url, environ)[1]:
             problems.append(Problem(
                 str(directory / "channels.yaml"), _line_of(("channels", name, "url"), lines), f"channels.{name}.url",
-                f"environment variable {variable} is not set (export it, or comment out the channel)"))
+                f"environment variable {variable} is not set (export it, or comment out the channel)",
+                rank=RANKS["secret"]))
     return problems

@@ -67,6 +67,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention_days: int | None = None
     old_database: str | None = None  # where it was when relative paths followed the current directory
+    instance: str = "newswatch"  # names this config's rule artifacts on a shared Prefect server
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,15 @@ class SettingsSchema(Strict):
     fetch: FetchSchema = FetchSchema()
     alerts: AlertsSchema = AlertsSchema()
     retention_days: int | None = Field(default=None, ge=1)
+    instance: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @field_validator("instance")
+    @classmethod
+    def _instance(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", value):
+            raise ValueError(f"{value!r} is not an instance name: use lowercase letters, digits and dashes, "
+                             "e.g. 'ukraine-desk'")
+        return value
 
 
 class FeedSchema(Strict):

@@ -1,9 +1,12 @@
 """What a pass leaves in the Prefect UI, so the UI reads like a log book.
 
 Per run: its new hits as stories (`monitor-hits`), a markdown summary (`monitor-summary`)
-and a feed-health table (`feed-health`). Per rule: a keyed briefing `hits-<rule-slug>`
-(`flows.briefing`: volume, spikes, the rule's recent stories), published by every run that
-finds hits for that rule, so the Artifacts page keeps each rule's history (one version per run).
+and a feed-health table (`feed-health`). Per rule: a keyed briefing
+`hits-<instance>-<rule-slug>` (`flows.briefing`: volume, spikes, the rule's recent stories),
+published by every run that finds hits for that rule, so the Artifacts page keeps each
+rule's history (one version per run). The instance name (settings `instance`, by default
+from the config directory's name) keeps two configs that share a Prefect server, or the
+demo, from writing over each other's rule histories.
 
 Rows are built from the stored hits (not from in-memory state), so the artifacts show
 exactly what `newswatch hits` shows. Nothing secret goes in: no channel URLs, and feed
@@ -45,6 +48,11 @@ def rule_slug(rule: str) -> str:
     if words:
         return "hits-" + "-".join(words)[:80].strip("-")
     return "hits-rule-" + hashlib.sha256(rule.encode("utf-8")).hexdigest()[:10]
+
+
+def rule_key(rule: str, instance: str) -> str:
+    """The artifact key of a rule's history in one instance: `hits-<instance>-<rule words>`."""
+    return f"hits-{instance}-" + rule_slug(rule).removeprefix("hits-")
 
 
 def hit_rows(hits: list[HitView]) -> list[dict]:
@@ -116,11 +124,13 @@ def summary_markdown(summary: PassSummary) -> str:
 def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
                            rule_history: Mapping[str, list[HitView]],
                            also: Sequence[tuple[Callable, dict]] = (),
-                           briefings: Mapping[str, RuleBriefing] | None = None) -> None:
+                           briefings: Mapping[str, RuleBriefing] | None = None,
+                           instance: str = "newswatch") -> None:
     """The run's hits (a list of stories), summary and feed-health table, and one keyed
     briefing per rule that hit in this run (`rule_history`: rule name -> its most recent
-    stored hits; `briefings`: their volume and stories, `flows.briefing`); `also`: other API
-    calls of the run's end (its new name), made beside them."""
+    stored hits; `briefings`: their volume and stories, `flows.briefing`), keyed by
+    `rule_key` in `instance`; `also`: other API calls of the run's end (its new name),
+    made beside them."""
     calls: list[tuple[Callable, dict]] = [
         (create_markdown_artifact, dict(markdown=run_hits_markdown(hits, summary.headline()), key="monitor-hits",
                                         description=f"Hits found by this pass: {summary.headline()}")),
@@ -130,7 +140,7 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
     if summary.feeds:
         calls.append((create_table_artifact, dict(table=feed_health_rows(summary.feeds), key="feed-health",
                                                   description="How each feed of this pass did")))
-    calls += rule_briefing_calls(rule_history, briefings or {}, rule_slug)
+    calls += rule_briefing_calls(rule_history, briefings or {}, lambda rule: rule_key(rule, instance))
     run_side_by_side(calls + list(also))
 
 

@@ -5,12 +5,19 @@ A thin shell over `flows.run_pass`: feeds are polled in tasks of up to POLL_BATC
 take minutes), each feed's poll handed to extraction and matching (one task) as soon as it
 is done, not when its batch is; alert delivery one task; the run ends with the artifacts of
 `flows.artifacts`. The run is renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`)
-and tagged.
+and tagged. A run is named after the minute it was *scheduled* for, in the schedule's
+timezone, zone shown (`monitor 2026-11-27 08:15 Asia/Seoul`), so a served run due at 08:15
+is never called 08:14 because its process started early; `newswatch demo` runs are tagged
+`demo` and named `demo ...`.
 
 Failures: a feed that fails (unreachable, bad status, unparsable) gets a small task run of
 its own, `feed failed: NAME`, in a Failed state whose message is the error class and the
 redacted message (at most MAX_FAILED_FEED_TASKS a pass; all of them are in the feed-health
-artifact), while the pass goes on and the flow run completes. Retries (with exponential backoff and jitter) are
+artifact), while the pass goes on and the flow run completes. Those task runs are written
+through the API, not run: a run of a failing task printed its failure three times in the
+terminal (with an empty `NoneType: None` traceback), where the feed's one warning says it.
+Every `newswatch.*` warning of the pass, from any thread, is in the run's logs
+(`flows.run_logs`). Retries (with exponential backoff and jitter) are
 only for transient database or network errors that escape a task: polling a feed again
 or re-reading the outbox repeats no stored work, because the store keeps only what is new
 and the relay sends only pending rows. Extraction is not retried: its work would be done
@@ -27,22 +34,23 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
-from prefect import Flow, get_run_logger, task
+from prefect import Flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
-from prefect.states import Failed
+from prefect.states import Failed, Running
 from prefect.tasks import exponential_backoff
 from prefect.utilities.annotations import quote
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from alerts import RelayReport
-from config import load_config
-from flows.artifacts import feed_error, publish_pass_artifacts
+from config import ConfigError, load_config
+from flows.artifacts import feed_error, publish_pass_artifacts, run_side_by_side
 from flows.briefing import read_briefings
+from flows.run_logs import newswatch_logs_in_run
 from flows.run_pass import PassSteps, Shard, deliver_alerts, feed_poll_pool, poll_feeds_threaded, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
 from flows.summary import PassSummary
@@ -94,7 +102,8 @@ def poll_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str,
 
 @task(name="feed-failed", task_run_name="feed failed: {name}", cache_policy=NO_CACHE)
 def report_failed_feed(name: str, message: str):
-    """A Failed task run in the UI for one failed feed (the pass itself goes on)."""
+    """The task of the Failed `feed failed: NAME` runs in the UI, one per failed feed (the pass
+    goes on). Its runs are recorded by `report_failed_feeds`, never run: see the module's doc."""
     return Failed(message=message)
 
 
@@ -157,11 +166,23 @@ def _polls_of(futures, pool: ThreadPoolExecutor, polled: queue.SimpleQueue) -> I
 
 
 def report_failed_feeds(summary: PassSummary) -> None:
-    """One Failed task run per failed feed (at most MAX_FAILED_FEED_TASKS), from the flow itself."""
+    """One Failed task run per failed feed (at most MAX_FAILED_FEED_TASKS), written through
+    the API beside each other: it shows in the UI, and prints nothing (the feed's warning did)."""
     failed = [outcome for outcome in summary.feeds if outcome.status == "failed"][:MAX_FAILED_FEED_TASKS]
-    futures = [report_failed_feed.submit(o.feed, f"feed {o.feed}: {feed_error(o)}") for o in failed]
-    for future in futures:
-        future.wait()
+    run_id = flow_run.get_id()
+    if not failed or not run_id:
+        return
+    with get_client(sync_client=True) as client:
+        run_side_by_side([(_record_failed_feed, dict(client=client, flow_run_id=run_id, index=index, name=o.feed,
+                                                     message=f"feed {o.feed}: {feed_error(o)}"))
+                          for index, o in enumerate(failed)])
+
+
+def _record_failed_feed(client, flow_run_id, index: int, name: str, message: str) -> None:
+    """A task run `feed failed: NAME` that ran once (Running) and failed with `message`."""
+    task_run = client.create_task_run(report_failed_feed, flow_run_id, dynamic_key=f"feed-failed-{index}",
+                                      name=f"feed failed: {name}", state=Running())
+    client.set_task_run_state(task_run.id, Failed(message=message), force=True)
 
 
 def process_entries_in_task(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
@@ -177,7 +198,30 @@ PREFECT_STEPS = PassSteps(poll_feeds=poll_feeds_with_tasks, process_entries=proc
 
 
 def _run_name() -> str:
-    return f"monitor {datetime.now(timezone.utc):%Y-%m-%d %H:%M}"
+    return run_label()
+
+
+def run_label() -> str:
+    """`monitor 2026-11-27 08:15 Asia/Seoul`: the minute the run was scheduled for (for a run
+    started by hand, when it was created), in the schedule's timezone; `demo ...` for a demo."""
+    prefix = "demo" if "demo" in flow_run.get_tags() else "monitor"
+    zone = schedule_timezone(flow_run.get_parameters().get("config_dir", "config"))
+    when = flow_run.get_scheduled_start_time().astimezone(ZoneInfo(zone))
+    return f"{prefix} {when:%Y-%m-%d %H:%M} {zone}"
+
+
+def schedule_timezone(config_dir: str) -> str:
+    """settings `schedule.timezone`; UTC when the config cannot be read (the run then says why)."""
+    try:
+        return load_config(config_dir).settings.schedule.timezone
+    except ConfigError:
+        return "UTC"
+
+
+def run_demo_pass(config_dir: str) -> PassSummary:
+    """`newswatch demo`'s pass: the monitor, its run tagged `demo` and named `demo ...`."""
+    with tags("demo"):
+        return monitor(config_dir=config_dir)
 
 
 class PlainParametersFlow(Flow):
@@ -202,13 +246,15 @@ def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> Pass
     store new articles and hits, send pending alerts, publish the run's artifacts."""
     config = load_config(config_dir)
     this_shard = Shard(shard, shards)
-    summary = run_pass(config, PREFECT_STEPS, this_shard)
+    with newswatch_logs_in_run():
+        summary = run_pass(config, PREFECT_STEPS, this_shard)
     report_failed_feeds(summary)
     hits, history = read_hits(config.settings.database_url, summary.hit_ids)
     rename = (_label_run, dict(summary=summary, shard=this_shard))
     briefings = read_briefings(config.settings.database_url, history) if history else {}
-    publish_pass_artifacts(summary, hits, history, also=[rename], briefings=briefings)
-    get_run_logger().info("pass finished:\n%s", summary.to_text())
+    publish_pass_artifacts(summary, hits, history, also=[rename], briefings=briefings,
+                           instance=config.settings.instance)
+    get_run_logger().info("pass finished: %s", summary.headline_line())
     return summary
 
 
@@ -238,7 +284,7 @@ def _label_run(summary: PassSummary, shard: Shard) -> None:
     if not run_id:
         return
     part = f" [shard {shard.index}/{shard.count}]" if shard.count > 1 else ""
-    name = f"monitor {summary.started_at:%Y-%m-%d %H:%M}{part} - {summary.headline()}"
+    name = f"{run_label()}{part} - {summary.headline()}"
     existing = flow_run.get_tags()  # the run's own, from its context: no API call
     with get_client(sync_client=True) as client:
         client.update_flow_run(run_id, name=name, tags=sorted(set(existing) | set(run_tags(summary, shard))))

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
 from flows.prefect_client import PrefectApiError, plain_http_settings, settings_updated
 
@@ -204,6 +204,12 @@ def _log_tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
+
+
+def ui_url(api_url: str) -> str:
+    """The Prefect UI that goes with the API in use: PREFECT_UI_URL when set (or derived by
+    Prefect from PREFECT_API_URL), else the API URL without its `/api`."""
+    return PREFECT_UI_URL.value() or api_url.rstrip("/").removesuffix("/api")
 
 
 def one_shot_run_settings() -> contextlib.AbstractContextManager:

@@ -18,6 +18,7 @@ A pass has three steps:
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -122,12 +123,23 @@ def poll_feed(ctx: PassContext, feed: FeedState) -> FeedPoll:
 def _fail(ctx: PassContext, poll: FeedPoll, error_class, error, retry_after=None) -> FeedPoll:
     retry_at = datetime.now(timezone.utc) + timedelta(seconds=retry_after) if retry_after else None
     change = record_feed_error(ctx.engine, poll.feed.id, error_class or "error", error or "", retry_at=retry_at)
-    log.warning("feed %s failed: %s: %s", poll.feed.name, error_class, error)
+    parked = poll.feed.parked or change.parked_now
+    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, error, describe_next_try(change, parked))
     outcome = poll.outcome
     outcome.status, outcome.error_class, outcome.error = "failed", error_class, error
     outcome.error_count, outcome.parked_now = change.error_count, change.parked_now
-    outcome.parked = poll.feed.parked or change.parked_now
+    outcome.next_poll_at = change.next_poll_at
+    outcome.parked = parked
     return poll
+
+
+def describe_next_try(change, parked: bool) -> str:
+    """`next try: next pass`, or when a parked (or rate-limited) feed is tried again."""
+    in_a_row = f" ({change.error_count} failures in a row)" if change.error_count > 1 else ""
+    if change.next_poll_at is None:
+        return f"next try: next pass{in_a_row}"
+    state = ", parked: retried every 6 h until it answers" if parked else ""
+    return f"next try: {change.next_poll_at:%Y-%m-%d %H:%M} UTC{in_a_row}{state}"
 
 
 def finish_feed(ctx: PassContext, poll: FeedPoll) -> FeedOutcome:
@@ -184,6 +196,19 @@ def save_batches(ctx: PassContext, batches: list[tuple[FeedPoll, list[ArticleToS
         outcome.flagged += sum(1 for item in batch if item.article.flagged)
         outcome.hit_ids += saved.hit_ids
         outcome.baseline_hit_ids += saved.baseline_hit_ids
+        warn_skipped_pages(poll.feed.name, batch)
+
+
+def warn_skipped_pages(feed: str, batch: list[ArticleToSave]) -> None:
+    """One warning per feed and batch for the pages that could not be fetched or cleaned
+    (their entries were matched on the feed's own title and summary), with why."""
+    skipped = [item for item in batch if item.article.flagged]
+    if not skipped:
+        return
+    reasons = Counter(item.article.flagged for item in skipped)
+    why = ", ".join(f"{reason} x{count}" if count > 1 else reason for reason, count in reasons.most_common())
+    log.warning("feed %s: %d page(s) skipped (%s); their entries were matched on the feed's title and "
+                "summary only", feed, len(skipped), why)
 
 
 def is_old_news(entry: FeedEntry, now: datetime) -> bool:

@@ -90,7 +90,15 @@ class PassSummary:
         hits = self.hits + self.baseline_hits
         return f"{hits} hit{'s' if hits != 1 else ''}"
 
+    def headline_line(self) -> str:
+        """The pass in one line, naming no feed (each failed feed has its own warning)."""
+        failed = f", {self.feeds_failed} of {self.feeds_polled} feeds failed" if self.feeds_failed else ""
+        return (f"{self.headline()}, {self.new_articles} new articles{failed}, "
+                f"{self.alerts_sent} alerts sent, {self.alerts_failed} failed")
+
     def to_text(self) -> str:
+        """The summary the terminal shows once, at the end. A feed that failed in this pass is
+        not listed again: its warning, as it failed, said which, why and when it is tried next."""
         lines = [
             f"feeds: {self.feeds_total} configured, {self.feeds_polled} polled, {self.feeds_ok} ok, "
             f"{self.feeds_not_modified} unchanged, {self.feeds_failed} failed, {self.feeds_parked} parked, "
@@ -100,12 +108,11 @@ class PassSummary:
                                          if self.baseline_hits else ""),
             f"alerts: {self.alerts_sent} sent, {self.alerts_failed} failed, {self.alerts_pending} waiting",
         ]
+        if self.feeds_failed:
+            lines.append(f"  {self.feeds_failed} feed(s) failed: each is named in its warning above, and the run's "
+                         "feed-health table lists every feed")
         for outcome in self.feeds:
-            if outcome.status == "failed":
-                parked = ", now parked: retried every 6 h until it answers" if outcome.parked_now else ""
-                lines.append(f"  failed: {outcome.feed} ({outcome.url}): {outcome.error_class}: "
-                             f"{outcome.error} [{outcome.error_count} in a row{parked}]")
-            elif outcome.status == "skipped" and outcome.parked:
+            if outcome.status == "skipped" and outcome.parked:
                 when = f"{outcome.next_poll_at:%Y-%m-%d %H:%M} UTC" if outcome.next_poll_at else "next pass"
                 lines.append(f"  parked: {outcome.feed} ({outcome.url}): {outcome.error_class}, "
                              f"{outcome.error_count} failures in a row; next try {when}")

@@ -119,6 +119,9 @@ def package_version() -> str:
 def main(argv: list[str] | None = None) -> int:
     # newswatch's own log lines go through Prefect's handlers: to the console once, and to the UI
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "newswatch")
+    # a warning outside any flow run (e.g. an alert failing in `newswatch digest`) is printed once
+    # in the terminal; Prefect's UserWarning that it has no run to go to is nothing to act on
+    os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from config import resolve_config_dir
 from config.paths import find_left_behind_database
 from newswatch.inputs import InputError, read_article
-from newswatch.validation import check_examples, load_valid_config
+from newswatch.validation import check_everything, check_examples, load_valid_config
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 
@@ -41,13 +41,13 @@ def load_or_report(args: argparse.Namespace):
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config = load_or_report(args)
-    if config is None:
-        return EXIT_FAILED
-    problems = check_examples(config)
-    for problem in problems:
-        print(problem, file=sys.stderr)
+    """Every problem of the four files, the queries and the examples, most important first."""
+    directory = resolve_config_dir(args.config)
+    config, problems = check_everything(directory)
     if problems:
+        print(f"newswatch: {len(problems)} problem(s) in {directory}, most important first:", file=sys.stderr)
+        for problem in problems:
+            print(problem, file=sys.stderr)
         return EXIT_FAILED
     examples = sum(len(r.examples.match) + len(r.examples.no_match) for r in config.rules)
     print(f"config OK: {config.directory}: {len(config.feeds)} feeds, {len(config.rules)} rules "
@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_BAD_CONFIG
     from flows.monitor import monitor
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import local_server_home, one_shot_run_settings, prefect_api
+    from flows.prefect_server import local_server_home, one_shot_run_settings, prefect_api, ui_url
     from flows.run_pass import freeze_startup_objects
 
     freeze_startup_objects()  # before Prefect starts the run: its start-up met a full collection too
@@ -77,6 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
                       f"(Prefect API {api_url})", file=sys.stderr)
             summary = monitor(config_dir=str(Path(config.directory).resolve()))
+            ui = ui_url(api_url)
     except PrefectApiError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -89,7 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
     else:
         print(summary.to_text())
-        print("review past hits: newswatch hits   |   Prefect UI: http://127.0.0.1:4200 (when local)")
+        print(f"review past hits: newswatch hits   |   Prefect UI: {ui}")
     return EXIT_OK
 
 
@@ -98,12 +99,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import local_server_home, prefect_api
+    from flows.prefect_server import local_server_home, prefect_api, ui_url
     from flows.serve import serve_monitor
 
     try:
         with prefect_api(local_server_home(config.settings.data_dir)) as api_url:
-            print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}); "
+            print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}, UI {ui_url(api_url)}); "
                   "runs never overlap; Ctrl-C stops", file=sys.stderr)
             serve_monitor(config)
     except PrefectApiError as exc:

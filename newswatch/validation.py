@@ -3,25 +3,50 @@
 The YAML files (config), the rule queries (matching, with a caret under the column),
 and each rule's examples: a `match` example that no longer matches, or a `no_match`
 one that does, is a problem named by rule and example.
+
+All of them in one go, most important first (`config.errors.RANKS`): a file with problems
+does not hide the others' (each is checked as far as the valid files allow), so fixing a
+config takes one `check`, not one per typo.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from config import Config, ConfigError, Problem, RuleConfig, load_config
+from config import Config, Problem, RuleConfig
+from config.errors import RANKS
+from config.loader import inspect_config
 from matching import RuleSet, check_rules, compile_rules
 from matching.models import MatchInput
 from newswatch.inputs import HTML_SUFFIXES, InputError, read_article
 
 
 def load_valid_config(config_dir: Path) -> tuple[Config | None, list[str]]:
-    """The config and its compiled rules' problems; (None, problems) when unusable."""
-    try:
-        config = load_config(config_dir)
-    except ConfigError as exc:
-        return None, [str(problem) for problem in exc.problems]
-    return config, [format_query_error(config, error) for error in check_rules(config.rules, config.aliases)]
+    """The config when it has no problem (examples aside); else (None, every problem)."""
+    config, problems = find_config_problems(config_dir)
+    return (None, problems) if problems else (config, [])
+
+
+def find_config_problems(config_dir: Path) -> tuple[Config | None, list[str]]:
+    """Every problem of the files and the rule queries, most important first, and the
+    config as far as it could be read (for reporting only when there are problems)."""
+    config, problems = inspect_config(config_dir)
+    if config is None:
+        return None, [str(problem) for problem in problems]
+    query_errors = [error for error in check_rules(config.rules, config.aliases)
+                    if not error.message.startswith("another rule is already named")]  # the loader said it
+    return config, [str(problem) for problem in problems] + [format_query_error(config, e) for e in query_errors]
+
+
+def check_everything(config_dir: Path) -> tuple[Config | None, list[str]]:
+    """`newswatch check`: every problem of the config, then of the examples of the rules
+    that compile (an example is only as good as its rule's query)."""
+    config, problems = find_config_problems(config_dir)
+    if config is None:
+        return None, problems
+    broken = {error.rule for error in check_rules(config.rules, config.aliases)}
+    testable = [rule for rule in config.rules if rule.name not in broken]
+    return config, problems + check_examples(config, only=testable)
 
 
 def format_query_error(config: Config, error) -> str:
@@ -32,11 +57,16 @@ def format_query_error(config: Config, error) -> str:
     return f"{head}\n{caret}"
 
 
-def check_examples(config: Config, ruleset: RuleSet | None = None) -> list[str]:
-    """Run every rule's examples; return one line per example that disagrees."""
-    ruleset = ruleset or compile_rules(config.rules, config.aliases)
+def check_examples(config: Config, ruleset: RuleSet | None = None,
+                   only: list[RuleConfig] | None = None) -> list[str]:
+    """Run every rule's examples (or only those of the rules `only`, which must compile);
+    return one line per example that disagrees."""
+    rules = config.rules if only is None else tuple(only)
+    ruleset = ruleset or compile_rules(rules, config.aliases)
     problems = []
     for index, rule in enumerate(config.rules):
+        if rule not in rules:
+            continue
         cases = ((True, rule.examples.match, rule.examples.match_lines),
                  (False, rule.examples.no_match, rule.examples.no_match_lines))
         for expected, examples, lines in cases:
@@ -57,13 +87,14 @@ def _check_example(
     try:
         doc = _example_document(config, rule, example)
     except InputError as exc:
-        return Problem(rule.source.file, line, field, f"rule {rule.name!r}: {exc}")
+        return Problem(rule.source.file, line, field, f"rule {rule.name!r}: {exc}", rank=RANKS["example"])
     hit = any(match.rule == rule.name for match in ruleset.match(doc))
     if hit == expected:
         return None
     verb = "does not match" if expected else "matches"
     shown = example if len(example) <= 120 else example[:117] + "..."
-    return Problem(rule.source.file, line, field, f"rule {rule.name!r} {verb} its {kind} example: {shown!r}")
+    return Problem(rule.source.file, line, field, f"rule {rule.name!r} {verb} its {kind} example: {shown!r}",
+                   rank=RANKS["example"])
 
 
 def _example_document(config: Config, rule: RuleConfig, example: str) -> MatchInput:

@@ -50,6 +50,7 @@ class HealthChange:
     error_count: int
     parked_now: bool = False
     recovered: bool = False
+    next_poll_at: datetime | None = None  # after an error: when it is tried again (None: next pass)
 
 
 def sync_feeds(engine: Engine, feeds: Iterable[FeedConfig]) -> list[FeedState]:
@@ -146,7 +147,7 @@ def record_feed_error(
         if parked_now:
             queue_notice(session, "feed_parked", f"feed parked: {row.name}", _parked_text(row))
         session.commit()
-        return HealthChange(error_count=row.error_count, parked_now=parked_now)
+        return HealthChange(error_count=row.error_count, parked_now=parked_now, next_poll_at=as_utc(retry_at))
 
 
 def _parked_text(row: Feed) -> str:

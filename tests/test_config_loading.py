@@ -51,3 +51,74 @@ def test_a_thousand_feeds_load_and_a_typo_in_one_is_found_at_its_line(tmp_path):
     with pytest.raises(ConfigError) as raised:
         load_config(directory)
     assert f"feeds.yaml:{2 + 2 * 777 + 1}: feeds[777].nmae" in str(raised.value)
+
+
+FIVE_PROBLEMS = {  # file -> (text, the problems it holds as `line: field: message` fragments)
+    "settings.yaml": ("database_url: sqlite:///x.db\nschedul:\n  interval_minutes: 15\n",
+                      ["2: schedul: unknown field; did you mean 'schedule'?"]),
+    "feeds.yaml": ("feeds:\n  - url: ftp://127.0.0.1/feed.xml\n  - name: No URL\n",
+                   ["2: feeds[0].url: 'ftp://127.0.0.1/feed.xml' is not an http(s) URL",
+                    "3: feeds[1].url: required field is missing"]),
+    "rules.yaml": ("rules:\n  - name: Missiles\n    query: (missile AND\n    channels: [nowhere]\n",
+                   ["4: rules[0].channels: unknown channel 'nowhere'",
+                    "3: rules[0].query: rule 'Missiles': 'AND' has nothing after it"]),
+}
+
+
+def test_check_reports_every_problem_of_every_file_in_one_run_most_important_first(tmp_path, capsys):
+    """Five problems in three files: one `check` names all five as `file:line: field: problem`,
+    the unreadable shapes before the broken references and the query; `run` refuses them all."""
+    from newswatch.cli import main
+
+    directory = write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/a.xml"}])
+    for name, (text, _) in FIVE_PROBLEMS.items():
+        (directory / name).write_text(text)
+
+    code = main(["check", "--config", str(directory)])
+    err = capsys.readouterr().err
+    assert code == 1
+    expected = [f"{directory / name}:{fragment}" for name, (_, fragments) in FIVE_PROBLEMS.items()
+                for fragment in fragments]
+    positions = []
+    for fragment in expected:
+        assert fragment in err, (fragment, err)
+        positions.append(err.index(fragment))
+    assert "5 problem(s)" in err
+    schema, reference, query = positions[:3], positions[3], positions[4]
+    assert max(schema) < reference < query  # most important first
+
+    code = main(["run", "--config", str(directory)])
+    run_err = capsys.readouterr().err
+    assert code == 2 and all(fragment in run_err for fragment in expected)
+    assert not (directory / "newswatch.db").exists() and not (tmp_path / "x.db").exists()
+
+
+def test_a_file_that_cannot_be_read_comes_first_and_the_others_are_still_checked(tmp_path, capsys):
+    from newswatch.cli import main
+
+    directory = write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/a.xml"}],
+                             channels={"desk": {"url": "json://127.0.0.1:9/${NO_SUCH_TOKEN_19C}"}})
+    (directory / "rules.yaml").write_text("rules:\n  - name: A\n    query: missile\n    languages: en\n")
+    (directory / "feeds.yaml").write_text("feeds:\n  - url: [unclosed\n")
+    assert main(["check", "--config", str(directory)]) == 1
+    lines = capsys.readouterr().err.splitlines()[1:]
+    assert lines[0].startswith(f"{directory / 'feeds.yaml'}:2: yaml: ")
+    assert lines[1].startswith(f"{directory / 'rules.yaml'}:4: rules[0].languages: ")
+    assert lines[2] == (f"{directory / 'channels.yaml'}:3: channels.desk.url: environment variable "
+                        "NO_SUCH_TOKEN_19C is not set (export it, or comment out the channel)")
+    assert len(lines) == 3
+
+
+def test_the_instance_name_comes_from_the_config_directory_unless_settings_name_it(tmp_path, capsys):
+    from newswatch.cli import main
+
+    feeds = [{"url": "http://127.0.0.1:9/a.xml"}]
+    assert load_config(write_config(tmp_path / "Ukraine Desk" / "config", feeds=feeds)).settings.instance == \
+        "ukraine-desk"  # a directory called config says nothing: its parent names the instance
+    assert load_config(write_config(tmp_path / "korea_watch", feeds=feeds)).settings.instance == "korea-watch"
+    named = write_config(tmp_path / "other" / "config", feeds=feeds, settings={"instance": "seoul-bureau"})
+    assert load_config(named).settings.instance == "seoul-bureau"
+
+    bad = write_config(tmp_path / "bad" / "config", feeds=feeds, settings={"instance": "Seoul Bureau"})
+    assert main(["check", "--config", str(bad)]) == 1
+    assert "settings.yaml:" in (err := capsys.readouterr().err) and ": instance: " in err and "lowercase" in err

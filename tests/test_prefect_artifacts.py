@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.artifacts import redact, rule_slug
+from config import load_config
+from flows.artifacts import redact, rule_key, rule_slug
 from tests.conftest import DEMO_PAGES, rss, write_config
 
 SECRET = "s3cret-token-42"
@@ -92,8 +93,8 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         assert health["Local Daily"]["status"] == "ok" and health["Gone Feed"]["status"] == "failed"
         assert "404" in health["Gone Feed"]["error"] and SECRET not in json.dumps(health)
 
-        rule_key = rule_slug("DPRK arms transfer")
-        versions = _read(client, rule_key, run.id)
+        key = rule_key("DPRK arms transfer", load_config(config).settings.instance)
+        versions = _read(client, key, run.id)
         assert len(versions) == 1 and f"]({seed})" in versions[0].data
         assert "# Rule briefing: DPRK arms transfer" in versions[0].data and "## Volume" in versions[0].data
 
@@ -106,7 +107,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
     assert second.is_completed() and second.result().hits + second.result().baseline_hits >= 1
     with get_client(sync_client=True) as client:
         runs = (first.state_details.flow_run_id, second.state_details.flow_run_id)
-        versions = sorted(_read(client, rule_key, *runs), key=lambda artifact: artifact.created)
+        versions = sorted(_read(client, key, *runs), key=lambda artifact: artifact.created)
         assert len(versions) == 2
         latest = versions[-1].data
         assert f"]({seed})" in latest and "1 story among its 2 most recent hits" in latest  # the copy joins its story

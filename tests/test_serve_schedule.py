@@ -1,7 +1,9 @@
 """`newswatch serve` for real: a 1-minute schedule against a real `prefect server`, with a
 feed whose first answer takes longer than a minute. The scheduled run that would overlap
 the slow one is cancelled ("Deployment concurrency limit reached."), never run beside it,
-and the run after it runs on time. Observes about two and a half minutes, once."""
+and the run after it runs on time. Each run is named after the minute it was scheduled for,
+in the schedule's timezone with the zone shown, in the UI and in serve's own log.
+Observes about two and a half minutes, once."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -20,6 +23,7 @@ from tests.localservers import FeedServer
 
 SLOW_SECONDS = 70
 OBSERVE_SECONDS = 240
+SERVE_ZONE = "Asia/Kolkata"  # UTC+05:30: a name in UTC or in the process's clock cannot pass for it
 
 
 class SlowFeed(FeedServer):
@@ -86,7 +90,7 @@ def test_serve_runs_every_minute_and_never_overlaps_a_slow_run(prefect_server, t
     config = write_config(tmp_path / "config", feeds=[{"url": feed.url(), "name": "Slow Feed"}],
                           channels={"yearly": {"url": "json://127.0.0.1:9/hook", "mode": "digest",
                                                "digest_cron": "0 0 1 1 *", "timezone": "Asia/Seoul"}},
-                          settings={"schedule": {"interval_minutes": 1},
+                          settings={"schedule": {"interval_minutes": 1, "timezone": SERVE_ZONE},
                                     "fetch": {"timeout_seconds": 150}})
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
     log = open(tmp_path / "serve.log", "w+")
@@ -123,6 +127,11 @@ def test_serve_runs_every_minute_and_never_overlaps_a_slow_run(prefect_server, t
     assert first.start_time < skipped < first.end_time  # the cancelled one was due while the slow run ran
     assert abs((later[0].start_time - later[0].expected_start_time).total_seconds()) < 30  # next one on time
     assert len(feed.requests) == len(ran)
+    for run in ran:  # named after the minute it was due, in the schedule's zone, here and in serve's log
+        due = f"monitor {run.expected_start_time.astimezone(ZoneInfo(SERVE_ZONE)):%Y-%m-%d %H:%M} {SERVE_ZONE}"
+        assert run.name == f"{due} - 0 hits", (run.name, due)
+        assert f"Flow run '{due}'" in output, (due, output[-3000:])
+    assert len({run.name for run in ran}) == len(ran)
     print("serve observed:", [(run.name, run.state_type.value, run.expected_start_time.isoformat(),
                                run.total_run_time.total_seconds()) for run in runs])
 

@@ -14,7 +14,8 @@ import shutil
 
 import pytest
 
-from flows.artifacts import rule_slug
+from config import load_config
+from flows.artifacts import rule_key
 from tests.conftest import REPO, write_config
 from tests.spikes_support import RULES, publish, quiet_then_burst
 from tests.test_ui_browser import CHROMIUM_FLAGS, chromium, run_monitor  # noqa: F401 (the fixture)
@@ -47,7 +48,8 @@ def test_the_rule_briefing_reads_at_1400_px_with_its_volume_picture(prefect_serv
             args=CHROMIUM_FLAGS, viewport={"width": 1400, "height": 1000})
         try:
             page = browser.new_page()
-            page.goto(f"{ui}/artifacts/key/{rule_slug('Volcano watch')}", wait_until="domcontentloaded")
+            key = rule_key("Volcano watch", load_config(config).settings.instance)
+            page.goto(f"{ui}/artifacts/key/{key}", wait_until="domcontentloaded")
             page.locator("a[href*='/artifacts/artifact/']").first.click()
             page.get_by_text("Rule briefing: Volcano watch").first.wait_for(timeout=60_000)
             title = page.get_by_role("link", name="Mountain bulletin 100").first

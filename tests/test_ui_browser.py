@@ -1,7 +1,7 @@
 """A real browser check of the log book: `newswatch run` against a feed on 127.0.0.1 records
 its run in a real local `prefect server`, then headless Debian chromium (driven by
 Playwright, no downloaded browser) opens the Prefect UI and finds the hit's title on the
-rule's artifact page (`hits-<rule-slug>`) and the run's name on the runs page.
+rule's artifact page (`hits-<instance>-<rule-slug>`) and the run's name on the runs page.
 
 Set NEWSWATCH_UPDATE_SCREENSHOT=1 to refresh docs/prefect-ui-rule-artifact.png."""
 
@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.artifacts import rule_slug
+from config import load_config
+from flows.artifacts import rule_key
 from tests.conftest import DEMO_PAGES, REPO, rss, write_config
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -60,7 +61,8 @@ def test_the_hit_shows_on_its_rule_artifact_page_in_the_prefect_ui(prefect_serve
         try:
             page = browser.new_page()
             # the rule's key page lists one version per run; the newest opens its table
-            page.goto(f"{ui}/artifacts/key/{rule_slug('DPRK arms transfer')}", wait_until="domcontentloaded")
+            key = rule_key("DPRK arms transfer", load_config(config).settings.instance)
+            page.goto(f"{ui}/artifacts/key/{key}", wait_until="domcontentloaded")
             page.get_by_text("Rule 'DPRK arms transfer'", exact=False).first.wait_for(timeout=60_000)
             page.locator("a[href*='/artifacts/artifact/']").first.click()
             page.get_by_text("self-contradictory", exact=False).first.wait_for(timeout=60_000)
@@ -71,7 +73,7 @@ def test_the_hit_shows_on_its_rule_artifact_page_in_the_prefect_ui(prefect_serve
             page.screenshot(path=str(shot), full_page=False)
 
             page.goto(f"{ui}/runs", wait_until="domcontentloaded")
-            page.get_by_text(re.compile(r"monitor \d{4}-\d\d-\d\d \d\d:\d\d - \d+ hits?")).first.wait_for(timeout=60_000)
+            page.get_by_text(re.compile(r"monitor \d{4}-\d\d-\d\d \d\d:\d\d UTC - \d+ hits?")).first.wait_for(timeout=60_000)
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000

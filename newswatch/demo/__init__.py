@@ -4,6 +4,8 @@ Serves bundled sample pages (one built from the seed article on North Korean mis
 one on a K-pop tour, one on the weather) and a feed listing them on 127.0.0.1, starts
 a local SMTP inbox, runs one real monitoring pass with the configured rules into a
 throwaway database, then shows the hits and the alert e-mails the inbox received.
+Its Prefect run is tagged `demo` and named `demo ...`; its rule artifacts are keyed under
+the instance `newswatch-demo`, so they never become a version of a real rule's history.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ PAGES = {
     "/culture/kpop-world-tour.html": ("kpop_tour.html", "K-pop group announces 40-city world tour"),
     "/weather/first-frost.html": ("weather.html", "Cold front brings first frost to Seoul"),
 }
+
+
+DEMO_INSTANCE = "newswatch-demo"  # its rule artifacts' keys: never a real config's
 
 
 def rules_file(args: argparse.Namespace) -> Path:
@@ -62,7 +67,7 @@ def serve_demo_site(site: Site) -> str:
 
 def write_demo_config(directory: Path, feed_url: str, inbox_url: str, rules: Path) -> Path:
     directory.mkdir(parents=True)
-    settings = {"database_url": f"sqlite:///{directory.parent / 'demo.db'}",
+    settings = {"database_url": f"sqlite:///{directory.parent / 'demo.db'}", "instance": DEMO_INSTANCE,
                 "fetch": {"allowed_networks": ["127.0.0.1/32"], "timeout_seconds": 10}}
     (directory / "settings.yaml").write_text(yaml.safe_dump(settings))
     (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": [{"url": feed_url, "name": "Demo outlet"}]}))
@@ -72,7 +77,7 @@ def write_demo_config(directory: Path, feed_url: str, inbox_url: str, rules: Pat
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from flows.monitor import monitor
+    from flows.monitor import run_demo_pass
     from flows.prefect_server import prefect_api
     from store import database, list_hits
 
@@ -84,7 +89,7 @@ def run_demo(args: argparse.Namespace) -> int:
               file=sys.stderr)
         with prefect_api(demo_prefect_home(args)) as api_url:
             print(f"demo: running one monitoring pass (Prefect API {api_url})", file=sys.stderr)
-            summary = monitor(config_dir=str(config_dir))
+            summary = run_demo_pass(config_dir=str(config_dir))
         print("\n== pass summary ==\n" + summary.to_text())
         print("\n== hits ==")
         with database(f"sqlite:///{workdir / 'demo.db'}") as engine:
