@@ -41,6 +41,7 @@ class HitView:
     also_reported_by: tuple[StoryCopy, ...] = ()
     deliveries: dict[str, str] = field(default_factory=dict)  # channel -> pending | sent | summarized | dead
     backfilled: bool = False  # found by `newswatch backfill` among stored articles
+    language_source: str | None = None  # how `language` was decided (extractors.language)
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -82,6 +83,7 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
         baseline=hit.baseline,
         backfilled=hit.backfilled,
         language=article.language,
+        language_source=article.language_source,
         flagged=article.flagged,
         article_id=article.id,
     )
