@@ -2,12 +2,17 @@
 
 Contract:
     extract_article(html, url, headers=None) -> Article
+is `extract_page` with the article's language decided (`extractors.language.settle_language`).
+
+    extract_page(html, url, headers=None) -> Article
 decodes the bytes (`extractors.charset`), removes link-dense chrome from the HTML
 (`extractors.pageprep`), runs `trafilatura.bare_extraction(..., with_metadata=True)`
 (never `fetch_url`), then post-cleans the text (`extractors.cleaning`). Metadata:
-title, date (ISO), author, canonical URL (canonicalised), language: decided by the
-title and text (`extractors.language`), with trafilatura's, else <html lang> /
-Content-Language, as the hint; `language_source` says which decided.
+title, date (ISO), author, canonical URL (canonicalised), and as `language` the one the
+page declares (trafilatura's, else <html lang> / Content-Language), only a hint: its
+`language_source` is None, the language not decided yet. The extraction workers run this;
+the pass decides the language before matching, with the feed's language as a further hint,
+so the language model is loaded in one process, not in each worker.
 When nothing article-like is found the Article has text "" and
 flagged="extract_empty"; the flow then uses `fallback_article`.
 
@@ -23,7 +28,7 @@ from trafilatura.utils import load_html
 
 from extractors.charset import decode_html
 from extractors.cleaning import clean_article_text
-from extractors.language import METADATA, UNDECIDED, decide_language, detection_text, iso_language
+from extractors.language import decide_language, detection_text, iso_language, settle_language
 from extractors.models import Article, FeedEntry
 from extractors.pageprep import prepare_tree
 from extractors.text import clean_text
@@ -35,6 +40,10 @@ MIN_TEXT = 20  # shorter than this is a stray label, not an article
 
 
 def extract_article(html: bytes | str, url: str, headers: dict[str, str] | None = None) -> Article:
+    return settle_language(extract_page(html, url, headers), None)
+
+
+def extract_page(html: bytes | str, url: str, headers: dict[str, str] | None = None) -> Article:
     page = html if isinstance(html, str) else decode_html(html, headers)
     tree = load_html(page) if page.strip() else None
     if tree is None:
@@ -59,16 +68,12 @@ def run_trafilatura(tree, url: str):
 def build_article(document, url: str, language: str | None) -> Article:
     text = clean_text(clean_article_text(document.text or ""), MAX_TEXT)
     text = text if len(text) >= MIN_TEXT else ""
-    title = clean_text(document.title, MAX_TITLE)
-    hint = iso_language(getattr(document, "language", None)) or language
-    decision = decide_language(detection_text(title, text), hint)
     return Article(
         url=url,
-        title=title,
+        title=clean_text(document.title, MAX_TITLE),
         text=text,
         date=clean_text(document.date) or None,
-        language=decision.language,
-        language_source=decision.source,
+        language=iso_language(getattr(document, "language", None)) or language,
         author=clean_text(document.author, 500) or None,
         canonical_url=canonicalize_url(clean_text(document.url)) or None,
         flagged=None if text else "extract_empty",
@@ -76,8 +81,7 @@ def build_article(document, url: str, language: str | None) -> Article:
 
 
 def empty_article(url: str, language: str | None = None) -> Article:
-    return Article(url=url, title="", text="", language=language, flagged="extract_empty",
-                   language_source=METADATA if language else UNDECIDED)
+    return Article(url=url, title="", text="", language=language, flagged="extract_empty")
 
 
 def page_language(tree, headers: dict[str, str] | None) -> str | None:

@@ -12,17 +12,19 @@ Contract:
     `languages:` does not exclude such an article (matching/ruleset.py).
 
     settle_language(article, hint) -> Article
-the same decision for an article already extracted, with a hint it did not have (the
-feed's language): only an undecided article, or one whose text agrees, changes.
+the article with its language decided: an article not decided yet (`language_source`
+None, as `extract_page` leaves it; its `language` is the page's declared one) is decided
+with the page's language, else `hint` (the feed's), as the hint; an article already
+decided takes `hint` only where it was undecided, or marks that its text agrees.
 
 The detector is py3langid (naive Bayes over byte n-grams; its model ships inside the
 package, nothing is downloaded), its answer taken among the languages that have an
 ISO 639-1 code (the probabilities renormalised over them, which is what restricting the
 model to them gives), so a Chinese headline is "zh", never Wu Chinese, and codes stay
 comparable with `lang` attributes and rules' `languages:`. The model is loaded once per
-process; extraction workers load it before they take a page (extractors/workers.py), so
-no page's time budget pays for it. Only the title and the first MAX_DETECTED characters
-are read: a few paragraphs decide as well as a whole article (bench/language.py).
+process, on first use: in a pass, by the pass process (flows/stages.py), not by each
+extraction worker. Only the title and the first MAX_DETECTED characters are read: a few
+paragraphs decide as well as a whole article (bench/language.py).
 """
 
 from __future__ import annotations
@@ -71,17 +73,18 @@ def decide_language(text: str, hint: str | None = None) -> LanguageDecision:
 
 
 def settle_language(article: Article, hint: str | None) -> Article:
-    """`article` with a late hint (its feed's language) taken into account: decided anew when
-    it was undecided; marked as agreeing when its text found the hinted language."""
+    """`article` with its language decided (see the module docstring); `hint` is the feed's."""
+    if article.language_source is None:
+        decision = decide_language(detection_text(article.title, article.text), article.language or hint)
+        return dataclasses.replace(article, language=decision.language, language_source=decision.source)
     hint = iso_language(hint)
     if hint is None:
         return article
     if article.language_source == TEXT and article.language == hint:
         return dataclasses.replace(article, language_source=AGREED)
-    if article.language_source not in (None, UNDECIDED):
-        return article
-    decision = decide_language(detection_text(article.title, article.text), hint)
-    return dataclasses.replace(article, language=decision.language, language_source=decision.source)
+    if article.language_source == UNDECIDED and script_allows(hint, article.text):
+        return dataclasses.replace(article, language=hint, language_source=METADATA)
+    return article
 
 
 def detection_text(title: str, text: str) -> str:

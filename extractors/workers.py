@@ -32,8 +32,6 @@ from typing import Any, BinaryIO, Callable
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
 STARTUP_SECONDS = 60.0
 PRELOAD = ("extractors.feeds", "extractors.articles")
-# loaded before a worker says it is ready, so no page's time budget pays for loading them
-WARM_UP = (("extractors.language", "load_identifier"),)
 HEADER = struct.Struct("!Q")
 
 
@@ -100,8 +98,6 @@ def serve_calls(inbox: BinaryIO, outbox: BinaryIO, memory_limit: int | None) -> 
     limit_memory(memory_limit)
     for module in PRELOAD:
         __import__(module)
-    for module, name in WARM_UP:
-        getattr(__import__(module, fromlist=[name]), name)()
     send_frame(outbox, ("ready", None))
     while True:
         try:
