@@ -112,6 +112,39 @@ def test_pages_are_stored_with_the_language_of_their_text_and_filtered_by_it(lan
     assert english_hits == {language_site["seed"], language_site["english"]}
 
 
+SCORES_PAGE = """<!doctype html><html><head><title>ICBM 2:1</title></head><body><article>
+<p>ICBM 14 - 11 - 6 - 15 = 46; 18 - 22 - 13 - 17 = 70; 21 - 9 - 12 - 30 = 72.</p>
+<p>7:40, 600 / 1.000; 2024-01-05; 08:12; 3-1; 4-4; 10 / 12; 99%.</p></article></body></html>"""
+
+
+def feed_with_language(items: list[tuple[str, str]], language: str | None) -> str:
+    declared = f"<language>{language}</language>" if language else ""
+    entries = "".join(f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid></item>"
+                      for title, link in items)
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{declared}{entries}</channel></rss>'
+
+
+def test_the_feeds_language_decides_only_what_the_text_cannot(site, tmp_path, capsys):
+    """In a pass: a page with too few words takes its feed's <language>, or stays undecided
+    and is then seen by a `languages: [en]` rule; a Russian page in a feed declaring German
+    is Russian."""
+    scores = [site.add(f"/scores-{n}.html", SCORES_PAGE.replace("2:1", f"2:{n}")) for n in (1, 2)]
+    russian = site.add("/russian.html", (PAGES / "russian.html").read_bytes())
+    site.add("/de.xml", feed_with_language([("1", scores[0]), ("2", russian)], "de"),
+             content_type="application/rss+xml")
+    site.add("/plain.xml", feed_with_language([("3", scores[1])], None), content_type="application/rss+xml")
+    config_dir = write_config(tmp_path / "config", rules=RULES, feeds=[
+        {"url": site.url("/de.xml"), "name": "German wire"}, {"url": site.url("/plain.xml"), "name": "Plain"}])
+    assert run_pass(load_config(config_dir)).new_articles == 3
+
+    code, out, _ = run_cli(capsys, "hits", "--config", str(config_dir), "--json")
+    hits = json.loads(out)
+    stored = {hit["url"]: (hit["language"], hit["language_source"]) for hit in hits if hit["rule"] == "missiles anywhere"}
+    assert stored == {scores[0]: ("de", "metadata"), russian: ("ru", "text"), scores[1]: (None, "undecided")}
+    assert all(hit["flagged"] is None for hit in hits)  # the pages' own text, not the feed entries'
+    assert {hit["url"] for hit in hits if hit["rule"] == "english missiles"} == {scores[1]}
+
+
 def test_rules_test_json_lists_the_rules_that_did_not_look_and_why(language_site, site, tmp_path, capsys):
     config_dir = write_config(tmp_path / "config", feeds=[{"url": site.url("/rss.xml")}], rules=RULES)
     short = tmp_path / "short.txt"
