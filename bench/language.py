@@ -13,7 +13,8 @@ Data:
 "Right" is the reference language; "undecided" means too little text or an unsure
 detector (newswatch then falls back to metadata, and a `languages:` rule still looks).
 Cost: CPU time of `decide_language` per page (median of --repeats runs), the same as a
-share of `extract_article`'s CPU time, and the one-time model load per process.
+share of `extract_article`'s CPU time, and the one-time model load (wall time, resident
+memory) per process.
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ FEED_LANGUAGES = {  # from feeds/MANIFEST.tsv (outlet and edition)
     "lemonde_feeder.rss": "fr", "uol_noticias_2018-09.rss": "pt", "ukrnet_feeder.rss": "uk",
     "geekpark_feeder.rss": "zh",
 }
+
+
+def resident_mb() -> float:
+    """This process's resident memory (Linux /proc), in MB."""
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
 
 
 def tally(pairs) -> Counter:
@@ -135,9 +141,10 @@ def main() -> int:
     if not PAGES.is_dir():
         print(f"skipped: {PAGES} not found (../shared/data beside the repository)")
         return 0
-    start = time.perf_counter()
+    rss_before, start = resident_mb(), time.perf_counter()
     load_identifier()
-    print(f"model load: {time.perf_counter() - start:.2f} s wall, once per process\n")
+    print(f"model load: {time.perf_counter() - start:.2f} s wall, +{resident_mb() - rss_before:.0f} MB resident, "
+          "once per process (the pass process; the extraction workers never load it)\n")
     bench_pages(args.repeats)
     print()
     bench_short_texts(args.repeats)
