@@ -38,7 +38,6 @@ from extractors.cleaning import dominant_script
 from extractors.models import Article
 
 TEXT, METADATA, AGREED, UNDECIDED = "text", "metadata", "text+metadata", "undecided"
-SOURCES = (TEXT, METADATA, AGREED, UNDECIDED)
 MIN_LETTERS = 10  # fewer letters than this is a label, not a text: undecided
 MIN_CONFIDENCE = 0.5  # py3langid's normalised probability below which the text is undecided
 MAX_DETECTED = 1_000  # characters of title and text read by the detector
@@ -52,7 +51,7 @@ LANG_CODE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 
 @dataclass(frozen=True)
 class LanguageDecision:
-    """A language (ISO 639-1) or None, and which of SOURCES decided it."""
+    """A language (ISO 639-1) or None, and how it was decided: TEXT, METADATA, AGREED or UNDECIDED."""
 
     language: str | None
     source: str
@@ -63,7 +62,7 @@ def decide_language(text: str, hint: str | None = None) -> LanguageDecision:
     script allows it; see the module docstring for the sources."""
     hint = iso_language(hint)
     guess, confidence = detect_language(text)
-    if guess is not None and guess == hint:
+    if hint is not None and guess == hint:
         return LanguageDecision(guess, AGREED)
     if guess is not None and confidence >= MIN_CONFIDENCE:
         return LanguageDecision(guess, TEXT)
