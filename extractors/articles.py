@@ -2,27 +2,33 @@
 
 Contract:
     extract_article(html, url, headers=None) -> Article
+is `extract_page` with the article's language decided (`extractors.language.settle_language`).
+
+    extract_page(html, url, headers=None) -> Article
 decodes the bytes (`extractors.charset`), removes link-dense chrome from the HTML
 (`extractors.pageprep`), runs `trafilatura.bare_extraction(..., with_metadata=True)`
 (never `fetch_url`), then post-cleans the text (`extractors.cleaning`). Metadata:
-title, date (ISO), author, canonical URL (canonicalised), language (trafilatura's,
-else <html lang> / Content-Language, as an ISO 639-1 code; None when unknown).
+title, date (ISO), author, canonical URL (canonicalised), and as `language` the one the
+page declares (trafilatura's, else <html lang> / Content-Language), only a hint: its
+`language_source` is None, the language not decided yet. The extraction workers run this;
+the pass decides the language before matching, with the feed's language as a further hint,
+so the language model is loaded in one process, not in each worker.
 When nothing article-like is found the Article has text "" and
 flagged="extract_empty"; the flow then uses `fallback_article`.
 
     fallback_article(entry, reason) -> Article
-is the feed entry's own title and summary (summary as text), flagged with `reason`.
+is the feed entry's own title and summary (summary as text), flagged with `reason`,
+its language decided from them with the entry's (or feed's) language as the hint.
 """
 
 from __future__ import annotations
-
-import re
 
 import trafilatura
 from trafilatura.utils import load_html
 
 from extractors.charset import decode_html
-from extractors.cleaning import clean_article_text, dominant_script
+from extractors.cleaning import clean_article_text
+from extractors.language import decide_language, detection_text, iso_language, settle_language
 from extractors.models import Article, FeedEntry
 from extractors.pageprep import prepare_tree
 from extractors.text import clean_text
@@ -31,15 +37,13 @@ from extractors.urls import canonicalize_url
 MAX_TITLE = 1_000
 MAX_TEXT = 200_000
 MIN_TEXT = 20  # shorter than this is a stray label, not an article
-LANGUAGE_SCRIPTS = {
-    "ko": "HANGUL", "ja": "CJK", "zh": "CJK", "ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC",
-    "sr": "CYRILLIC", "be": "CYRILLIC", "mk": "CYRILLIC", "kk": "CYRILLIC", "ar": "ARABIC",
-    "fa": "ARABIC", "ur": "ARABIC", "he": "HEBREW", "el": "GREEK", "th": "THAI", "hi": "DEVANAGARI",
-}
-LANG_CODE = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 
 
 def extract_article(html: bytes | str, url: str, headers: dict[str, str] | None = None) -> Article:
+    return settle_language(extract_page(html, url, headers), None)
+
+
+def extract_page(html: bytes | str, url: str, headers: dict[str, str] | None = None) -> Article:
     page = html if isinstance(html, str) else decode_html(html, headers)
     tree = load_html(page) if page.strip() else None
     if tree is None:
@@ -69,7 +73,7 @@ def build_article(document, url: str, language: str | None) -> Article:
         title=clean_text(document.title, MAX_TITLE),
         text=text,
         date=clean_text(document.date) or None,
-        language=consistent_language(iso_language(getattr(document, "language", None)) or language, text),
+        language=iso_language(getattr(document, "language", None)) or language,
         author=clean_text(document.author, 500) or None,
         canonical_url=canonicalize_url(clean_text(document.url)) or None,
         flagged=None if text else "extract_empty",
@@ -93,28 +97,14 @@ def page_language(tree, headers: dict[str, str] | None) -> str | None:
     return None
 
 
-def consistent_language(language: str | None, text: str) -> str | None:
-    """Drop a declared language the text's script contradicts (an English story on a
-    Korean portal says lang="ko"): better no language than a wrong one."""
-    if not language or not text:
-        return language
-    script, _share = dominant_script(text)
-    expected = LANGUAGE_SCRIPTS.get(language, "LATIN")
-    return language if script in (None, expected) else None
-
-
-def iso_language(value: object) -> str | None:
-    match = LANG_CODE.match(str(value or "").strip().split(",")[0].strip())
-    if not match or len(match.group(1)) != 2:
-        return None
-    return match.group(1).lower()
-
-
 def fallback_article(entry: FeedEntry, reason: str) -> Article:
+    decision = decide_language(detection_text(entry.title, entry.summary), entry.language)
     return Article(
         url=entry.link or "",
         title=entry.title,
         text=entry.summary or entry.title,
+        language=decision.language,
+        language_source=decision.source,
         date=entry.published.isoformat() if entry.published else None,
         author=entry.author,
         canonical_url=entry.link,

@@ -41,6 +41,7 @@ MAX_SUMMARY = 20_000
 MAX_LINK = 2_000
 MAX_AUTHOR = 500
 MAX_ENTRIES = 1_000
+MAX_LANGUAGE = 35
 PASSED_HEADERS = ("content-type", "content-location", "content-language", "etag", "last-modified")
 MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-maxage|max-age)\s*=\s*\"?(\d+)", re.IGNORECASE)
 
@@ -101,22 +102,22 @@ def build_parsed_feed(result: Any, headers: dict[str, str]) -> ParsedFeed:
     feed = result.get("feed", {})
     return ParsedFeed(
         title=text_of(feed, "title", MAX_TITLE),
-        entries=build_entries(result.get("entries", [])),
+        entries=build_entries(result.get("entries", []), feed.get("language") or headers.get("content-language")),
         ttl_seconds=clamp_ttl(feed_ttl(feed, headers)),
         link=clean_link(feed.get("link")),
         bozo=bool(result.get("bozo")),
     )
 
 
-def build_entries(raw_entries: list[Any]) -> list[FeedEntry]:
+def build_entries(raw_entries: list[Any], feed_language: Any = None) -> list[FeedEntry]:
     entries: dict[str, FeedEntry] = {}
     for raw in raw_entries[:MAX_ENTRIES]:
-        entry = build_entry(raw)
+        entry = build_entry(raw, feed_language)
         entries.setdefault(entry.entry_key, entry)
     return list(entries.values())
 
 
-def build_entry(raw: Any) -> FeedEntry:
+def build_entry(raw: Any, feed_language: Any = None) -> FeedEntry:
     title = text_of(raw, "title", MAX_TITLE)
     summary = summary_of(raw)
     link = clean_link(raw.get("link"))
@@ -129,7 +130,18 @@ def build_entry(raw: Any) -> FeedEntry:
         published=published_of(raw),
         guid=guid,
         author=clean_text(raw.get("author"), MAX_AUTHOR) or None,
+        language=declared_language(raw, feed_language),
     )
+
+
+def declared_language(raw: Any, feed_language: Any) -> str | None:
+    """The language the entry (xml:lang) or else its feed (<language>, Content-Language)
+    declares, as written: only a hint, the text decides (extractors.language)."""
+    for detail in ("title_detail", "summary_detail"):
+        language = (raw.get(detail) or {}).get("language")
+        if language:
+            return clean_text(language, MAX_LANGUAGE) or None
+    return clean_text(feed_language, MAX_LANGUAGE) or None
 
 
 def text_of(container: Any, name: str, limit: int) -> str:

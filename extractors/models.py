@@ -24,6 +24,7 @@ class FeedEntry:
     published: datetime | None = None
     guid: str | None = None
     author: str | None = None
+    language: str | None = None  # the entry's or its feed's declared language (a hint), as given
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Article:
 
     `flagged` says why the text is only the feed entry's own title and summary
     (page unreachable, paywall, unsupported type...); None when extraction worked.
+    `title` is the page's article title; the store falls back to the feed entry's.
     """
 
     url: str
@@ -42,3 +44,6 @@ class Article:
     author: str | None = None
     canonical_url: str | None = None
     flagged: str | None = None
+    # how `language` was decided: "text", "metadata", "text+metadata" or "undecided"
+    # (extractors.language); None when no decision was made (an Article built by hand)
+    language_source: str | None = None

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import wait
 from typing import Any
 
-from extractors.articles import extract_article
+from extractors.articles import extract_page
 from extractors.models import Article
 from extractors.workers import Worker, encode_call, shared_pool
 
@@ -49,7 +49,7 @@ LEND_WAIT_SECONDS = 1.0
 
 
 def extract_for_pool(html: bytes, url: str, headers: dict[str, str] | None) -> Article | str:
-    article = extract_article(html, url, headers)
+    article = extract_page(html, url, headers)  # the pass decides the language (one model, not one per worker)
     return article if article.text else "extract_empty"
 
 

@@ -29,6 +29,7 @@ from config.models import Config
 from extractors.articles import fallback_article
 from extractors.feeds import parse_feed_with_budget
 from extractors.http import SafeClient
+from extractors.language import settle_language
 from extractors.models import Article, FeedEntry
 from extractors.pool import ExtractionPool
 from flows.streams import BatchWriter, fetch_pages
@@ -180,6 +181,7 @@ def process_entries(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
 
 
 def match_article(ctx: PassContext, poll: FeedPoll, entry: FeedEntry, article: Article, now: datetime) -> ArticleToSave:
+    article = settle_language(article, entry.language)  # the feed's language: a hint for an undecided page
     doc = MatchInput(title=article.title or entry.title, body=article.text, language=article.language,
                      feed_tags=ctx.feed_tags(poll.feed.url))
     baseline = poll.outcome.first_poll and is_old_news(entry, now)

@@ -12,7 +12,10 @@ occurred (so "Pyongyang AND missile" is looked up under Pyongyang, not missile).
 `match_every_rule` skips it and exists to prove that (tests) and to measure it (bench).
 
 A rule with `tags` applies only to feeds sharing a tag; with `languages` only to
-articles whose primary language subtag is listed ('en-US' counts as 'en').
+articles whose primary language subtag is listed ('en-US' counts as 'en'), or whose
+language could not be decided: an undecided article is never excluded by `languages`
+(better an alert to dismiss than a silent miss). `RuleSet.skipped` says which rules
+did not look at an article and why (`newswatch rules test` shows it).
 """
 
 from __future__ import annotations
@@ -128,6 +131,11 @@ class RuleSet:
                     found.add(index)
         return sorted(found)
 
+    def skipped(self, doc: MatchInput) -> list[tuple[str, str]]:
+        """(rule name, reason) of every rule whose `tags` or `languages` keep it from `doc`."""
+        reasons = ((rule.name, skip_reason(rule.config, doc)) for rule in self.rules)
+        return [(name, reason) for name, reason in reasons if reason is not None]
+
     def match_rules(self, doc: MatchInput, document: Document, indices: Iterable[int]) -> list[RuleMatch]:
         matches = []
         for index in indices:
@@ -151,12 +159,20 @@ def split_checks(clauses: list[frozenset[int]]) -> Checks | None:
 
 def applies_to(rule: RuleConfig, doc: MatchInput) -> bool:
     """Whether a rule's `tags` and `languages` let it see this article at all."""
+    return skip_reason(rule, doc) is None
+
+
+def skip_reason(rule: RuleConfig, doc: MatchInput) -> str | None:
+    """Why a rule's `tags` or `languages` keep it from looking at this article; None when
+    they let it. An article of undecided language (None) is seen by every `languages` rule."""
     if rule.tags and not {tag.casefold() for tag in rule.tags} & {tag.casefold() for tag in doc.feed_tags}:
-        return False
-    if rule.languages:
+        has = f"its feed is tagged {', '.join(doc.feed_tags)}" if doc.feed_tags else "it comes from no tagged feed"
+        return f"tags: the rule watches only feeds tagged {', '.join(rule.tags)}; {has}"
+    if rule.languages and doc.language is not None:
         wanted = {primary_language(language) for language in rule.languages}
-        return doc.language is not None and primary_language(doc.language) in wanted
-    return True
+        if primary_language(doc.language) not in wanted:
+            return f"languages: the rule watches only {', '.join(rule.languages)}; the article is in {doc.language}"
+    return None
 
 
 def primary_language(tag: str) -> str:

@@ -175,7 +175,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
     data = {"title": article.title, "text": article.text, "date": article.date, "language": article.language,
-            "url": article.url, "author": article.author, "canonical_url": article.canonical_url}
+            "url": article.url, "author": article.author, "canonical_url": article.canonical_url,
+            "language_source": article.language_source}
     if args.json:
         print_json(data)
     else:
@@ -199,7 +200,6 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from matching import compile_rules
-    from matching.models import MatchInput
 
     ruleset = compile_rules(config.rules, config.aliases)
     results, failed = [], False
@@ -210,21 +210,41 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
             print(f"newswatch: {exc}", file=sys.stderr)
             failed = True
             continue
-        matches = ruleset.match(MatchInput(title=article.title, body=article.text, language=article.language))
-        results.append({
-            "input": spec,
-            "title": article.title,
-            "matches": [{"rule": m.rule, "terms": list(m.terms), "fields": list(m.fields), "snippet": m.snippet}
-                        for m in matches],
-        })
+        results.append(rules_test_result(ruleset, spec, article))
     if args.json:
         print_json(results)
     else:
         for result in results:
-            print(f"{result['input']}: {len(result['matches'])} rule(s) match")
-            for match in result["matches"]:
-                print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n    {match['snippet']}")
+            print_rules_test_result(result)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def rules_test_result(ruleset, spec: str, article) -> dict:
+    """One input's `rules test --json` object: its matches, and the rules that did not look at
+    it (`tags`/`languages`) with the reason, so no rule is silent without saying why."""
+    from matching.models import MatchInput
+
+    doc = MatchInput(title=article.title, body=article.text, language=article.language)
+    decided = f" (language decided by {article.language_source})" if article.language_source else ""
+    return {
+        "input": spec,
+        "title": article.title,
+        "matches": [{"rule": m.rule, "terms": list(m.terms), "fields": list(m.fields), "snippet": m.snippet}
+                    for m in ruleset.match(doc)],
+        "language": article.language,
+        "language_source": article.language_source,
+        "skipped": [{"rule": rule, "reason": reason + (decided if reason.startswith("languages") else "")}
+                    for rule, reason in ruleset.skipped(doc)],
+    }
+
+
+def print_rules_test_result(result: dict) -> None:
+    language = f", language {result['language'] or 'undecided'}" if result["language_source"] else ""
+    print(f"{result['input']}: {len(result['matches'])} rule(s) match{language}")
+    for match in result["matches"]:
+        print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n    {match['snippet']}")
+    for skipped in result["skipped"]:
+        print(f"  [{skipped['rule']}] not tested: {skipped['reason']}")
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Read what a user points the CLI at: an HTML file, a text file, or a URL.
 
 HTML (`.html`, `.htm`, `.html.gz`) and URLs go through the same extraction as the
-monitor; a `.txt` file is taken as the article body as it is.
+monitor; a `.txt` file is taken as the article body as it is (its language detected
+the same way, with no metadata to hint).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from config.models import FetchSettings
 from extractors.articles import extract_article
 from extractors.http import SafeClient
+from extractors.language import decide_language
 from extractors.models import Article
 
 HTML_SUFFIXES = (".html", ".htm", ".html.gz", ".htm.gz")
@@ -35,7 +37,10 @@ def read_article(spec: str, fetch: FetchSettings) -> Article:
         raise InputError(f"{spec}: no such file")
     name = path.name.lower()
     if name.endswith(".txt"):
-        return Article(url=path.resolve().as_uri(), title="", text=path.read_text(encoding="utf-8", errors="replace"))
+        text = path.read_text(encoding="utf-8", errors="replace")
+        decision = decide_language(text)
+        return Article(url=path.resolve().as_uri(), title="", text=text, language=decision.language,
+                       language_source=decision.source)
     if name.endswith(HTML_SUFFIXES):
         raw = path.read_bytes()
         html = gzip.decompress(raw) if name.endswith(".gz") else raw

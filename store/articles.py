@@ -184,10 +184,11 @@ def _insert_articles(session: Session, items: Sequence[tuple[int, ArticleToSave]
         feed_id=feed_id,
         entry_key=clean_text(item.entry.entry_key, 2100),
         url=clean_text(item.article.url, 2000),
-        title=clean_text(item.article.title, 1000) or "",
+        title=clean_text(item.article.title or item.entry.title, 1000) or "",  # the page's, else the feed's
         text=clean_text(item.article.text) or "",
         published=as_utc(item.entry.published),
         language=clean_text(item.article.language, 20),
+        language_source=clean_text(item.article.language_source, 20),
         author=clean_text(item.article.author, 300),
         flagged=clean_text(item.article.flagged, 200),
         fetched_at=fetched_at,

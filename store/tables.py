@@ -67,6 +67,9 @@ class Article(SQLModel, table=True):
     author: str | None = None
     flagged: str | None = None
     fetched_at: datetime = Field(default_factory=utcnow, index=True)
+    # how `language` was decided: text, metadata, text+metadata, undecided (extractors.language);
+    # None for articles stored before it was recorded
+    language_source: str | None = None
 
 
 class Hit(SQLModel, table=True):

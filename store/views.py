@@ -42,6 +42,7 @@ class HitView:
     deliveries: dict[str, str] = field(default_factory=dict)  # channel -> pending | sent | summarized | dead
     backfilled: bool = False  # found by `newswatch backfill` among stored articles
     imported: bool = False  # found in an archive loaded by `newswatch import`
+    language_source: str | None = None  # how `language` was decided (extractors.language)
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -84,6 +85,7 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
         backfilled=hit.backfilled,
         imported=hit.imported,
         language=article.language,
+        language_source=article.language_source,
         flagged=article.flagged,
         article_id=article.id,
     )

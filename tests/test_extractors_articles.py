@@ -54,7 +54,8 @@ def test_seed_page_extracts_the_article_once_and_nothing_else(page):
     assert article.date == "2024-01-05"
     assert article.canonical_url == URL
     assert article.flagged is None
-    assert article.language is None  # the portal says lang="ko", the text is English
+    # the portal says lang="ko", the text is English: the text decides
+    assert (article.language, article.language_source) == ("en", "text")
 
 
 def test_seed_page_reads_in_order():
@@ -118,10 +119,12 @@ def test_find_charset_follows_whatwg_names():
     assert find_charset(b"caf\xe9", {"Content-Type": "text/html; charset=latin1"}) == "cp1252"
 
 
-def test_language_comes_from_the_page():
+def test_language_comes_from_the_text_with_the_page_as_a_hint():
     html = page("This is plainly an English sentence about the weather", "").replace("<html>", '<html lang="en-GB">')
-    assert extract_article(html.encode(), "https://example.com/a").language == "en"
-    assert extract_article(page("Just English words here again and again").encode(), "https://e.com/").language is None
+    article = extract_article(html.encode(), "https://example.com/a")
+    assert (article.language, article.language_source) == ("en", "text+metadata")
+    article = extract_article(page("Just English words here again and again").encode(), "https://e.com/")
+    assert (article.language, article.language_source) == ("en", "text")
 
 
 @pytest.mark.parametrize("html", [b"", b"   ", b"<html></html>", b"\x00\x01\x02", b"<html><body><nav>x</nav></body></html>"])

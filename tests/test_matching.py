@@ -284,7 +284,25 @@ def test_rules_with_languages_compare_the_primary_subtag() -> None:
     assert ruleset.match(MatchInput("missile", "", language="en-US"))
     assert ruleset.match(MatchInput("missile", "", language="KO"))
     assert not ruleset.match(MatchInput("missile", "", language="fr"))
-    assert not ruleset.match(MatchInput("missile", "", language=None))
+
+
+def test_an_article_of_undecided_language_is_not_excluded_by_languages() -> None:
+    ruleset = compile_rules([RuleConfig(name="r", query="missile", languages=("en",))], {})
+    assert [m.rule for m in ruleset.match(MatchInput("missile", "", language=None))] == ["r"]
+    assert ruleset.skipped(MatchInput("missile", "", language=None)) == []
+
+
+def test_skipped_says_which_filter_kept_a_rule_away_and_why() -> None:
+    ruleset = compile_rules([RuleConfig(name="english", query="missile", languages=("en",)),
+                             RuleConfig(name="asia", query="missile", tags=("asia",)),
+                             RuleConfig(name="any", query="missile")], {})
+    doc = MatchInput("missile", "", language="ko", feed_tags=("world",))
+    assert [m.rule for m in ruleset.match(doc)] == ["any"]
+    reasons = dict(ruleset.skipped(doc))
+    assert set(reasons) == {"english", "asia"}
+    assert "languages" in reasons["english"] and "en" in reasons["english"] and "ko" in reasons["english"]
+    assert "tags" in reasons["asia"] and "asia" in reasons["asia"] and "world" in reasons["asia"]
+    assert "no tagged feed" in dict(ruleset.skipped(MatchInput("missile", "")))["asia"]
 
 
 # the result: rule order, hash, explanation
