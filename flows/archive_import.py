@@ -1,8 +1,9 @@
 """`newswatch import`: load an archive of articles into the store as history.
 
 Plain functions, no Prefect. Each good line of a JSON Lines file (`extractors.archive`)
-is matched like a polled article (the same rules; the tags of the feed it names when that
-is a feed of feeds.yaml) and stored through the pass's own `save_article_groups`, so the
+is matched like a polled article (its language decided from its text, the line's
+`language` a hint; the same rules; the tags of the feed it names when that is a feed of
+feeds.yaml) and stored through the pass's own `save_article_groups`, so the
 same identity rules decide what is new: an article already stored, polled or imported
 before, is skipped, and importing a file twice adds nothing. Hits are marked `imported`
 and dated by the article's published time. They alert only with `alert`, and then as a
@@ -19,6 +20,7 @@ from pathlib import Path
 from alerts import RelayReport, send_pending
 from config.models import Config
 from extractors.archive import ArchivedArticle, BadLine, read_archive
+from extractors.language import settle_language
 from matching import RuleSet, compile_rules
 from matching.models import MatchInput
 from store import ArticleToSave, archive_feed_ids, database, save_article_groups
@@ -97,10 +99,11 @@ def save_batch(engine, config: Config, ruleset: RuleSet, batch: list[ArchivedArt
     tags = {feed.name: feed.tags for feed in config.feeds}
     groups: dict[int, list[ArticleToSave]] = {}
     for item in batch:
-        doc = MatchInput(title=item.article.title, body=item.article.text, language=item.article.language,
+        article = settle_language(item.article, None)  # the line's `language` is a hint, as a page's is
+        doc = MatchInput(title=article.title, body=article.text, language=article.language,
                          feed_tags=tags.get(item.feed, ()))
         groups.setdefault(feed_ids[item.feed], []).append(
-            ArticleToSave(item.entry, item.article, ruleset.match(doc), imported=True, alert=alert))
+            ArticleToSave(item.entry, article, ruleset.match(doc), imported=True, alert=alert))
     by_rule = {rule.name: rule for rule in config.rules}
     results = save_article_groups(engine, list(groups.items()), config_hash=config.config_hash,
                                   channels_for_rule=lambda name: config.channels_for(by_rule[name]))

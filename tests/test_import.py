@@ -73,6 +73,7 @@ def test_an_archive_with_three_bad_lines_stores_the_rest_and_names_each_bad_line
     assert newest["found_at"] == newest["published"]  # dated by the article, not the import
     assert {hit["feed"] for hit in stored} == {"Daily archive"}  # even numbers: the feed named in the line
     assert "utm_source" not in stored[0]["url"]  # the canonical URL, as for polled entries
+    assert {(hit["language"], hit["language_source"]) for hit in stored} == {("en", "text")}
 
 
 def test_importing_again_stores_nothing_twice_and_since_filters_by_published_time(tmp_path, capsys):
