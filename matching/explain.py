@@ -1,8 +1,12 @@
 """Why a rule hit: the matched words as written, their fields, and a marked snippet.
 
-`explain_match` turns the evidence spans of a hit into a `RuleMatch`. The snippet is
-the sentence holding the most distinct matched terms (the earliest on a tie), plus
-the next sentence when the first is short, cut to at most SNIPPET_CHARS characters
+`explain_match` turns the evidence spans of a hit into a `RuleMatch`. The terms are
+listed once each, compared case-folded (`Tariffs` in the title and `tariffs` in the body
+are one term), each as it is most often written (the lower-case form on a tie), most
+telling first: phrases before single words, then the term found most often, then the
+earliest. The snippet is the body sentence holding the most distinct matched terms (the
+earliest on a tie; the title only when the body holds no match: then the body's first
+sentence, or the title when the body is empty), plus the next sentence when the first is short, cut to at most SNIPPET_CHARS characters
 (plus an ellipsis at each cut end) around the first match in it; `marks` are the
 offsets of each matched term inside the snippet. A line break always ends a sentence;
 a '.' followed by a lower-case word or a digit ("U.S. officials", "Oct. 13") does not.
@@ -71,11 +75,23 @@ def explain_spans(
     """(terms, fields, snippet, marks) for sorted, distinct evidence spans."""
     located = document.located
     found = [located.get((span, cjk_words)) or locate(document, span, cjk_words) for span in evidence]
-    terms = tuple(dict.fromkeys([item.written for item in found]))
+    terms = rank_terms(found)
     names = {item.field.name for item in found}
     fields = tuple(name for name in ("title", "body") if name in names)
     snippet, marks = build_snippet(document, found)
     return terms, fields, snippet, marks
+
+
+def rank_terms(found: list[Found]) -> tuple[str, ...]:
+    """Each matched term once (by its folded key), as most often written, most telling first."""
+    forms: dict[str, dict[str, int]] = {}
+    for item in found:
+        written = forms.setdefault(item.key, {})
+        written[item.written] = written.get(item.written, 0) + 1
+    order = {key: index for index, key in enumerate(forms)}
+    ranked = sorted(forms, key=lambda key: (-len(key.split()), -sum(forms[key].values()), order[key]))
+    return tuple(max(forms[key], key=lambda form: (forms[key][form], -sum(c.isupper() for c in form)))
+                 for key in ranked)
 
 
 def locate(document: Document, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
@@ -122,11 +138,14 @@ def narrow_cjk(word: str, cjk_words: tuple[str, ...], from_end: bool) -> int:
 
 
 def build_snippet(document: Document, found: list[Found]) -> tuple[str, Marks]:
-    if not found:
-        title, body = document.fields
+    title, body = document.fields
+    in_body = [item for item in found if item.field is body]
+    if not in_body:
         field = body if body.text.strip() else title
-        return cut_window(field.text, *add_short_next(field, *sentence_around(field, 0)), [])
-    field, low, high = strongest_sentence(found)
+        low, high = strip_range(field.text, 0, len(field.text))
+        return cut_window(field.text, *add_short_next(field, *sentence_around(field, low)),
+                          [item for item in found if item.field is field])
+    field, low, high = strongest_sentence(in_body)
     low, high = add_short_next(field, low, high)
     return cut_window(field.text, low, high, [item for item in found if item.field is field])
 

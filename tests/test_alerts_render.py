@@ -49,14 +49,20 @@ def test_seed_article_email_shows_rule_title_link_source_date_terms_and_snippet(
     assert matches[0].snippet.split()[0] in text
 
 
+def mattermost_url(webhook) -> str:
+    """A chat that renders markdown (Mattermost), posting to the local receiver."""
+    return webhook.apprise_url("/abcdefghijklmnopqrstuvwxyz").replace("json://", "mmost://")
+
+
 def test_hostile_title_arrives_escaped_in_email_and_chat(tmp_path, smtp, webhook):
     engine = open_db(tmp_path)
     feed = add_feeds(engine, "Local Daily")["Local Daily"]
     article = replace(seed_article(), title=HOSTILE)
     matches = [m for m in match_article(article) if m.rule == "DPRK arms transfer"]
-    channels = {"mail": channel("mail", smtp.apprise_url()), "hook": channel("hook", webhook.apprise_url())}
+    channels = {"mail": channel("mail", smtp.apprise_url()), "chat": channel("chat", mattermost_url(webhook)),
+                "hook": channel("hook", webhook.apprise_url())}
     store_article(engine, feed, article, matches, channels)
-    assert send_pending(engine, channels, settings()).sent == 2
+    assert send_pending(engine, channels, settings()).sent == 3
 
     message = smtp.inbox.messages[0]
     html = message.get_body(("html",)).get_content()
@@ -65,9 +71,12 @@ def test_hostile_title_arrives_escaped_in_email_and_chat(tmp_path, smtp, webhook
     assert "\n" not in message["subject"] and "\r" not in message["subject"]
     assert message["bcc"] is None and "victim@example.org" not in (message["to"] or "")
     assert "@everyone" not in message["subject"]
-    posted = webhook.received[0]["message"] + webhook.received[0]["title"]
-    assert "@everyone" not in posted and "<script>" not in posted
-    assert "[click](javascript" not in posted
+    chat = next(post["text"] for post in webhook.received if "text" in post)
+    assert "@everyone" not in chat and "<script>" not in chat
+    assert "[click](javascript" not in chat
+    raw = next(post for post in webhook.received if "message" in post)  # json://: plain text, for a script
+    assert "@everyone" not in raw["message"] + raw["title"] and "\n" not in raw["title"]
+    assert raw["message"].splitlines()[3] == article.url  # the title stayed on its one line
 
 
 def test_markdown_escaping_and_links_only_for_http():

@@ -305,7 +305,7 @@ def test_match_returns_only_hits_in_rule_order_with_the_rule_hash() -> None:
 def test_explanation_keeps_original_casing_fields_and_marks() -> None:
     body = "Officials met on Monday. Pyongyang shipped Ballistic Missiles to Moscow, officials said. Nothing else."
     [match] = hits('@dprk AND "ballistic missile*"', body, title="DPRK news")
-    assert match.terms == ("DPRK", "Pyongyang", "Ballistic Missiles")
+    assert match.terms == ("Ballistic Missiles", "DPRK", "Pyongyang")  # phrases first, then as first found
     assert match.fields == ("title", "body")
     assert match.snippet == "Pyongyang shipped Ballistic Missiles to Moscow, officials said. Nothing else."
     assert marked(match) == ["Pyongyang", "Ballistic Missiles"]
