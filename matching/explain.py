@@ -138,16 +138,40 @@ def narrow_cjk(word: str, cjk_words: tuple[str, ...], from_end: bool) -> int:
 
 
 def build_snippet(document: Document, found: list[Found]) -> tuple[str, Marks]:
+    """The body sentence where the terms meet (a body line that repeats the headline does not
+    count); the body's first sentence when none holds a term; the title only without a body."""
     title, body = document.fields
-    in_body = [item for item in found if item.field is body]
-    if not in_body:
-        field = body if body.text.strip() else title
-        low, high = strip_range(field.text, 0, len(field.text))
-        return cut_window(field.text, *add_short_next(field, *sentence_around(field, low)),
-                          [item for item in found if item.field is field])
-    field, low, high = strongest_sentence(in_body)
-    low, high = add_short_next(field, low, high)
-    return cut_window(field.text, low, high, [item for item in found if item.field is field])
+    if not body.text.strip():
+        if not found:
+            return cut_window(title.text, *add_short_next(title, *sentence_around(title, 0)), [])
+        field, low, high = strongest_sentence(found)
+        return cut_window(title.text, *add_short_next(title, low, high), found)
+    headline = normalise(title.text)
+    in_body = [item for item in found if item.field is body and not repeats_title(body, item.sentence, headline)]
+    low, high = strongest_sentence(in_body)[1:] if in_body else first_sentence(body, headline)
+    low, high = add_short_next(body, low, high)
+    return cut_window(body.text, low, high, [item for item in found if item.field is body])
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip(".!?…。！？")
+
+
+def repeats_title(field: FieldText, sentence: tuple[int, int], headline: str) -> bool:
+    """Is this sentence the headline again (pages often repeat it atop the body)?"""
+    text = normalise(field.text[sentence[0]:sentence[1]])
+    return bool(text) and bool(headline) and (text in headline or (headline in text
+                                                                    and len(text) <= len(headline) + 12))
+
+
+def first_sentence(field: FieldText, headline: str) -> tuple[int, int]:
+    """The first sentence that is not empty and does not repeat the headline (else the first)."""
+    starts = sentence_starts(field)
+    for index, start in enumerate(starts):
+        sentence = (start, starts[index + 1] if index + 1 < len(starts) else len(field.text))
+        if field.text[sentence[0]:sentence[1]].strip() and not repeats_title(field, sentence, headline):
+            return sentence
+    return sentence_around(field, 0)
 
 
 def strongest_sentence(found: list[Found]) -> tuple[FieldText, int, int]:

@@ -110,3 +110,59 @@ def test_chat_titles_carry_no_markup_and_no_line_breaks():
     title = chat_title("<!here> [x](http://e) `code` *b* | @everyone\nSecond line")
     assert not set("<>[]`*|\n") & set(title)
     assert "@\u200beveryone" in title and title.startswith("‹!here›")
+
+
+TRADE_PAGE = ("<!doctype html><html lang=\"en\"><head><title>Tariffs hit US-China trade</title></head><body>"
+              "<article><h1>Tariffs hit US-China trade</h1><p>Markets were calm on Monday morning in most of "
+              "Asia, traders said. Washington raised tariffs on China again, and Beijing said the new Tariffs "
+              "would hurt US-China trade talks.</p><p>Officials gave no further details on Tuesday, and "
+              "reporters were not allowed to ask questions. More is expected later this week.</p>"
+              "</article></body></html>")
+TRADE_SENTENCE = "Washington raised tariffs on China again, and Beijing said the new Tariffs would hurt US-China"
+
+
+def test_email_chat_and_json_alerts_explain_a_title_and_body_hit(site, smtp, webhook, tmp_path):
+    """Terms in the title and the body: every channel shows the body sentence where they meet,
+    each term once, the title's terms marked, one title prefix; json:// gets plain text."""
+    from config import load_config
+    from flows.run_pass import run_pass
+    from tests.conftest import rss, write_config
+
+    page = site.add("/news/trade.html", TRADE_PAGE)
+    site.add("/rss.xml", rss([{"title": "Tariffs hit US-China trade", "link": page}]),
+             content_type="application/rss+xml")
+    config = write_config(tmp_path / "config", feeds=[{"url": site.url("/rss.xml"), "name": "Local Daily"}],
+                          rules="rules:\n  - name: Trade war\n    query: 'tariff* AND china'\n",
+                          channels={"mail": {"url": smtp.apprise_url()}, "chat": {"url": mattermost_url(webhook)},
+                                    "hook": {"url": webhook.apprise_url()}})
+    assert run_pass(load_config(config)).alerts_sent == 3
+
+    [hit] = list_hits(open_db_at(config))
+    assert hit.fields == ("title", "body")
+    assert len({term.casefold() for term in hit.terms}) == len(hit.terms) == 2
+    assert hit.snippet.startswith(TRADE_SENTENCE) and hit.snippet != hit.title
+
+    message = smtp.inbox.messages[0]
+    html = message.get_body(("html",)).get_content()
+    assert message["subject"] == "[newswatch] Trade war: Tariffs hit US-China trade"
+    assert '<mark>Tariffs</mark> hit US-<mark>China</mark> trade</a>' in html  # the title's terms, marked
+    assert "Washington raised <mark><b>tariffs</b></mark> on <mark><b>China</b></mark>" in html
+    assert f"Matched terms: {', '.join(hit.terms)}" in message.get_body(("plain",)).get_content()
+
+    chat = next(post["text"] for post in webhook.received if "text" in post)
+    assert chat.startswith("[newswatch] Trade war: Tariffs hit US-China trade")
+    assert "Washington raised **tariffs** on **China** again" in chat and "hit US\\-*China*" in chat  # markdown
+    assert chat.count("Matched terms: ") == 1
+
+    raw = next(post for post in webhook.received if "message" in post)
+    assert raw["title"] == "[newswatch] Trade war: Tariffs hit US-China trade"
+    assert "\\" not in raw["message"] and TRADE_SENTENCE in raw["message"]
+    terms_line = next(line for line in raw["message"].splitlines() if line.startswith("Matched terms: "))
+    listed = terms_line.removeprefix("Matched terms: ").split(", ")
+    assert sorted(term.casefold() for term in listed) == ["china", "tariffs"]
+
+
+def open_db_at(config_dir):
+    from store import open_database
+
+    return open_database(f"sqlite:///{config_dir / 'newswatch.db'}")
