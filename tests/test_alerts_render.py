@@ -166,3 +166,19 @@ def open_db_at(config_dir):
     from store import open_database
 
     return open_database(f"sqlite:///{config_dir / 'newswatch.db'}")
+
+
+def test_plain_text_messages_carry_no_markup_and_the_one_prefix():
+    """What json:// gets (single hits, digests, storm summaries): plain text, no escapes, no
+    markdown; and every format's title starts with the same prefix."""
+    hit = hit_view(title="US-China [talks] *resume*", terms=("US-China",), fields=("title", "body"),
+                   snippet="US-China talks resume. @everyone", marks=((0, 8),))
+    single = render_hit(hit, "text")
+    digest = render_digest("desk", [hit, replace(hit, hit_id=2, story_id=2)], "text", 8000)
+    for message in (single, digest):
+        assert message.body_format == "text" and "\\" not in message.body and "**" not in message.body
+        assert "US-China [talks] *resume*" in message.body and "@everyone" not in message.body
+    for body_format in ("html", "markdown", "text"):
+        assert render_hit(hit, body_format).title.startswith("[newswatch] DPRK arms transfer: ")
+        assert render_digest("desk", [hit], body_format, 8000).title.startswith("[newswatch] digest (desk)")
+    assert "<mark>US-China</mark> [talks]" in render_hit(hit, "html").body
