@@ -31,7 +31,8 @@ from store.views import HitView
 
 Format = Literal["html", "markdown", "text"]
 SUBJECT_PREFIX = "[newswatch]"
-__all__ = ["Format", "Message", "SUBJECT_PREFIX", "alert_subject", "defuse_mentions", "message_title", "one_line", "render_hit", "truncate"]
+__all__ = ["Format", "Message", "SUBJECT_PREFIX", "alert_subject", "defuse_mentions", "message_title", "one_line",
+           "render_hit", "truncate"]
 
 
 @dataclass(frozen=True)
