@@ -128,3 +128,16 @@ def story_claims(session: Session, stories) -> dict[tuple[str, int], int]:
         claims.update({(rule, story): hit_id for rule, story, hit_id in session.execute(
             select(StoryAlert.rule, StoryAlert.story_id, StoryAlert.hit_id).where(StoryAlert.story_id.in_(chunk)))})
     return claims
+
+
+def story_alert_text(hits: Sequence[HitView]) -> str:
+    """Where a story's alert stands, for lists that show a rule's story once (copies folded
+    in): the state of the hit that holds it (the one queued for alerts, else the first), and
+    how many copies were grouped with it rather than alerted again."""
+    ordered = sorted(hits, key=lambda hit: hit.hit_id)
+    holder = next((hit for hit in ordered if hit.alert and hit.alert.state != "not_alerted"), ordered[0])
+    copies = sum(1 for hit in ordered if hit.alert and hit.alert.reason == "grouped")
+    text = holder.alert.describe() if holder.alert else "unknown"
+    if copies and holder.alert and holder.alert.reason != "grouped":
+        text += f"; {copies} cop{'y' if copies == 1 else 'ies'} grouped with it, not alerted again"
+    return text

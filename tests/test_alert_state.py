@@ -50,7 +50,7 @@ def test_hits_and_artifacts_tell_sent_failed_no_channel_and_grouped_apart(prefec
 
     from flows.artifacts import rule_slug
     from flows.monitor import monitor
-    from tests.test_prefect_artifacts import _read, _table
+    from tests.test_prefect_artifacts import _read
 
     webhook.status = 500  # the failing channel
     good = WebhookReceiver()
@@ -83,17 +83,30 @@ def test_hits_and_artifacts_tell_sent_failed_no_channel_and_grouped_apart(prefec
 
     run_id = state.state_details.flow_run_id
     with get_client(sync_client=True) as client:
-        tables = {"monitor-hits": _table(_read(client, "monitor-hits", run_id)[0])}
-        tables.update({rule: _table(_read(client, rule_slug(rule), run_id)[0]) for rule in rules})
-    for key, table in tables.items():
-        alerted = [row["alerted"] for row in table]
-        assert alerted and not any(value.startswith("yes") for value in alerted), key
-    alerted = sorted(row["alerted"] for row in tables["monitor-hits"])
-    assert sum(value == "not alerted: copy of a story already alerted" for value in alerted) == 3
-    assert sum(value.startswith("failed on broken (retrying") and "500" in value for value in alerted) == 1
-    assert alerted.count("not alerted: no channel configured for the rule") == 1
-    assert sum(value.startswith("sent ") and value.endswith(" UTC to good") for value in alerted) == 1
-    assert {row["alerted"].split(" ")[0] for row in tables["Silent"]} == {"not"}
+        shown = {key: alert_texts(_read(client, key, run_id)[0])
+                 for key in ("monitor-hits", *(rule_slug(rule) for rule in rules))}
+    for key, texts in shown.items():
+        assert texts and not any(text.startswith("yes") for text in texts), key
+    run = shown["monitor-hits"]
+    assert sum(text.startswith("failed on broken (retrying") and "500" in text for text in run) == 1
+    assert sum(text.startswith("not alerted: no channel configured for the rule") for text in run) == 1
+    assert sum(text.startswith("sent ") and " UTC to good" in text for text in run) == 1
+    grouped = [text for text in run if "copy of a story already alerted" in text or "1 copy grouped with it" in text]
+    assert len(grouped) == 3  # each rule's copy: listed as grouped, or folded into its story with that note
+    silent = shown[rule_slug("Silent")]
+    assert all(text.startswith("not alerted: ") for text in silent)
+    assert any(text.startswith("not alerted: no channel configured") for text in silent)
+
+
+def alert_texts(artifact) -> list[str]:
+    """The alert state shown for each row (a table's `alerted` column) or story (a markdown
+    artifact's `Alert:` lines, markdown escapes removed)."""
+    from tests.test_prefect_artifacts import _table
+
+    if artifact.type == "table":
+        return [row["alerted"] for row in _table(artifact)]
+    text = artifact.data.replace("\\", "")
+    return [line.split("**Alert:**", 1)[1].strip() for line in text.splitlines() if "**Alert:**" in line]
 
 
 def delivery(status: str, **fields) -> ChannelDelivery:
@@ -123,3 +136,21 @@ def test_alert_state_is_one_decision_with_a_reason_for_every_unsent_hit():
     both = [delivery("sent", channel="mail", sent_at=now),
             delivery("summarized", channel="hook", sent_at=now + timedelta(seconds=5))]
     assert decide(both) == AlertState("sent", at=now + timedelta(seconds=5), channels=("hook", "mail"))
+
+
+def test_a_story_listed_once_shows_its_alert_and_its_grouped_copies():
+    from datetime import datetime, timezone
+
+    from store.views import HitView, story_alert_text
+
+    def hit(hit_id, alert):
+        return HitView(hit_id=hit_id, rule="r", rule_hash="h", url=f"https://e.org/{hit_id}", title="t", feed="f",
+                       feed_url="https://e.org/rss", published=None, found_at=datetime.now(timezone.utc), terms=(),
+                       fields=(), snippet="", marks=(), baseline=False, language=None, flagged=None, alert=alert)
+
+    failed = AlertState("failed", "gave_up", channels=("hook",), error="HTTP 500")
+    copy = AlertState("not_alerted", "grouped", grouped_with=1)
+    assert story_alert_text([hit(2, copy), hit(1, failed)]) == \
+        "failed on hook (gave up): HTTP 500; 1 copy grouped with it, not alerted again"
+    assert story_alert_text([hit(3, AlertState("not_alerted", "no_channel"))]) == \
+        "not alerted: no channel configured for the rule"
