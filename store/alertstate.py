@@ -14,8 +14,9 @@ States, checked in this order (the first that holds wins):
   `at` is when the last one went out, `channels` are the channels.
 - `not_alerted`, no outbox row at all. `reason`: `first_poll` (found on a feed's first
   poll: old news), `grouped` (a copy of a story the rule already alerted; `grouped_with`
-  is that hit's id), `backfilled` (stored by a quiet `newswatch backfill`) or
-  `no_channel` (the rule had no channel when the hit was stored).
+  is that hit's id), `backfilled` (stored by a quiet `newswatch backfill`), `imported`
+  (loaded from an archive without `--alert`) or `no_channel` (the rule had no channel
+  when the hit was stored).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ NOT_ALERTED_TEXT = {
     "first_poll": "first poll of the feed (old news)",
     "grouped": "copy of a story already alerted",
     "backfilled": "backfilled without --alert",
+    "imported": "imported from an archive without --alert",
     "no_channel": "no channel configured for the rule",
 }
 
@@ -88,11 +90,12 @@ def decide_alert_state(
     baseline: bool,
     backfilled: bool,
     story_claimed_by: int | None,
+    imported: bool = False,
 ) -> AlertState:
     """The one alert state of a hit. `story_claimed_by`: the hit that holds the rule's claim
     on the hit's story (the one that alerts it), or None when nobody claimed it."""
     if not deliveries:
-        return AlertState("not_alerted", not_alerted_reason(hit_id, baseline, backfilled, story_claimed_by),
+        return AlertState("not_alerted", not_alerted_reason(hit_id, baseline, backfilled, story_claimed_by, imported),
                           grouped_with=story_claimed_by if story_claimed_by not in (None, hit_id) else None)
     failed = [d for d in deliveries if d.status == "dead" or (d.status == "pending" and d.last_error)]
     if failed:
@@ -109,13 +112,17 @@ def decide_alert_state(
                       channels=names(deliveries))
 
 
-def not_alerted_reason(hit_id: int, baseline: bool, backfilled: bool, story_claimed_by: int | None) -> str:
+def not_alerted_reason(hit_id: int, baseline: bool, backfilled: bool, story_claimed_by: int | None,
+                       imported: bool = False) -> str:
+    """Why a hit without any outbox row was not alerted. Only alerting hits claim their story
+    (a pass's, `backfill --alert`'s), so a claim held by the hit itself means it was to alert
+    but its rule had no channel."""
     if baseline:
         return "first_poll"
     if story_claimed_by is not None and story_claimed_by != hit_id:
         return "grouped"
-    if backfilled and story_claimed_by is None:
-        return "backfilled"
+    if story_claimed_by is None and (backfilled or imported):
+        return "backfilled" if backfilled else "imported"
     return "no_channel"
 
 

@@ -118,13 +118,14 @@ def test_alert_state_is_one_decision_with_a_reason_for_every_unsent_hit():
 
     now = datetime(2026, 12, 7, 12, 0, tzinfo=timezone.utc)
 
-    def decide(deliveries=(), *, baseline=False, backfilled=False, claimed_by=None):
+    def decide(deliveries=(), *, baseline=False, backfilled=False, claimed_by=None, imported=False):
         return decide_alert_state(list(deliveries), hit_id=7, baseline=baseline, backfilled=backfilled,
-                                  story_claimed_by=claimed_by)
+                                  story_claimed_by=claimed_by, imported=imported)
 
     assert decide(baseline=True, claimed_by=3).reason == "first_poll"
     assert decide(claimed_by=3) == AlertState("not_alerted", "grouped", grouped_with=3)
     assert decide(backfilled=True).reason == "backfilled"
+    assert decide(imported=True).reason == "imported" and decide(imported=True, claimed_by=7).reason == "no_channel"
     assert decide(backfilled=True, claimed_by=7).reason == "no_channel"  # backfill --alert, rule without channel
     assert decide(claimed_by=7).reason == "no_channel"
     held = delivery("pending", created_at=now, next_attempt_at=now + timedelta(minutes=30))
