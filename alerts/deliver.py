@@ -33,9 +33,15 @@ class SendOutcome:
     timed_out: bool = False
 
 
+RAW_SCHEMES = ("json", "jsons", "form", "forms", "xml", "xmls")
+
+
 def preferred_format(url: str) -> str:
-    """html for email, markdown for everything else that takes it."""
+    """html for email, plain text for raw webhooks (json://, form://, xml://: a script reads
+    them, nothing renders markdown), markdown for everything else (chats render it)."""
     SCRUBBER.remember(url)
+    if url.partition("://")[0].lower() in RAW_SCHEMES:
+        return "text"
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         return "markdown"

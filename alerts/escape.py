@@ -3,7 +3,8 @@
 Everything in a message that came from a feed or a page (title, feed name, snippet,
 terms, URL) passes through here: HTML escaping, markdown escaping, `@everyone`-style
 mentions defused, CR/LF and control characters removed from one-line fields (an email
-subject), and links only for http(s) URLs.
+subject), and links only for http(s) URLs. Plain-text bodies (json://, form://,
+xml://: nothing renders markdown there) get no escaping but mentions defused.
 """
 
 from __future__ import annotations
@@ -52,17 +53,19 @@ def safe_link(url: str) -> str | None:
     return url
 
 
-def markdown_link(label: str, url: str) -> str:
+def markdown_link(label: str, url: str, marks=()) -> str:
+    """A link when the URL is http(s), else the label alone; `marks` (offsets into the label:
+    the matched terms of a title) are set in italics."""
     link = safe_link(url)
-    text = escape_markdown(label)
+    text = mark_snippet(label, marks, escape_markdown, "*", "*")
     if link is None:
         return text
     return f"[{text}]({link.replace('(', '%28').replace(')', '%29').replace('<', '%3C').replace('>', '%3E')})"
 
 
-def html_link(label: str, url: str) -> str:
+def html_link(label: str, url: str, marks=()) -> str:
     link = safe_link(url)
-    text = escape_html(label)
+    text = mark_snippet(label, marks, escape_html, "<mark>", "</mark>")
     return f'<a href="{html.escape(link, quote=True)}">{text}</a>' if link else text
 
 
@@ -76,6 +79,26 @@ def mark_snippet(snippet: str, marks, escape, before: str, after: str) -> str:
         position = end
     pieces.append(escape(snippet[position:]))
     return "".join(pieces)
+
+
+def find_terms(text: str, terms) -> tuple[tuple[int, int], ...]:
+    """Offsets of each term in `text`, compared case-insensitively, not inside a longer word
+    (Hangul, Han and Kana terms are found anywhere: those scripts do not space their words)."""
+    spans = set()
+    for term in terms:
+        edge = "" if term and _UNSPACED.match(term[0]) else r"(?<!\w)"
+        tail = "" if term and _UNSPACED.match(term[-1]) else r"(?!\w)"
+        pattern = re.compile(edge + re.escape(term) + tail, re.IGNORECASE)
+        spans.update(found.span() for found in pattern.finditer(text) if found.end() > found.start())
+    kept, position = [], 0
+    for start, end in sorted(spans):
+        if start >= position:
+            kept.append((start, end))
+            position = end
+    return tuple(kept)
+
+
+_UNSPACED = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 
 def truncate(body: str, limit: int) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from alerts.escape import escape_html, escape_markdown, html_link, markdown_link
-from alerts.render import Format, Message, html_entry, markdown_entry, message_title
+from alerts.escape import defuse_mentions, escape_html, escape_markdown, html_link, markdown_link
+from alerts.render import SUBJECT_PREFIX, Format, Message, html_entry, markdown_entry, message_title, text_entry
 from store.views import HitView
 
 HISTORY_HINT = "All of them are in the history: newswatch hits"
@@ -32,38 +32,48 @@ def group_by_rule_and_story(hits: Sequence[HitView]) -> dict[str, list[HitView]]
 def render_group(title: str, intro: str, hits: Sequence[HitView], body_format: Format, limit: int,
                  *, detailed: bool = True) -> Message:
     """One message holding every hit, grouped; `detailed=False` lists titles only (summaries)."""
-    html = body_format == "html"
-    header = f"<p>{escape_html(intro)}</p>" if html else escape_markdown(intro)
+    body_format = body_format if body_format in ("html", "text") else "markdown"
     pieces = []
     for rule, entries in group_by_rule_and_story(hits).items():
-        pieces.append(_rule_heading(rule, len(entries), html))
-        pieces.extend(_entry(hit, html, detailed) for hit in entries)
-    body = fit_pieces(header, pieces, limit, html)
-    body_format = "html" if html else "markdown"
+        pieces.append(_rule_heading(rule, len(entries), body_format))
+        pieces.extend(_entry(hit, body_format, detailed) for hit in entries)
+    body = fit_pieces(_paragraph(intro, body_format), pieces, limit, body_format)
     return Message(title=message_title(title, body_format), body=body, body_format=body_format)
 
 
-def _rule_heading(rule: str, count: int, html: bool) -> str:
+def _paragraph(text: str, body_format: Format) -> str:
+    if body_format == "html":
+        return f"<p>{escape_html(text)}</p>"
+    return escape_markdown(text) if body_format == "markdown" else defuse_mentions(text)
+
+
+def _rule_heading(rule: str, count: int, body_format: Format) -> str:
     label = f"{rule} ({count} {'story' if count == 1 else 'stories'})"
-    return f"<h2>Rule: {escape_html(label)}</h2>" if html else f"## Rule: {escape_markdown(label)}"
+    if body_format == "html":
+        return f"<h2>Rule: {escape_html(label)}</h2>"
+    return f"## Rule: {escape_markdown(label)}" if body_format == "markdown" else f"Rule: {defuse_mentions(label)}"
 
 
-def _entry(hit: HitView, html: bool, detailed: bool) -> str:
+def _entry(hit: HitView, body_format: Format, detailed: bool) -> str:
     if detailed:
-        return html_entry(hit, heading="h3") if html else markdown_entry(hit)
+        return {"html": lambda: html_entry(hit, heading="h3"), "markdown": lambda: markdown_entry(hit),
+                "text": lambda: text_entry(hit)}[body_format]()
     source = f" ({hit.feed})"
-    return (f"<p>{html_link(hit.title or hit.url, hit.url)}{escape_html(source)}</p>" if html
-            else f"- {markdown_link(hit.title or hit.url, hit.url)}{escape_markdown(source)}")
+    if body_format == "html":
+        return f"<p>{html_link(hit.title or hit.url, hit.url)}{escape_html(source)}</p>"
+    if body_format == "markdown":
+        return f"- {markdown_link(hit.title or hit.url, hit.url)}{escape_markdown(source)}"
+    return defuse_mentions(f"- {hit.title or hit.url}{source} <{hit.url}>")
 
 
-def fit_pieces(header: str, pieces: list[str], limit: int, html: bool) -> str:
+def fit_pieces(header: str, pieces: list[str], limit: int, body_format: Format) -> str:
     """Header and as many whole pieces as fit under `limit`, then a "+N more" line."""
-    separator = "\n" if html else "\n\n"
+    separator = "\n" if body_format == "html" else "\n\n"
     body, room = header, limit - 200
     for index, piece in enumerate(pieces):
         if len(body) + len(separator) + len(piece) > room:
             rest = f"+{len(pieces) - index} more entries did not fit. {HISTORY_HINT}"
-            return body + separator + (f"<p>{escape_html(rest)}</p>" if html else escape_markdown(rest))
+            return body + separator + _paragraph(rest, body_format)
         body += separator + piece
     return body
 
@@ -76,14 +86,14 @@ def summary_intro(hits: Sequence[HitView]) -> str:
 
 
 def render_summary(channel: str, hits: Sequence[HitView], body_format: Format, limit: int) -> Message:
-    title = f"[newswatch] +{len(hits)} more hits this run ({channel})"
+    title = f"{SUBJECT_PREFIX} +{len(hits)} more hits this run ({channel})"
     return render_group(title, summary_intro(hits), hits, body_format, limit, detailed=False)
 
 
 def render_digest(channel: str, hits: Sequence[HitView], body_format: Format, limit: int) -> Message:
     stories = sum(len(entries) for entries in group_by_rule_and_story(hits).values())
     rules = len({hit.rule for hit in hits})
-    title = f"[newswatch] digest ({channel}): {stories} {'story' if stories == 1 else 'stories'}, " \
+    title = f"{SUBJECT_PREFIX} digest ({channel}): {stories} {'story' if stories == 1 else 'stories'}, " \
             f"{rules} rule{'s' if rules != 1 else ''}"
     intro = f"{len(hits)} hit{'s' if len(hits) != 1 else ''} since the last digest, grouped by rule and story."
     return render_group(title, intro, hits, body_format, limit)
@@ -91,6 +101,6 @@ def render_digest(channel: str, hits: Sequence[HitView], body_format: Format, li
 
 def render_batch(rule: str, hits: Sequence[HitView], body_format: Format, limit: int) -> Message:
     """A rule's hits held by its cooldown, sent together."""
-    title = f"[newswatch] {rule}: {len(hits)} hits"
+    title = f"{SUBJECT_PREFIX} {rule}: {len(hits)} hits"
     intro = f"{len(hits)} hits for rule {rule}, held by its cooldown and sent together."
     return render_group(title, intro, hits, body_format, limit)

@@ -16,8 +16,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from alerts.deliver import channel_profile, send_message
-from alerts.escape import escape_html, escape_markdown, truncate
-from alerts.render import Message, message_title
+from alerts.escape import defuse_mentions, escape_html, escape_markdown, truncate
+from alerts.render import SUBJECT_PREFIX, Message, message_title
 from config.models import AlertSettings, ChannelConfig
 from store import (NoticeView, add_notice, claim_notices, mark_notices_unrouted, record_notices, release_claims,
                    release_stale_claims)
@@ -41,9 +41,11 @@ def report_dead_deliveries(engine: Engine, dead_by_channel: Counter, errors: Seq
 def render_notices(notices: Sequence[NoticeView], body_format: str, limit: int) -> Message:
     first = notices[0].subject
     more = f" (+{len(notices) - 1} more)" if len(notices) > 1 else ""
-    title = f"[newswatch] operator: {first}{more}"
+    title = f"{SUBJECT_PREFIX} operator: {first}{more}"
     if body_format == "html":
         body = "\n".join(f"<h3>{escape_html(n.subject)}</h3>\n<p>{escape_html(n.body)}</p>" for n in notices)
+    elif body_format == "text":
+        body = defuse_mentions("\n\n".join(f"{n.subject}\n{n.body}" for n in notices))
     else:
         body, body_format = "\n\n".join(f"**{escape_markdown(n.subject)}**\n\n{escape_markdown(n.body)}"
                                         for n in notices), "markdown"

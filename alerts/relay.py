@@ -19,6 +19,7 @@ Digest channels are left for the digest flow. Spike and story-update alerts
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import Counter
 from collections.abc import Sequence
@@ -92,10 +93,13 @@ def send_pending(
         by_channel: dict[str, list[DeliveryJob]] = {}
         for job in jobs:
             by_channel.setdefault(job.channel, []).append(job)
+        # each channel's thread runs in a copy of this context, so its log lines (a failed
+        # alert) belong to the caller's run (a Prefect flow run shows them in its logs)
+        contexts = {name: contextvars.copy_context() for name in by_channel}
         with ThreadPoolExecutor(max_workers=max(1, min(MAX_PARALLEL_CHANNELS, len(by_channel))),
                                 thread_name_prefix="relay") as pool:
-            for channel_report in pool.map(lambda name: relay_channel(ctx, channels[name], by_channel[name]),
-                                           by_channel):
+            for channel_report in pool.map(
+                    lambda name: contexts[name].run(relay_channel, ctx, channels[name], by_channel[name]), by_channel):
                 report.merge(channel_report)
     finally:
         release_claims(engine, token)

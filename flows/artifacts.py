@@ -64,10 +64,15 @@ def hit_rows(hits: list[HitView]) -> list[dict]:
             "published": iso_utc(hit.published) or "",
             "matched terms": ", ".join(hit.terms),
             "snippet": hit.snippet,
-            "alerted": "no (first poll)" if hit.baseline else "yes",
+            "alerted": alert_text(hit),
         }
         for hit in hits[:MAX_ROWS]
     ]
+
+
+def alert_text(hit: HitView) -> str:
+    """Where the hit's alert stands (`store.alertstate`), error messages redacted."""
+    return redact(hit.alert.describe()) if hit.alert else "unknown"
 
 
 def _cell(text: str) -> str:

@@ -7,7 +7,10 @@ a former name), marked `backfilled`. Hits a rule would no longer find are kept.
 Without `alert` no delivery is queued, so neither this command nor any later pass sends
 anything for them. With `alert` each hit goes through the outbox like a pass's hit (one
 pending delivery per channel of the rule; the story claim keeps copies of a story the
-rule already alerted silent), and the relay runs at once, as at the end of a pass:
+rule already alerted silent), and so do the rule's stored hits in the window that it
+still matches and that were never alerted (stored by an earlier quiet backfill, on a
+feed's first poll, or while the rule had no channel; never one with any outbox row,
+so nothing is sent twice), and the relay runs at once, as at the end of a pass:
 storm control and cooldowns apply, a delivery that fails stays pending for the next pass.
 """
 
@@ -20,7 +23,7 @@ from alerts import RelayReport, send_pending
 from config.models import Config
 from flows.preview import Preview, RulePreview, preview_stored
 from store import database
-from store.backfill import BackfillSaved, FoundHit, save_backfill_hits
+from store.backfill import BackfillSaved, EarlierHit, FoundHit, save_backfill_hits
 
 
 @dataclass
@@ -39,9 +42,16 @@ def backfill_rules(config: Config, *, rule: str | None = None, since: datetime |
         rules = [p for p in preview.rules if p.status != "deleted"]
         found = [FoundHit(article_id, p.would_hit[article_id]) for p in rules for article_id in p.new]
         saved = save_backfill_hits(engine, found, alert=alert, channels_for_rule=_channels_for(config),
-                                   config_hash=config.config_hash, former_names=former_names(rules))
+                                   config_hash=config.config_hash, former_names=former_names(rules),
+                                   earlier=earlier_hits(rules) if alert else ())
         relay = send_pending(engine, config.channels, config.settings.alerts, rules=config.rules) if alert else None
     return BackfillReport(preview, saved, relay, {p.rule: len(p.new) for p in rules})
+
+
+def earlier_hits(rules: list[RulePreview]) -> list[EarlierHit]:
+    """The stored hits (under the rule's current name) that the rule, as written now, still finds."""
+    return [EarlierHit(p.stored[article_id].hit_id, p.rule, article_id) for p in rules for article_id in p.unchanged
+            if p.stored[article_id].rule == p.rule]
 
 
 def former_names(rules: list[RulePreview]) -> dict[str, tuple[str, ...]]:

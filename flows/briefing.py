@@ -25,7 +25,7 @@ from sqlmodel import Session
 from alerts.escape import escape_markdown, mark_snippet, markdown_link
 from store import database
 from store.events import EventView, list_events
-from store.views import HitView, iso_utc
+from store.views import HitView, iso_utc, story_alert_text
 from store.volume import StoryOutline, daily_counts, story_outlines, story_times
 
 DAYS = 30
@@ -88,18 +88,8 @@ def group_stories(hits: Sequence[HitView], outlines: Mapping[int, StoryOutline])
 
 
 def alert_state(hits: Sequence[HitView]) -> str:
-    """Where the story's alert stands, from its hits' deliveries (the alerting hit has them)."""
-    deliveries = {channel: status for hit in hits for channel, status in hit.deliveries.items()}
-    if deliveries:
-        by_status: dict[str, list[str]] = {}
-        for channel, status in sorted(deliveries.items()):
-            by_status.setdefault(status, []).append(channel)
-        return "; ".join(f"{status} to {', '.join(channels)}" for status, channels in by_status.items())
-    if all(hit.baseline for hit in hits):
-        return "not alerted (first poll of the feed: old news)"
-    if all(hit.backfilled for hit in hits):
-        return "not alerted (backfilled)"
-    return "not alerted (no channel, or an alert for the story went out earlier)"
+    """Where the story's alert stands: the one alert state of `store.alertstate`, as `hits` shows it."""
+    return story_alert_text(hits)
 
 
 def story_markdown(entry: StoryEntry, *, with_rule: bool = False) -> str:

@@ -117,7 +117,8 @@ class FieldText:
     `spaced` is None) they are running sums of the pieces' lengths, added up only as
     far as needed."""
 
-    __slots__ = ("name", "text", "base", "spaced", "pieces", "words", "places", "sentence_starts", "_starts", "_sums")
+    __slots__ = ("name", "text", "base", "spaced", "pieces", "words", "places", "sentence_starts", "lead", "_starts",
+                 "_sums")
 
     def __init__(self, name: str, text: str, base: int):
         self.name = name
@@ -125,6 +126,7 @@ class FieldText:
         self.base = base
         self.places: dict[str, list[int]] = {}  # global positions of words in every field, see Document
         self.sentence_starts: list[int] | None = None  # filled by the explanation, once
+        self.lead: tuple[int, int] | None = None  # the snippet of a hit with no match here, once
         self._starts: dict[str, list[int]] = {}  # character offsets of a word's first places
         self._sums: list[int] = []
         spaced = ascii_spaced(text)

@@ -1,9 +1,14 @@
 """Why a rule hit: the matched words as written, their fields, and a marked snippet.
 
-`explain_match` turns the evidence spans of a hit into a `RuleMatch`. The snippet is
-the sentence holding the most distinct matched terms (the earliest on a tie), plus
-the next sentence when the first is short, cut to at most SNIPPET_CHARS characters
-(plus an ellipsis at each cut end) around the first match in it; `marks` are the
+`explain_match` turns the evidence spans of a hit into a `RuleMatch`. The terms are
+listed once each, compared case-folded (`Tariffs` in the title and `tariffs` in the body
+are one term), each as it is most often written (the lower-case form on a tie), most
+telling first: phrases before single words, then the term found most often, then the
+earliest. The snippet is the body sentence holding the most distinct matched terms (the
+earliest on a tie; a body line that only repeats the headline does not count), plus the
+next sentence when the first is short; without a match in the body, the body's first
+sentence; without a body, the title. It is cut to at most SNIPPET_CHARS characters (plus
+an ellipsis at each cut end) around the first match in it; `marks` are the
 offsets of each matched term inside the snippet. A line break always ends a sentence;
 a '.' followed by a lower-case word or a digit ("U.S. officials", "Oct. 13") does not.
 
@@ -17,7 +22,9 @@ A hit without evidence (a rule such as `NOT x`) shows the first sentence.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
+from collections import Counter
 from typing import NamedTuple
 
 from matching.document import Document, FieldText
@@ -27,6 +34,7 @@ from matching.tokens import fold_word
 SNIPPET_CHARS = 400
 SHORT_SENTENCE_CHARS = 160
 MAX_EVIDENCE = 200
+LEAD_CHARS = 2000  # how much of a body `lead_sentences` splits
 _ELLIPSIS = "…"
 _STOPS = ".!?…。！？\n"
 # the text up to a run of stops, the run, then (looked at, not consumed: the next run
@@ -71,11 +79,27 @@ def explain_spans(
     """(terms, fields, snippet, marks) for sorted, distinct evidence spans."""
     located = document.located
     found = [located.get((span, cjk_words)) or locate(document, span, cjk_words) for span in evidence]
-    terms = tuple(dict.fromkeys([item.written for item in found]))
+    terms = rank_terms(found)
     names = {item.field.name for item in found}
     fields = tuple(name for name in ("title", "body") if name in names)
     snippet, marks = build_snippet(document, found)
     return terms, fields, snippet, marks
+
+
+def rank_terms(found: list[Found]) -> tuple[str, ...]:
+    """Each matched term once (by its folded key), as most often written, most telling first."""
+    forms: dict[str, Counter] = {}
+    for item in found:
+        forms.setdefault(item.key, Counter())[item.written] += 1
+    ranked = sorted(forms, key=lambda key: (-key.count(" "), -forms[key].total()))  # stable: earliest first
+    return tuple(best_form(forms[key]) for key in ranked)
+
+
+def best_form(written: Counter) -> str:
+    """The form written most often; on a tie, the one with fewest capitals."""
+    if len(written) == 1:
+        return next(iter(written))
+    return max(written, key=lambda form: (written[form], -sum(c.isupper() for c in form)))
 
 
 def locate(document: Document, span: tuple[int, int], cjk_words: tuple[str, ...]) -> Found:
@@ -122,13 +146,58 @@ def narrow_cjk(word: str, cjk_words: tuple[str, ...], from_end: bool) -> int:
 
 
 def build_snippet(document: Document, found: list[Found]) -> tuple[str, Marks]:
-    if not found:
-        title, body = document.fields
-        field = body if body.text.strip() else title
-        return cut_window(field.text, *add_short_next(field, *sentence_around(field, 0)), [])
-    field, low, high = strongest_sentence(found)
-    low, high = add_short_next(field, low, high)
-    return cut_window(field.text, low, high, [item for item in found if item.field is field])
+    """The body sentence where the terms meet (a body line that repeats the headline does not
+    count); the body's first sentence when none holds a term; the title only without a body."""
+    title, body = document.fields
+    if not body.text.strip():
+        if not found:
+            return cut_window(title.text, *add_short_next(title, *sentence_around(title, 0)), [])
+        field, low, high = strongest_sentence(found)
+        return cut_window(title.text, *add_short_next(title, low, high), found)
+    headline = normalise(title.text)
+    sentences = {item.sentence for item in found if item.field is body}
+    headlines = {sentence for sentence in sentences if repeats_title(body, sentence, headline)}
+    in_body = [item for item in found if item.field is body and item.sentence not in headlines]
+    if in_body:
+        low, high = add_short_next(body, *strongest_sentence(in_body)[1:])
+    else:
+        low, high = lead_sentences(body, headline)
+    return cut_window(body.text, low, high, [item for item in found if item.field is body])
+
+
+@functools.lru_cache(maxsize=1024)
+def normalise(text: str) -> str:
+    """Case-folded, spaces collapsed, no closing stop: how a headline is compared."""
+    return " ".join(text.casefold().split()).rstrip(".!?…。！？")
+
+
+def repeats_title(field: FieldText, sentence: tuple[int, int], headline: str) -> bool:
+    """Is this sentence the headline again (pages often repeat it atop the body)?"""
+    if not headline or sentence[1] - sentence[0] > 2 * len(headline) + 40:
+        return False  # far longer than the headline, whatever its spacing
+    text = normalise(field.text[sentence[0]:sentence[1]])
+    return bool(text) and (text in headline or (headline in text and len(text) <= len(headline) + 12))
+
+
+def lead_sentences(field: FieldText, headline: str) -> tuple[int, int]:
+    """The body's first sentence that is not empty and does not repeat the headline (else the
+    first), plus the next one when it is short; found once per field. Only the first
+    LEAD_CHARS are split: the lead is all a snippet needs."""
+    if field.lead is None:
+        field.lead = find_lead(field, headline)
+    return field.lead
+
+
+def find_lead(field: FieldText, headline: str) -> tuple[int, int]:
+    text = field.text[:LEAD_CHARS]
+    starts = field.sentence_starts or find_sentence_starts(text)
+    ranges = [(start, end) for start, end in zip(starts, [*starts[1:], len(text)]) if end <= len(text)]
+    ranges = [(low, high) for low, high in ranges if text[low:high].strip()] or ranges[:1]
+    index = next((i for i, sentence in enumerate(ranges) if not repeats_title(field, sentence, headline)), 0)
+    low, high = ranges[index]
+    if high - low < SHORT_SENTENCE_CHARS and index + 1 < len(ranges) and ranges[index + 1][1] - low <= SNIPPET_CHARS:
+        high = ranges[index + 1][1]
+    return low, high
 
 
 def strongest_sentence(found: list[Found]) -> tuple[FieldText, int, int]:

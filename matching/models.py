@@ -19,9 +19,9 @@ class MatchInput:
 class RuleMatch:
     """Why one rule hit one article.
 
-    `terms` are the matched words as they appear in the text (deduplicated, in order of
-    first appearance); `snippet` is the sentence or two around the strongest match, as
-    plain text; `marks` are the (start, end) character offsets of each matched word in
+    `terms` are the matched words as they appear in the text, once each (compared
+    case-folded), most telling first (see `matching.explain`); `snippet` is the body
+    sentence or two where the terms meet, as plain text; `marks` are the (start, end) character offsets of each matched word in
     `snippet`, so each output format (email HTML, markdown, terminal) marks them itself.
     """
 

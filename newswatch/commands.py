@@ -160,7 +160,8 @@ def cmd_hits(args: argparse.Namespace) -> int:
         also = f"    also reported by: {', '.join(c.feed for c in hit.also_reported_by)}\n" if hit.also_reported_by else ""
         flags = "".join(f"  ({flag})" for flag, on in (("baseline", hit.baseline), ("backfilled", hit.backfilled),
                                                        ("imported", hit.imported)) if on)
-        print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed})\n{also}"
+        alert = f"    alert: {hit.alert.describe()}\n" if hit.alert else ""
+        print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed})\n{also}{alert}"
               f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
     print(f"{len(hits)} hit(s)", file=sys.stderr)
     return EXIT_OK

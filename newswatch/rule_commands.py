@@ -78,7 +78,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     for rule, found in report.per_rule.items():
         print(f"[{rule}] {found} new hit(s)")
     saved = report.saved
-    how = (f"{len(saved.alerting_hit_ids)} alerting, {saved.deliveries} deliveries queued" if args.alert
+    how = (f"{len(saved.alerting_hit_ids)} alerting, {saved.deliveries} deliveries queued, of them "
+           f"{len(saved.earlier_hit_ids)} hit(s) stored earlier and never alerted" if args.alert
            else "recorded as backfilled, no alert")
     print(f"backfill: {len(saved.hit_ids)} hit(s) stored from {report.preview.articles} stored article(s) ({how})")
     if report.relay is not None:

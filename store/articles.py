@@ -22,8 +22,8 @@ from sqlmodel import Session
 from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
-from store.stories import assign_stories, lock_story_index, prune_story_index
-from store.tables import Article, Delivery, Hit, SeenEntry, StoryAlert, as_utc, utcnow
+from store.stories import assign_stories, claim_stories, lock_story_index, prune_story_index
+from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
 from store.text import clean_text
 from store.upsert import insert_ignore_returning
 
@@ -217,14 +217,8 @@ def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, Rule
         imported=item.imported,
         found_at=_found_at(item, found_at),
     ) for _, article_id, _, match, item in hits]).scalars())
-    firsts: dict[tuple[str, int], int] = {}  # (rule, story) -> its first alerting hit in this batch
-    for (_, _, story_id, match, item), hit_id in zip(hits, hit_ids):
-        if item.alerts:
-            firsts.setdefault((match.rule, story_id), hit_id)
-    claimed = set(insert_ignore_returning(
-        session, StoryAlert.__table__,
-        [{"rule": rule, "story_id": story, "hit_id": hit_id} for (rule, story), hit_id in firsts.items()],
-        StoryAlert.__table__.c.hit_id))
+    claimed = claim_stories(session, [(match.rule, story_id, hit_id) for (_, _, story_id, match, item), hit_id
+                                      in zip(hits, hit_ids) if item.alerts])
     deliveries = []
     for (saved, _, _, match, item), hit_id in zip(hits, hit_ids):
         if item.baseline:

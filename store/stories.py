@@ -4,7 +4,7 @@
 text, looks up candidates that share an LSH band among the articles of the last
 `STORY_WINDOW` (stored, or earlier in the batch), verifies the best few with
 `is_same_story`, and files the article under the story of the earliest match (or starts
-a new story, whose id is the article's own id). `claim_story` is the one decision "does
+a new story, whose id is the article's own id). `claim_stories` is the one decision "does
 this hit alert?": the first alerting hit of a rule in a story claims it through a unique
 key, later copies do not alert.
 `story_copies` answers "who else reported this?" for the history and the messages.
@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from store.similarity import BAND_ROWS, NUM_PERM, Sketch, band_keys, is_same_story, sketch_text
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
-from store.upsert import insert_ignore
+from store.upsert import insert_ignore_returning
 
 STORY_WINDOW = timedelta(days=7)
 MAX_CANDIDATES = 20
@@ -195,10 +195,22 @@ def _find_story(sketch: Sketch, bands: list[str], stored: list[Candidate], batch
     return min(matches, default=None)
 
 
-def claim_story(session: Session, rule: str, story_id: int, hit_id: int) -> bool:
-    """True for the rule's first alerting hit in this story (it alerts); False for a copy."""
-    return insert_ignore(session, StoryAlert.__table__, {"rule": rule, "story_id": story_id, "hit_id": hit_id}) \
-        is not None
+def claim_stories(session: Session, candidates: Sequence[tuple[str, int, int]]) -> set[int]:
+    """The one decision "does this hit alert?": of the (rule, story id, hit id) candidates,
+    in order, the hits that hold their rule's claim on their story. The rule's first
+    alerting hit in a story claims it (a unique key, so two racing savers never both win);
+    later copies lose. A hit that holds the claim already (stored while the rule had no
+    channel, alerted now by `backfill --alert`) keeps it."""
+    firsts: dict[tuple[str, int], int] = {}
+    for rule, story_id, hit_id in candidates:
+        firsts.setdefault((rule, story_id), hit_id)
+    table = StoryAlert.__table__
+    won = set(insert_ignore_returning(session, table, [{"rule": rule, "story_id": story, "hit_id": hit_id}
+                                                       for (rule, story), hit_id in firsts.items()], table.c.hit_id))
+    lost = [hit_id for hit_id in firsts.values() if hit_id not in won]
+    for chunk in in_chunks(lost):
+        won.update(session.execute(select(table.c.hit_id).where(table.c.hit_id.in_(chunk))).scalars())
+    return won
 
 
 def story_ids(session: Session, article_ids: Iterable[int]) -> dict[int, int]:

@@ -1,7 +1,8 @@
 """Read-only views of stored hits, as plain data for the CLI, alerts and artifacts.
 
 `to_hit_view` builds a view from one row; `add_context` fills in what needs other rows:
-the hit's story, the other outlets that reported it, and where its alerts stand.
+the hit's story, the other outlets that reported it, and where its alerts stand (each
+channel's delivery status, and the one `alert` state decided by `store.alertstate`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import datetime
 from sqlalchemy import Select
 from sqlmodel import Session, select
 
-from store.stories import StoryCopy, others, story_copies, story_ids
-from store.tables import Article, Delivery, Feed, Hit, as_utc
+from store.alertstate import AlertState, ChannelDelivery, decide_alert_state
+from store.stories import StoryCopy, in_chunks, others, story_copies, story_ids
+from store.tables import Article, Delivery, Feed, Hit, StoryAlert, as_utc
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class HitView:
     backfilled: bool = False  # found by `newswatch backfill` among stored articles
     imported: bool = False  # found in an archive loaded by `newswatch import`
     language_source: str | None = None  # how `language` was decided (extractors.language)
+    alert: AlertState | None = None  # where the alert stands (filled in by add_context)
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -53,6 +56,7 @@ class HitView:
         data["marks"] = [list(m) for m in self.marks]
         data["story"] = data.pop("story_id")
         data["also_reported_by"] = [{"feed": c.feed, "url": c.url, "title": c.title} for c in self.also_reported_by]
+        data["alert"] = self.alert.to_json() if self.alert else None
         return data
 
 
@@ -92,19 +96,52 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
 
 
 def add_context(session: Session, views: Sequence[HitView]) -> list[HitView]:
-    """The views with their story, the other outlets in it, and each channel's delivery status."""
+    """The views with their story, the other outlets in it, each channel's delivery status
+    and the hit's alert state."""
     stories = story_ids(session, [view.article_id for view in views])
     copies = story_copies(session, stories.values())
-    statuses: dict[int, dict[str, str]] = {}
-    hit_ids = [view.hit_id for view in views]
-    for start in range(0, len(hit_ids), 500):
-        rows = session.execute(select(Delivery.hit_id, Delivery.channel, Delivery.status)
-                               .where(Delivery.hit_id.in_(hit_ids[start:start + 500])))
-        for hit_id, channel, status in rows:
-            statuses.setdefault(hit_id, {})[channel] = status
+    outbox = delivery_rows(session, [view.hit_id for view in views])
+    claims = story_claims(session, stories.values())
     return [
         replace(view, story_id=stories[view.article_id],
                 also_reported_by=others(copies.get(stories[view.article_id], []), view.article_id, view.feed),
-                deliveries=statuses.get(view.hit_id, {}))
+                deliveries={d.channel: d.status for d in outbox.get(view.hit_id, [])},
+                alert=decide_alert_state(outbox.get(view.hit_id, []), hit_id=view.hit_id, baseline=view.baseline,
+                                         backfilled=view.backfilled, imported=view.imported,
+                                         story_claimed_by=claims.get((view.rule, stories[view.article_id]))))
         for view in views
     ]
+
+
+def delivery_rows(session: Session, hit_ids: Sequence[int]) -> dict[int, list[ChannelDelivery]]:
+    """hit id -> its outbox rows, by channel name."""
+    rows: dict[int, list[ChannelDelivery]] = {}
+    for chunk in in_chunks(list(hit_ids)):
+        for delivery in session.execute(select(Delivery).where(Delivery.hit_id.in_(chunk))
+                                        .order_by(Delivery.channel)).scalars():
+            rows.setdefault(delivery.hit_id, []).append(ChannelDelivery(
+                delivery.channel, delivery.status, delivery.attempts, delivery.sent_at, delivery.last_error,
+                delivery.next_attempt_at, delivery.created_at))
+    return rows
+
+
+def story_claims(session: Session, stories) -> dict[tuple[str, int], int]:
+    """(rule, story id) -> the hit that claimed the story for the rule (the one that alerts it)."""
+    claims: dict[tuple[str, int], int] = {}
+    for chunk in in_chunks(list(set(stories))):
+        claims.update({(rule, story): hit_id for rule, story, hit_id in session.execute(
+            select(StoryAlert.rule, StoryAlert.story_id, StoryAlert.hit_id).where(StoryAlert.story_id.in_(chunk)))})
+    return claims
+
+
+def story_alert_text(hits: Sequence[HitView]) -> str:
+    """Where a story's alert stands, for lists that show a rule's story once (copies folded
+    in): the state of the hit that holds it (the one queued for alerts, else the first), and
+    how many copies were grouped with it rather than alerted again."""
+    ordered = sorted(hits, key=lambda hit: hit.hit_id)
+    holder = next((hit for hit in ordered if hit.alert and hit.alert.state != "not_alerted"), ordered[0])
+    copies = sum(1 for hit in ordered if hit.alert and hit.alert.reason == "grouped")
+    text = holder.alert.describe() if holder.alert else "unknown"
+    if copies and holder.alert and holder.alert.reason != "grouped":
+        text += f"; {copies} cop{'y' if copies == 1 else 'ies'} grouped with it, not alerted again"
+    return text

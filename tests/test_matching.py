@@ -323,10 +323,34 @@ def test_match_returns_only_hits_in_rule_order_with_the_rule_hash() -> None:
 def test_explanation_keeps_original_casing_fields_and_marks() -> None:
     body = "Officials met on Monday. Pyongyang shipped Ballistic Missiles to Moscow, officials said. Nothing else."
     [match] = hits('@dprk AND "ballistic missile*"', body, title="DPRK news")
-    assert match.terms == ("DPRK", "Pyongyang", "Ballistic Missiles")
+    assert match.terms == ("Ballistic Missiles", "DPRK", "Pyongyang")  # phrases first, then as first found
     assert match.fields == ("title", "body")
     assert match.snippet == "Pyongyang shipped Ballistic Missiles to Moscow, officials said. Nothing else."
     assert marked(match) == ["Pyongyang", "Ballistic Missiles"]
+
+
+def test_terms_are_listed_once_case_folded_phrases_and_frequent_ones_first() -> None:
+    body = "Tariffs rose. New tariffs on China and more tariffs. The trade war goes on, China says."
+    [match] = hits('tariff* OR china OR "trade war"', body, title="TARIFFS and China")
+    assert match.terms == ("trade war", "tariffs", "China")  # phrase; 4x tariffs as written 2x; 3x China
+    assert len({term.casefold() for term in match.terms}) == len(match.terms)
+
+
+def test_snippet_is_the_body_sentence_not_the_headline_repeated_atop_the_body() -> None:
+    title = "Tariffs on China rise"
+    body = "Tariffs on China rise\nMarkets were calm. Washington raised tariffs on China again on Monday."
+    [match] = hits("tariff* AND china", body, title=title)
+    assert match.snippet == "Washington raised tariffs on China again on Monday."
+    assert marked(match) == ["tariffs", "China"]
+
+
+def test_a_title_only_hit_shows_the_body_lead_not_the_title() -> None:
+    [match] = hits("title:sanctions", "The council met on Monday. It agreed on new measures.",
+                   title="New sanctions on shipping")
+    assert match.fields == ("title",) and match.snippet.startswith("The council met on Monday.")
+    assert match.marks == ()
+    [match] = hits("sanctions", "", title="New sanctions on shipping")
+    assert match.snippet == "New sanctions on shipping" and marked(match) == ["sanctions"]
 
 
 def test_snippet_picks_the_sentence_with_most_distinct_terms() -> None:

@@ -127,3 +127,34 @@ def test_backfill_since_limits_articles_and_unknown_rule_fails(site, webhook, tm
     assert code == 0 and "backfill: 0 hit(s) stored from 0 stored article(s)" in out
     code, _, err = run_cli(capsys, "backfill", "--config", str(config_dir), "--rule", "Nope")
     assert code == 1 and "no rule named 'Nope'" in err
+
+
+def test_backfill_alert_after_a_quiet_backfill_alerts_those_hits_exactly_once(
+        site, webhook, tmp_path, database_url, capsys):
+    """The hits a quiet backfill stored are alerted by a later `backfill --alert`, once; a
+    second `backfill --alert` and later passes send nothing more."""
+    urls = publish(site)
+    config_dir = outlet_config(tmp_path / "config", site, webhook, database_url)
+    run_pass(load_config(config_dir))
+    edit_rules(config_dir)
+    code, out, err = run_cli(capsys, "backfill", "--config", str(config_dir))
+    assert code == 0 and "backfill: 3 hit(s) stored" in out, err
+    quiet = [hit for hit in stored_hits(capsys, config_dir) if hit["backfilled"]]
+    assert {hit["alert"]["state"] for hit in quiet} == {"not_alerted"}
+    assert {hit["alert"]["reason"] for hit in quiet} == {"backfilled"}
+
+    code, out, err = run_cli(capsys, "backfill", "--config", str(config_dir), "--alert")
+    assert code == 0, err
+    assert "backfill: 0 hit(s) stored" in out and "3 alerting, 3 deliveries queued" in out
+    assert "3 hit(s) stored earlier and never alerted" in out and "alerts: 3 sent" in out
+    alerts = webhook.received[5:]
+    assert sorted(next(slug for _, slug in NEW_HITS if ARTICLES[slug][0] in alert["title"]) for alert in alerts) \
+        == sorted(slug for _, slug in NEW_HITS)
+    backfilled = [hit for hit in stored_hits(capsys, config_dir) if hit["backfilled"]]
+    assert pairs(backfilled, urls) == NEW_HITS
+    assert all(hit["alert"]["state"] == "sent" and hit["alert"]["channels"] == ["hook"] for hit in backfilled)
+
+    code, out, _ = run_cli(capsys, "backfill", "--config", str(config_dir), "--alert")
+    assert code == 0 and "0 alerting, 0 deliveries queued" in out
+    run_pass(load_config(config_dir))
+    assert len(webhook.received) == 8 and rows(database_url)["deliveries"] == 8

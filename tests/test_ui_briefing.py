@@ -59,7 +59,7 @@ def test_the_rule_briefing_reads_at_1400_px_with_its_volume_picture(prefect_serv
             picture = page.locator("img[alt^='Distinct stories a day']").first
             sparkline = page.get_by_text(re.compile(r"max \d+/day")).first
             spike = page.get_by_text("Spike: 10 stories in 6 h").first
-            alerted = page.get_by_text("sent to desk").first
+            alerted = page.get_by_text(re.compile(r"sent [0-9: -]+UTC to desk")).first
             for element in (title, outlets, sentence, picture, sparkline, spike, alerted):
                 element.wait_for(timeout=30_000)
                 box = element.bounding_box()
