@@ -32,7 +32,24 @@ def story_text(number: int) -> str:
     return " ".join(sentences)
 
 
+GERMAN_LEAD = (  # what a German outlet writes above the wire text it carries: its language is decided from the text
+    "Der Vulkan auf der Insel ist nach Angaben der Behörden am Wochenende erneut ausgebrochen. "
+    "Die Bewohner der umliegenden Dörfer wurden aufgefordert, ihre Häuser vorerst nicht zu verlassen "
+    "und die Fenster geschlossen zu halten. Der Flughafen bleibt bis auf Weiteres geschlossen, "
+    "mehrere Flüge wurden gestrichen oder umgeleitet. Wissenschaftler der örtlichen Messstation "
+    "beobachten die Lage rund um die Uhr und rechnen mit weiteren Erschütterungen in den kommenden Tagen. "
+    "Die Regierung hat Notunterkünfte in Schulen und Turnhallen eingerichtet, in denen bereits "
+    "mehrere hundert Familien untergekommen sind. Freiwillige Helfer verteilen Wasser, Decken und "
+    "Atemschutzmasken an die Menschen, die ihre Häuser verlassen mussten. Die Polizei sperrte die "
+    "Straßen zum Gipfel und warnte Schaulustige davor, sich dem Krater zu nähern. Nach Einschätzung "
+    "der Fachleute ist die Gefahr für die Küstenorte derzeit gering, doch die Lage könne sich jederzeit "
+    "ändern. Wir dokumentieren im Folgenden den Bericht der Nachrichtenagentur im Wortlaut"
+)
+
+
 def story_page(title: str, text: str, language: str = "en") -> str:
+    if language == "de":
+        text = f"{GERMAN_LEAD}. {text}"
     paragraphs = "".join(f"<p>{escape(part)}.</p>" for part in text.split(". ") if part)
     return (f"<!doctype html><html lang='{language}'><head><title>{escape(title)}</title></head><body><article>"
             f"<h1>{escape(title)}</h1>{paragraphs}</article></body></html>")

@@ -48,7 +48,8 @@ def test_hits_and_artifacts_tell_sent_failed_no_channel_and_grouped_apart(prefec
                                                                           tmp_path, capsys):
     from prefect.client.orchestration import get_client
 
-    from flows.artifacts import rule_slug
+    from config import load_config
+    from flows.artifacts import rule_key
     from flows.monitor import monitor
     from tests.test_prefect_artifacts import _read
 
@@ -82,9 +83,10 @@ def test_hits_and_artifacts_tell_sent_failed_no_channel_and_grouped_apart(prefec
     assert out.count("alert: not alerted: copy of a story already alerted") == 3 and "alert: sent " in out
 
     run_id = state.state_details.flow_run_id
+    instance = load_config(config).settings.instance
     with get_client(sync_client=True) as client:
         shown = {key: alert_texts(_read(client, key, run_id)[0])
-                 for key in ("monitor-hits", *(rule_slug(rule) for rule in rules))}
+                 for key in ("monitor-hits", *(rule_key(rule, instance) for rule in rules))}
     for key, texts in shown.items():
         assert texts and not any(text.startswith("yes") for text in texts), key
     run = shown["monitor-hits"]
@@ -93,7 +95,7 @@ def test_hits_and_artifacts_tell_sent_failed_no_channel_and_grouped_apart(prefec
     assert sum(text.startswith("sent ") and " UTC to good" in text for text in run) == 1
     grouped = [text for text in run if "copy of a story already alerted" in text or "1 copy grouped with it" in text]
     assert len(grouped) == 3  # each rule's copy: listed as grouped, or folded into its story with that note
-    silent = shown[rule_slug("Silent")]
+    silent = shown[rule_key("Silent", instance)]
     assert all(text.startswith("not alerted: ") for text in silent)
     assert any(text.startswith("not alerted: no channel configured") for text in silent)
 
