@@ -34,6 +34,7 @@ from config.models import (
     Schedule,
     Settings,
     Source,
+    WatchdogSettings,
 )
 from config.secrets import fill_placeholders
 from config.yamlfile import YamlProblem, read_yaml
@@ -193,6 +194,7 @@ def _build_settings(model: schema.SettingsSchema, environ: Mapping[str, str]) ->
         fetch=FetchSettings(**fetch),
         alerts=AlertSettings(**model.alerts.model_dump()),
         retention_days=model.retention_days,
+        watchdog=WatchdogSettings(**model.watchdog.model_dump()),
     )
 
 

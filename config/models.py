@@ -57,12 +57,23 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class WatchdogSettings:
+    """The dead-man's switch: when the operator channel is told the monitor itself is failing."""
+
+    missed_passes: int = 3  # no pass completed for this many scheduled intervals
+    silent_feed_factor: float = 4.0  # a feed quiet for this many times its usual gap between items
+    silent_feed_min_items: int = 6  # items of history a feed needs before its silence is judged
+    prefect_notification_block: str | None = None  # "block-type/name": Prefect tells while nothing runs
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///data/newswatch.db"
     schedule: Schedule = field(default_factory=Schedule)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     retention_days: int | None = None
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
 
 
 @dataclass(frozen=True)

@@ -81,12 +81,20 @@ class AlertsSchema(Strict):
     send_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
 
 
+class WatchdogSchema(Strict):
+    missed_passes: int = Field(default=3, ge=1, le=1000)
+    silent_feed_factor: float = Field(default=4.0, gt=1, le=1000)
+    silent_feed_min_items: int = Field(default=6, ge=3, le=1000)
+    prefect_notification_block: str | None = Field(default=None, pattern=r"^[a-z0-9-]+/[^/]+$")
+
+
 class SettingsSchema(Strict):
     database_url: str = "sqlite:///data/newswatch.db"
     schedule: ScheduleSchema = ScheduleSchema()
     fetch: FetchSchema = FetchSchema()
     alerts: AlertsSchema = AlertsSchema()
     retention_days: int | None = Field(default=None, ge=1)
+    watchdog: WatchdogSchema = WatchdogSchema()
 
 
 class FeedSchema(Strict):

@@ -1,0 +1,120 @@
+"""The monitor's own health, as rows: completed passes and the incidents the operator was told of.
+
+`record_completed_pass` is what "the monitor works" means: a pass got through polling and
+storing. An incident (`stalled`, `all_feeds_failed`, `feed_silent:<feed id>`) is one row per
+key; `open_incident` and `close_incident` change it with a compare-and-set update and queue
+the operator notice in that same transaction, so however many passes (or shards) see the
+same condition, the operator hears of it once when it starts and once when it ends.
+`item_history` reads what a feed's silence is judged against: its items' times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, func, update
+from sqlmodel import Session, select
+
+from store.notices import queue_notice
+from store.stories import in_chunks
+from store.tables import Article, CompletedPass, Incident, as_utc, utcnow
+from store.upsert import insert_ignore
+
+KEEP_PASSES = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    shard: str
+    started_at: datetime
+    finished_at: datetime
+    feeds_polled: int
+    feeds_failed: int
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    key: str
+    opened_at: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class IncidentNotice:
+    """What the operator is told when an incident opens or closes."""
+
+    kind: str
+    subject: str
+    body: str
+
+
+def record_completed_pass(engine: Engine, record: PassRecord) -> None:
+    """Add a completed pass; forget those older than KEEP_PASSES (only the newest is read)."""
+    with Session(engine) as session:
+        session.add(CompletedPass(shard=record.shard, started_at=record.started_at, finished_at=record.finished_at,
+                                  feeds_polled=record.feeds_polled, feeds_failed=record.feeds_failed))
+        session.execute(CompletedPass.__table__.delete().where(
+            CompletedPass.finished_at < record.finished_at - KEEP_PASSES))
+        session.commit()
+
+
+def last_completed_pass(engine: Engine) -> PassRecord | None:
+    with Session(engine) as session:
+        row = session.exec(select(CompletedPass).order_by(CompletedPass.finished_at.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return PassRecord(row.shard, as_utc(row.started_at), as_utc(row.finished_at), row.feeds_polled, row.feeds_failed)
+
+
+def open_incident(engine: Engine, key: str, notice: IncidentNotice | None, detail: str = "") -> bool:
+    """Open the incident `key` unless it is open; True (and `notice` queued) only for the call that opened it."""
+    with Session(engine) as session:
+        insert_ignore(session, Incident.__table__, {"key": key, "is_open": False, "detail": ""})
+        opened = session.execute(update(Incident).where(Incident.key == key, Incident.is_open.is_(False))
+                                 .values(is_open=True, opened_at=utcnow(), closed_at=None, detail=detail)).rowcount
+        if opened and notice is not None:
+            queue_notice(session, notice.kind, notice.subject, notice.body)
+        session.commit()
+    return bool(opened)
+
+
+def close_incident(engine: Engine, key: str, notice: IncidentNotice | None) -> bool:
+    """Close the incident `key` if it is open; True (and `notice` queued) only for the call that closed it."""
+    with Session(engine) as session:
+        closed = session.execute(update(Incident).where(Incident.key == key, Incident.is_open.is_(True))
+                                 .values(is_open=False, closed_at=utcnow())).rowcount
+        if closed and notice is not None:
+            queue_notice(session, notice.kind, notice.subject, notice.body)
+        session.commit()
+    return bool(closed)
+
+
+def open_incidents(engine: Engine, prefix: str = "") -> list[IncidentView]:
+    with Session(engine) as session:
+        rows = session.exec(select(Incident).where(Incident.is_open.is_(True), Incident.key.startswith(prefix))
+                            .order_by(Incident.opened_at))
+        return [IncidentView(row.key, as_utc(row.opened_at), row.detail) for row in rows]
+
+
+def last_item_at(engine: Engine, feed_ids: Sequence[int]) -> dict[int, datetime]:
+    """When each feed last brought a new item (the newest stored article's fetch time)."""
+    result: dict[int, datetime] = {}
+    with Session(engine) as session:
+        for chunk in in_chunks(list(feed_ids)):
+            query = (select(Article.feed_id, func.max(Article.fetched_at))
+                     .where(Article.feed_id.in_(chunk)).group_by(Article.feed_id))
+            result.update({feed_id: as_utc(at) for feed_id, at in session.exec(query)})
+    return result
+
+
+def item_history(engine: Engine, feed_id: int, items: int) -> list[datetime]:
+    """The times of a feed's newest `items` items, oldest first: when each was published,
+    or when it was fetched if it has no date or claims a date after that (a feed's first
+    poll fetches its whole backlog at once, so fetch times alone would show no gaps)."""
+    with Session(engine) as session:
+        rows = session.exec(select(Article.published, Article.fetched_at).where(Article.feed_id == feed_id)
+                            .order_by(Article.fetched_at.desc(), Article.id.desc()).limit(items)).all()
+    times = [min(as_utc(published), as_utc(fetched)) if published else as_utc(fetched) for published, fetched in rows]
+    return sorted(times)
