@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from store.notices import queue_notice
 from store.stories import in_chunks
-from store.tables import Article, CompletedPass, Incident, as_utc, utcnow
+from store.tables import Article, CompletedPass, Feed, Incident, Notice, as_utc, utcnow
 from store.upsert import insert_ignore
 
 KEEP_PASSES = timedelta(days=90)
@@ -118,3 +118,28 @@ def item_history(engine: Engine, feed_id: int, items: int) -> list[datetime]:
                             .order_by(Article.fetched_at.desc(), Article.id.desc()).limit(items)).all()
     times = [min(as_utc(published), as_utc(fetched)) if published else as_utc(fetched) for published, fetched in rows]
     return sorted(times)
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    name: str
+    url: str
+    error_count: int
+    last_error: str | None
+    parked: bool
+    last_ok_at: datetime | None
+
+
+def feed_health(engine: Engine, urls: Sequence[str]) -> list[FeedHealth]:
+    """How each of these feeds is doing (feeds never polled yet have no row)."""
+    with Session(engine) as session:
+        rows = [row for chunk in in_chunks(list(urls)) for row in session.exec(select(Feed).where(Feed.url.in_(chunk)))]
+    return [FeedHealth(row.name, row.url, row.error_count,
+                       f"{row.last_error_class}: {row.last_error}" if row.last_error_class else None,
+                       row.parked, as_utc(row.last_ok_at)) for row in rows]
+
+
+def notice_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        rows = session.exec(select(Notice.status, func.count()).group_by(Notice.status)).all()
+    return {status: count for status, count in rows}
