@@ -48,6 +48,9 @@ def stall_automation(deployment_id: UUID, block_document_id: UUID, within: timed
         expect={COMPLETED},
         match={"prefect.resource.id": "prefect.flow-run.*"},
         match_related={"prefect.resource.id": f"prefect.deployment.{deployment_id}"},
+        # one window per deployment, opened only by a completed run: without `for_each` the
+        # server opens a new window after every one that fired, and tells the stall again each time
+        for_each={"related:deployment:prefect.resource.id"},
         threshold=1,
         within=within,
     )
