@@ -30,8 +30,8 @@ from sqlalchemy import Engine
 
 from config.models import Config, Schedule, WatchdogSettings
 from store import FeedState
-from store.health import (IncidentNotice, PassRecord, close_incident, item_history, last_completed_pass, last_item_at,
-                          open_incident, open_incidents, record_completed_pass)
+from store.health import (IncidentNotice, PassRecord, close_incident, item_histories, last_completed_pass,
+                          last_item_at, open_incident, open_incidents, record_completed_pass)
 
 STALLED = "stalled"
 STALL_WATCH_TAG = "newswatch-stall-watch"  # on a deployment whose stalls Prefect tells (flows.stall_automation)
@@ -127,25 +127,24 @@ def usual_gap(times: Sequence[datetime], min_items: int) -> timedelta | None:
 
 
 def check_silent_feeds(engine: Engine, config: Config, answered: Sequence[FeedState], now: datetime) -> None:
-    """Open or close `feed_silent:<id>` for the feeds that answered this pass."""
+    """Open or close `feed_silent:<id>` for the feeds that answered this pass. Only the feeds
+    quiet for longer than the least silence that can count have their history read."""
     watchdog = config.settings.watchdog
     interval = schedule_interval(config.settings.schedule, now)
     last_items = last_item_at(engine, [feed.id for feed in answered])
+    quiet = [feed for feed in answered
+             if feed.id in last_items and now - last_items[feed.id] > watchdog.silent_feed_factor * interval]
+    histories = item_histories(engine, [feed.id for feed in quiet], HISTORY_ITEMS)
     already_silent = {incident.key for incident in open_incidents(engine, SILENT_FEED)}
     for feed in answered:
-        last = last_items.get(feed.id)
-        if last is None:
-            continue
-        key = f"{SILENT_FEED}{feed.id}"
-        quiet_for = now - last
-        if quiet_for > watchdog.silent_feed_factor * interval:  # the least silence that can count
-            gap = usual_gap(item_history(engine, feed.id, HISTORY_ITEMS), watchdog.silent_feed_min_items)
-            if gap is not None and quiet_for > watchdog.silent_feed_factor * max(gap, interval):
-                open_incident(engine, key, _silent_notice(feed, last, quiet_for, gap, watchdog),
+        key, last = f"{SILENT_FEED}{feed.id}", last_items.get(feed.id)
+        gap = usual_gap(histories.get(feed.id, []), watchdog.silent_feed_min_items)
+        if gap is not None and now - last > watchdog.silent_feed_factor * max(gap, interval):
+            if key not in already_silent:  # told already: no write transaction per pass
+                open_incident(engine, key, _silent_notice(feed, last, now - last, gap, watchdog),
                               detail=json.dumps({"feed": feed.name, "url": feed.url, "last_item_at": last.isoformat(),
                                                  "usual_gap_hours": round(gap.total_seconds() / 3600, 2)}))
-                continue
-        if key in already_silent:
+        elif key in already_silent and last is not None:
             close_incident(engine, key, IncidentNotice(
                 "feed_publishing", f"feed publishing again: {feed.name}",
                 f"The feed {feed.name} ({feed.url}) has new items again (the last at {last:%Y-%m-%d %H:%M} UTC)."))

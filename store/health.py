@@ -5,7 +5,7 @@ storing. An incident (`stalled`, `all_feeds_failed`, `feed_silent:<feed id>`) is
 key; `open_incident` and `close_incident` change it with a compare-and-set update and queue
 the operator notice in that same transaction, so however many passes (or shards) see the
 same condition, the operator hears of it once when it starts and once when it ends.
-`item_history` reads what a feed's silence is judged against: its items' times.
+`item_histories` reads what a feed's silence is judged against: its items' times.
 """
 
 from __future__ import annotations
@@ -99,25 +99,36 @@ def open_incidents(engine: Engine, prefix: str = "") -> list[IncidentView]:
 
 
 def last_item_at(engine: Engine, feed_ids: Sequence[int]) -> dict[int, datetime]:
-    """When each feed last brought a new item (the newest stored article's fetch time)."""
+    """When each feed last brought a new item (the newest stored article's fetch time).
+    One index lookup per feed (ix_article_feed_fetched), not a scan of every article."""
     result: dict[int, datetime] = {}
+    newest = (select(func.max(Article.fetched_at)).where(Article.feed_id == Feed.id)
+              .correlate(Feed).scalar_subquery())
     with Session(engine) as session:
         for chunk in in_chunks(list(feed_ids)):
-            query = (select(Article.feed_id, func.max(Article.fetched_at))
-                     .where(Article.feed_id.in_(chunk)).group_by(Article.feed_id))
-            result.update({feed_id: as_utc(at) for feed_id, at in session.exec(query)})
+            rows = session.execute(select(Feed.id, newest).where(Feed.id.in_(chunk)))
+            result.update({feed_id: as_utc(at) for feed_id, at in rows if at is not None})
     return result
 
 
-def item_history(engine: Engine, feed_id: int, items: int) -> list[datetime]:
-    """The times of a feed's newest `items` items, oldest first: when each was published,
-    or when it was fetched if it has no date or claims a date after that (a feed's first
-    poll fetches its whole backlog at once, so fetch times alone would show no gaps)."""
+def item_histories(engine: Engine, feed_ids: Sequence[int], items: int) -> dict[int, list[datetime]]:
+    """For each feed, the times of its newest `items` items, oldest first (one query for
+    all): when each was published, or when it was fetched if it has no date or claims a
+    date after that (a feed's first poll fetches its whole backlog at once, so fetch times
+    alone would show no gaps)."""
+    histories: dict[int, list[datetime]] = {feed_id: [] for feed_id in feed_ids}
     with Session(engine) as session:
-        rows = session.exec(select(Article.published, Article.fetched_at).where(Article.feed_id == feed_id)
-                            .order_by(Article.fetched_at.desc(), Article.id.desc()).limit(items)).all()
-    times = [min(as_utc(published), as_utc(fetched)) if published else as_utc(fetched) for published, fetched in rows]
-    return sorted(times)
+        for chunk in in_chunks(list(feed_ids)):
+            newest = func.row_number().over(partition_by=Article.feed_id,
+                                            order_by=(Article.fetched_at.desc(), Article.id.desc())).label("newest")
+            ranked = (select(Article.feed_id, Article.published, Article.fetched_at, newest)
+                      .where(Article.feed_id.in_(chunk)).subquery())
+            rows = session.execute(select(ranked.c.feed_id, ranked.c.published, ranked.c.fetched_at)
+                                   .where(ranked.c.newest <= items))
+            for feed_id, published, fetched in rows:
+                fetched = as_utc(fetched)
+                histories[feed_id].append(min(as_utc(published), fetched) if published else fetched)
+    return {feed_id: sorted(times) for feed_id, times in histories.items()}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -56,6 +56,8 @@ class SeenEntry(SQLModel, table=True):
 
 
 class Article(SQLModel, table=True):
+    # a feed's newest items, for the silent-feed check (store.health): without it SQLite walked fetched_at
+    __table_args__ = (Index("ix_article_feed_fetched", "feed_id", "fetched_at"),)
     id: int | None = Field(default=None, primary_key=True)
     feed_id: int = Field(foreign_key="feed.id", index=True)
     entry_key: str = Field(index=True, max_length=2100)

@@ -1,4 +1,5 @@
-"""the dead-man's switch: completed passes and the incidents the operator was told about
+"""the dead-man's switch: completed passes, the incidents the operator was told about, and an
+index on a feed's newest articles (feed_id, fetched_at) for the silent-feed check
 
 Revision ID: 0008
 Revises: 0004
@@ -42,9 +43,11 @@ def upgrade() -> None:
         sa.UniqueConstraint('key'),
     )
     op.create_index(op.f('ix_incident_is_open'), 'incident', ['is_open'], unique=False)
+    op.create_index('ix_article_feed_fetched', 'article', ['feed_id', 'fetched_at'], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_article_feed_fetched', table_name='article')
     op.drop_index(op.f('ix_incident_is_open'), table_name='incident')
     op.drop_table('incident')
     op.drop_index(op.f('ix_completedpass_finished_at'), table_name='completedpass')
