@@ -85,7 +85,14 @@ class WatchdogSchema(Strict):
     missed_passes: int = Field(default=3, ge=1, le=1000)
     silent_feed_factor: float = Field(default=4.0, gt=1, le=1000)
     silent_feed_min_items: int = Field(default=6, ge=3, le=1000)
-    prefect_notification_block: str | None = Field(default=None, pattern=r"^[a-z0-9-]+/[^/]+$")
+    prefect_notification_block: str | None = None
+
+    @field_validator("prefect_notification_block")
+    @classmethod
+    def _block(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z0-9-]+/[^/]+$", value):
+            raise ValueError(f"{value!r} is not a Prefect block name: write block-type/name, e.g. slack-webhook/ops")
+        return value
 
 
 class SettingsSchema(Strict):

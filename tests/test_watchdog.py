@@ -47,9 +47,10 @@ def matching(subjects: list[str], start: str) -> list[str]:
     return [subject for subject in subjects if subject.startswith(start)]
 
 
-def config_for(tmp_path, webhook, feeds, **watchdog):
+def config_for(tmp_path, webhook, feeds, database_url=None, **watchdog):
     return load_config(write_config(
-        tmp_path / "config", feeds=feeds, channels={"operator": {"url": webhook.apprise_url()}}, rules="rules: []\n",
+        tmp_path / "config", feeds=feeds, database_url=database_url,
+        channels={"operator": {"url": webhook.apprise_url()}}, rules="rules: []\n",
         settings={"schedule": {"interval_minutes": 1}, "watchdog": {"missed_passes": 2, **watchdog}}))
 
 
@@ -66,9 +67,9 @@ def switchable_feed(httpserver, items_of):
     return state
 
 
-def test_no_completed_pass_for_n_intervals_is_told_once_and_its_end_once(httpserver, tmp_path, webhook):
+def test_no_completed_pass_for_n_intervals_is_told_once_and_its_end_once(httpserver, tmp_path, webhook, database_url):
     switchable_feed(httpserver, lambda: [])
-    config = config_for(tmp_path, webhook, [{"url": httpserver.url_for("/feed.xml"), "name": "Quiet"}])
+    config = config_for(tmp_path, webhook, [{"url": httpserver.url_for("/feed.xml"), "name": "Quiet"}], database_url)
     run_pass(config)
     assert told(webhook) == []
     engine = open_database(config.settings.database_url)
@@ -85,12 +86,12 @@ def test_no_completed_pass_for_n_intervals_is_told_once_and_its_end_once(httpser
     assert "No newswatch pass completed between" in unescaped(webhook.received[0]["message"])
 
 
-def test_a_pass_where_every_feed_failed_is_told_once_and_the_recovery_once(httpserver, tmp_path, webhook):
+def test_a_pass_where_every_feed_failed_is_told_once_and_the_recovery_once(httpserver, tmp_path, webhook, database_url):
     state = switchable_feed(httpserver, lambda: [])
     httpserver.expect_request("/other.xml").respond_with_handler(
         lambda request: Response("gone", status=500) if state["down"] else Response(rss([]), content_type="text/xml"))
     config = config_for(tmp_path, webhook, [{"url": httpserver.url_for("/feed.xml"), "name": "One"},
-                                            {"url": httpserver.url_for("/other.xml"), "name": "Two"}])
+                                            {"url": httpserver.url_for("/other.xml"), "name": "Two"}], database_url)
     run_pass(config)
     state["down"] = True
     first, second = run_pass(config), run_pass(config)
@@ -106,12 +107,12 @@ def test_a_pass_where_every_feed_failed_is_told_once_and_the_recovery_once(https
 
 
 def test_a_feed_silent_for_four_times_its_usual_gap_is_told_once_and_again_when_it_publishes(
-        httpserver, tmp_path, webhook):
+        httpserver, tmp_path, webhook, database_url):
     items: list[dict] = []
     switchable_feed(httpserver, lambda: items)
     httpserver.expect_request("/fresh.html").respond_with_data(ARTICLE.format("Fresh"), content_type="text/html")
     config = config_for(tmp_path, webhook, [{"url": httpserver.url_for("/feed.xml"), "name": "Hourly Herald"}],
-                        silent_feed_factor=4)
+                        database_url, silent_feed_factor=4)
     run_pass(config)  # the feed is known, answers, and has nothing yet
     engine = open_database(config.settings.database_url)
     now = datetime.now(timezone.utc)
@@ -176,3 +177,14 @@ def test_usual_gap_is_the_median_gap_and_needs_enough_history():
     times = [start + timedelta(hours=h) for h in (0, 1, 2, 3, 10, 11)]
     assert usual_gap(times, min_items=6) == timedelta(hours=1)
     assert usual_gap(times, min_items=7) is None
+
+
+def test_a_misspelt_prefect_block_name_is_a_config_error_that_says_how_to_write_it(tmp_path):
+    from newswatch.validation import load_valid_config
+
+    directory = write_config(tmp_path / "config", feeds=[{"url": "https://example.org/rss"}], rules="rules: []\n",
+                             settings={"watchdog": {"prefect_notification_block": "ops"}})
+    config, problems = load_valid_config(directory)
+    assert config is None or problems
+    assert any("settings.yaml" in str(p) and "watchdog.prefect_notification_block" in str(p)
+               and "block-type/name" in str(p) for p in problems), problems
