@@ -26,8 +26,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def render_status(status: dict, missed_passes: int) -> str:
-    lines = [_last_pass(status["last_completed_pass"]),
-             f"next scheduled pass: {_when(status['next_scheduled_pass'])} ({status['schedule']}, {status['timezone']})"]
+    upcoming = f"{_when(status['next_scheduled_pass'])} ({status['schedule']}, {status['timezone']})"
+    lines = [_last_pass(status["last_completed_pass"]), f"next scheduled pass: {upcoming}"]
     if status["stalled"]:
         lines.append(f"STALLED: no pass completed for {missed_passes} scheduled intervals: is `newswatch serve` "
                      "(or its cron/systemd job) running?")
@@ -62,6 +62,10 @@ def _when(value) -> str:
         return "-"
     at = datetime.fromisoformat(value) if isinstance(value, str) else value
     at = at.astimezone(timezone.utc)
-    minutes = round((datetime.now(timezone.utc) - at).total_seconds() / 60)
-    ago = f"in {-minutes} min" if minutes < 0 else f"{minutes} min ago" if minutes < 120 else f"{minutes / 60:.1f} h ago"
-    return f"{at:%Y-%m-%d %H:%M} UTC ({ago})"
+    return f"{at:%Y-%m-%d %H:%M} UTC ({_relative(round((datetime.now(timezone.utc) - at).total_seconds() / 60))})"
+
+
+def _relative(minutes_ago: int) -> str:
+    if minutes_ago < 0:
+        return f"in {-minutes_ago} min"
+    return f"{minutes_ago} min ago" if minutes_ago < 120 else f"{minutes_ago / 60:.1f} h ago"
