@@ -16,6 +16,7 @@ after the long one has finished runs normally, and the outbox makes up for what 
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,7 +28,7 @@ from prefect.schedules import Cron, Interval, Schedule
 
 from config.models import ChannelConfig, Config
 from flows.monitor import monitor
-from flows.stall_automation import register_stall_watch
+from flows.stall_automation import register_stall_watch, remove_stall_watch
 from flows.watchdog import STALL_WATCH_TAG
 
 MONITOR_DEPLOYMENT = "newswatch-monitor"
@@ -100,4 +101,7 @@ def serve_monitor(config: Config) -> None:
     deployments = all_deployments(config)
     if config.settings.watchdog.prefect_notification_block:
         register_stall_watch(config, deployments[0].apply())
+    elif remove_stall_watch():
+        print("newswatch: removed the Prefect automation of a former watchdog.prefect_notification_block; "
+              "stalls are told by the passes themselves", file=sys.stderr)
     serve(*deployments)

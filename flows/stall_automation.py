@@ -10,18 +10,21 @@ server itself sends the block's notification, once (the trigger re-arms on the n
 completed run). The monitor deployment then carries STALL_WATCH_TAG, and its passes record
 stalls without telling them a second time; the pass that completes after one tells
 the recovery through the outbox (Prefect's open-source server has no "resolved" action
-for event triggers).
+for event triggers). Without a block, `serve` removes the automation a former setting made.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
+
+import httpx
 
 from prefect.client.orchestration import get_client
 from prefect.events.actions import SendNotification
 from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
 
 from config.models import Config
 from flows.prefect_client import PrefectApiError
@@ -29,6 +32,7 @@ from flows.watchdog import schedule_interval
 
 AUTOMATION_NAME = "newswatch: no completed pass"
 COMPLETED = "prefect.flow-run.Completed"
+log = logging.getLogger("newswatch.serve")
 
 
 class StallWatchError(PrefectApiError):
@@ -81,6 +85,20 @@ def register_stall_watch(config: Config, deployment_id: UUID, within: timedelta 
         for duplicate in existing[1:]:
             client.delete_automation(duplicate.id)
         return existing[0].id
+
+
+def remove_stall_watch() -> int:
+    """Delete the automation (serve without a block: passes tell stalls themselves, Prefect must
+    not tell them a second time); how many there were."""
+    try:
+        with get_client(sync_client=True) as client:
+            existing = client.read_automations_by_name(AUTOMATION_NAME)
+            for automation in existing:
+                client.delete_automation(automation.id)
+    except (httpx.HTTPError, PrefectHTTPStatusError) as exc:  # tidying only: never what stops serve
+        log.warning("could not check for a former stall automation on the Prefect API: %s", exc)
+        return 0
+    return len(existing)
 
 
 def _block_id(block_type: str, name: str) -> UUID:

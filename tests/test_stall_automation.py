@@ -93,8 +93,10 @@ def test_serve_registers_a_proactive_automation_on_the_monitor_deployment(prefec
 
 
 def test_the_prefect_server_tells_a_stall_once_through_the_block(prefect_api, tmp_path, httpserver, webhook):
+    from prefect.client.orchestration import get_client
+
     from flows.serve import monitor_deployment
-    from flows.stall_automation import register_stall_watch
+    from flows.stall_automation import AUTOMATION_NAME, register_stall_watch, remove_stall_watch
 
     save_webhook_block(webhook, "ops-fire")
     config = load_config(watched_config(tmp_path, httpserver, "custom-webhook/ops-fire"))
@@ -111,6 +113,10 @@ def test_the_prefect_server_tells_a_stall_once_through_the_block(prefect_api, tm
     wait_for(lambda: len(webhook.received) > 1, 90)
     time.sleep(15)
     assert len(webhook.received) == 2, webhook.received
+
+    assert remove_stall_watch() == 1  # what serve does once the block setting is gone
+    with get_client(sync_client=True) as client:
+        assert client.read_automations_by_name(AUTOMATION_NAME) == []
 
 
 def complete_a_run(deployment_id) -> None:
