@@ -127,24 +127,27 @@ def usual_gap(times: Sequence[datetime], min_items: int) -> timedelta | None:
 
 
 def check_silent_feeds(engine: Engine, config: Config, answered: Sequence[FeedState], now: datetime) -> None:
-    """Open or close `feed_silent:<id>` for the feeds that answered this pass. Only the feeds
-    quiet for longer than the least silence that can count have their history read."""
+    """Open `feed_silent:<id>` for the feeds that answered this pass and are silent; close it
+    for those that brought an item newer than the one they were silent after. Only feeds
+    quiet for longer than the least silence that can count, and not told of already, have
+    their history read."""
     watchdog = config.settings.watchdog
     interval = schedule_interval(config.settings.schedule, now)
     last_items = last_item_at(engine, [feed.id for feed in answered])
-    quiet = [feed for feed in answered
-             if feed.id in last_items and now - last_items[feed.id] > watchdog.silent_feed_factor * interval]
+    silent_after = {incident.key: json.loads(incident.detail or "{}").get("last_item_at")
+                    for incident in open_incidents(engine, SILENT_FEED)}
+    quiet = [feed for feed in answered if f"{SILENT_FEED}{feed.id}" not in silent_after and feed.id in last_items
+             and now - last_items[feed.id] > watchdog.silent_feed_factor * interval]
     histories = item_histories(engine, [feed.id for feed in quiet], HISTORY_ITEMS)
-    already_silent = {incident.key for incident in open_incidents(engine, SILENT_FEED)}
-    for feed in answered:
-        key, last = f"{SILENT_FEED}{feed.id}", last_items.get(feed.id)
-        gap = usual_gap(histories.get(feed.id, []), watchdog.silent_feed_min_items)
+    for feed in quiet:
+        last, gap = last_items[feed.id], usual_gap(histories[feed.id], watchdog.silent_feed_min_items)
         if gap is not None and now - last > watchdog.silent_feed_factor * max(gap, interval):
-            if key not in already_silent:  # told already: no write transaction per pass
-                open_incident(engine, key, _silent_notice(feed, last, now - last, gap, watchdog),
-                              detail=json.dumps({"feed": feed.name, "url": feed.url, "last_item_at": last.isoformat(),
-                                                 "usual_gap_hours": round(gap.total_seconds() / 3600, 2)}))
-        elif key in already_silent and last is not None:
+            open_incident(engine, f"{SILENT_FEED}{feed.id}", _silent_notice(feed, last, now - last, gap, watchdog),
+                          detail=json.dumps({"feed": feed.name, "url": feed.url, "last_item_at": last.isoformat(),
+                                             "usual_gap_hours": round(gap.total_seconds() / 3600, 2)}))
+    for feed in answered:
+        last, silent_since = last_items.get(feed.id), silent_after.get(key := f"{SILENT_FEED}{feed.id}")
+        if last is not None and silent_since and last > datetime.fromisoformat(silent_since):
             close_incident(engine, key, IncidentNotice(
                 "feed_publishing", f"feed publishing again: {feed.name}",
                 f"The feed {feed.name} ({feed.url}) has new items again (the last at {last:%Y-%m-%d %H:%M} UTC)."))
