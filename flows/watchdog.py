@@ -4,8 +4,8 @@ A pass calls `check_before_pass` when it starts and `check_after_pass` once its 
 polled and stored (before alerts are sent, so its notices leave with them). Three
 conditions, each an incident of `store.health` (told once, and once more when it is over):
 
-- stalled: the last completed pass is older than `watchdog.missed_passes` scheduled
-  intervals. Only a pass that runs can see this, so under `serve` with a Prefect
+- stalled: `watchdog.missed_passes` scheduled runs came and went after the last completed
+  pass (`stall_deadline`). Only a pass that runs can see this, so under `serve` with a Prefect
   notification block the Prefect server tells it instead (`flows.stall_automation`), and
   the pass only records it (`notify_stalls=False`). The pass that completes ends it and
   tells so (Prefect's open-source server cannot tell a recovery).
