@@ -35,6 +35,7 @@ from config.models import (
     Settings,
     Source,
     SpikeConfig,
+    WatchdogSettings,
 )
 from config.paths import current_directory, resolve_state_paths
 from config.secrets import fill_placeholders
@@ -220,6 +221,7 @@ def _build_settings(directory: Path, model: schema.SettingsSchema, environ: Mapp
         alerts=AlertSettings(**model.alerts.model_dump()),
         retention_days=model.retention_days,
         instance=model.instance or default_instance(directory),
+        watchdog=WatchdogSettings(**model.watchdog.model_dump()),
     )
 
 

@@ -57,6 +57,16 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class WatchdogSettings:
+    """The dead-man's switch: when the operator channel is told the monitor itself is failing."""
+
+    missed_passes: int = 3  # no pass completed for this many scheduled intervals
+    silent_feed_factor: float = 4.0  # a feed quiet for this many times its usual gap between items
+    silent_feed_min_items: int = 6  # items of history a feed needs before its silence is judged
+    prefect_notification_block: str | None = None  # "block-type/name": Prefect tells while nothing runs
+
+
+@dataclass(frozen=True)
 class Settings:
     """`database_url` and `data_dir` are absolute once loaded (see `config.paths`)."""
 
@@ -68,6 +78,7 @@ class Settings:
     retention_days: int | None = None
     old_database: str | None = None  # where it was when relative paths followed the current directory
     instance: str = "newswatch"  # names this config's rule artifacts on a shared Prefect server
+    watchdog: WatchdogSettings = field(default_factory=WatchdogSettings)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,20 @@ class AlertsSchema(Strict):
     send_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
 
 
+class WatchdogSchema(Strict):
+    missed_passes: int = Field(default=3, ge=1, le=1000)
+    silent_feed_factor: float = Field(default=4.0, gt=1, le=1000)
+    silent_feed_min_items: int = Field(default=6, ge=3, le=1000)
+    prefect_notification_block: str | None = None
+
+    @field_validator("prefect_notification_block")
+    @classmethod
+    def _block(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z0-9-]+/[^/]+$", value):
+            raise ValueError(f"{value!r} is not a Prefect block name: write block-type/name, e.g. slack-webhook/ops")
+        return value
+
+
 class SettingsSchema(Strict):
     database_url: str | None = None  # None: newswatch.db in data_dir
     data_dir: str | None = None  # None: `data` in the config directory
@@ -97,6 +111,7 @@ class SettingsSchema(Strict):
             raise ValueError(f"{value!r} is not an instance name: use lowercase letters, digits and dashes, "
                              "e.g. 'ukraine-desk'")
         return value
+    watchdog: WatchdogSchema = WatchdogSchema()
 
 
 class FeedSchema(Strict):

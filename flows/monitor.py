@@ -53,6 +53,7 @@ from flows.briefing import read_briefings
 from flows.run_logs import newswatch_logs_in_run
 from flows.run_pass import PassSteps, Shard, deliver_alerts, feed_poll_pool, poll_feeds_threaded, run_pass
 from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
+from flows.watchdog import STALL_WATCH_TAG
 from flows.summary import PassSummary
 from store import FeedState, database, list_hits
 
@@ -246,8 +247,9 @@ def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> Pass
     store new articles and hits, send pending alerts, publish the run's artifacts."""
     config = load_config(config_dir)
     this_shard = Shard(shard, shards)
+    watched = STALL_WATCH_TAG in flow_run.get_tags()  # Prefect itself tells this deployment's stalls
     with newswatch_logs_in_run():
-        summary = run_pass(config, PREFECT_STEPS, this_shard)
+        summary = run_pass(config, PREFECT_STEPS, this_shard, notify_stalls=not watched)
     report_failed_feeds(summary)
     hits, history = read_hits(config.settings.database_url, summary.hit_ids)
     rename = (_label_run, dict(summary=summary, shard=this_shard))

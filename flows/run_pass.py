@@ -25,6 +25,7 @@ from flows.rule_events import record_events
 from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feeds, poll_feed, process_entries
 from flows.streams import host_of
 from flows.summary import PassSummary
+from flows.watchdog import check_after_pass, check_before_pass
 from matching import compile_rules
 from store import FeedState, delivery_counts, open_database, purge_expired_articles, sync_feeds
 
@@ -149,15 +150,18 @@ def freeze_startup_objects() -> None:
         gc.freeze()
 
 
-def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shard()) -> PassSummary:
+def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shard(), *,
+             notify_stalls: bool = True) -> PassSummary:
     """Poll every due feed of `shard`, store what is new, send pending alerts, purge articles past
-    `retention_days`; return the summary."""
+    `retention_days`; return the summary. The dead-man's switch (`flows.watchdog`) is checked
+    at the start and once the feeds are stored; `notify_stalls=False` when Prefect tells of stalls."""
     freeze_startup_objects()
     summary = PassSummary(started_at=datetime.now(timezone.utc))
     engine = open_database(config.settings.database_url)
     try:
         ruleset = compile_rules(config.rules, config.aliases)
         feeds = sync_feeds(engine, config.feeds)
+        check_before_pass(engine, config, summary.started_at, notify_stalls=notify_stalls)
         due, skipped = select_feeds(feeds, summary.started_at, shard)
         due = interleave_hosts(due)
         summary.feeds_total = len(due) + len(skipped)
@@ -168,6 +172,8 @@ def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shar
             steps.process_entries(ctx, _recorded(steps.poll_feeds(ctx, due), polls))
             summary.add_feeds(finish_feeds(ctx, polls) + [_skipped(feed) for feed in skipped])
             record_events(config, engine, summary.hit_ids)  # spikes and story updates, queued for the relay
+            check_after_pass(engine, config, summary.started_at, f"{shard.index}/{shard.count}",
+                             [(poll.feed, poll.outcome.status) for poll in polls])
             report = steps.deliver(ctx)
         summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
         summary.alert_errors = report.errors

@@ -16,6 +16,7 @@ after the long one has finished runs normally, and the outbox makes up for what 
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,6 +28,8 @@ from prefect.schedules import Cron, Interval, Schedule
 
 from config.models import ChannelConfig, Config
 from flows.monitor import monitor
+from flows.stall_automation import register_stall_watch, remove_stall_watch
+from flows.watchdog import STALL_WATCH_TAG
 
 MONITOR_DEPLOYMENT = "newswatch-monitor"
 TAGS = ["newswatch"]
@@ -54,7 +57,7 @@ def monitor_deployment(config: Config) -> RunnerDeployment:
         schedules=[monitor_schedule(config)],
         parameters={"config_dir": str(Path(config.directory).resolve())},
         concurrency_limit=one_at_a_time(),
-        tags=TAGS,
+        tags=TAGS + ([STALL_WATCH_TAG] if config.settings.watchdog.prefect_notification_block else []),
         description="Poll the feeds, store new articles and hits, send alerts.",
     )
 
@@ -92,5 +95,13 @@ def all_deployments(config: Config) -> list[RunnerDeployment]:
 
 
 def serve_monitor(config: Config) -> None:
-    """Serve the monitor and digest deployments until stopped (Ctrl-C pauses their schedules)."""
-    serve(*all_deployments(config))
+    """Serve the monitor and digest deployments until stopped (Ctrl-C pauses their schedules).
+    With a Prefect notification block configured, the monitor deployment is applied first so
+    the stall automation (`flows.stall_automation`) can watch its runs."""
+    deployments = all_deployments(config)
+    if config.settings.watchdog.prefect_notification_block:
+        register_stall_watch(config, deployments[0].apply())
+    elif remove_stall_watch():
+        print("newswatch: removed the Prefect automation of a former watchdog.prefect_notification_block; "
+              "stalls are told by the passes themselves", file=sys.stderr)
+    serve(*deployments)

@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from newswatch import commands, import_command, rule_commands, spike_commands
+from newswatch import commands, import_command, rule_commands, spike_commands, status
 from newswatch.timeparse import parse_since, parse_until
 
 
@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="run the monitor on the configured schedule")
     serve.set_defaults(func=commands.cmd_serve)
+
+    health = sub.add_parser("status", parents=[common],
+                            help="is the monitor working: last and next pass, feeds failing/parked/silent, alerts")
+    health.add_argument("--json", action="store_true", help="print a JSON object")
+    health.set_defaults(func=status.cmd_status)
 
     digest = sub.add_parser("digest", parents=[common], help="send the digests that are due, once")
     digest.add_argument("--channel", metavar="NAME", help="only this digest channel (default: every one)")

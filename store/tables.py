@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -56,6 +56,8 @@ class SeenEntry(SQLModel, table=True):
 
 
 class Article(SQLModel, table=True):
+    # a feed's newest items, for the silent-feed check (store.health): without it SQLite walked fetched_at
+    __table_args__ = (Index("ix_article_feed_fetched", "feed_id", "fetched_at"),)
     id: int | None = Field(default=None, primary_key=True)
     feed_id: int = Field(foreign_key="feed.id", index=True)
     entry_key: str = Field(index=True, max_length=2100)
@@ -212,3 +214,26 @@ class EventDelivery(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     claim_token: str | None = Field(default=None, max_length=200)
     claimed_at: datetime | None = None
+class CompletedPass(SQLModel, table=True):
+    """A pass that got through polling and storing: what the dead-man's switch counts from."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    shard: str = Field(default="0/1", max_length=40)
+    started_at: datetime
+    finished_at: datetime = Field(default_factory=utcnow, index=True)
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+
+
+class Incident(SQLModel, table=True):
+    """One health condition the operator was told about (`stalled`, `all_feeds_failed`,
+    `feed_silent:<feed id>`), one row per key, reopened when it recurs. Opening and
+    closing are compare-and-set updates, so each incident and its recovery is told once."""
+
+    __table_args__ = (UniqueConstraint("key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    is_open: bool = Field(default=False, index=True)
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
