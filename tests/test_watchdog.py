@@ -34,8 +34,8 @@ ARTICLE = ("<html><body><article><h1>{0}</h1><p>{0} is a story about the weather
 def told(webhook) -> list[str]:
     """Every notice subject the operator channel received, in order (several may share a message)."""
     subjects = []
-    for message in webhook.received:
-        subjects += [unescaped(line.strip("*")) for line in message["message"].splitlines() if line.startswith("**")]
+    for message in webhook.received:  # json:// gets plain text: each notice is its subject line, its text, a blank line
+        subjects += [block.splitlines()[0] for block in message["message"].split("\n\n") if block.strip()]
     return subjects
 
 
