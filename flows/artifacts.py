@@ -2,7 +2,8 @@
 
 Per run: a table of its new hits (`monitor-hits`), a markdown summary (`monitor-summary`)
 and a feed-health table (`feed-health`). Per rule: a keyed table `hits-<rule-slug>` with
-the rule's most recent hits, published by every run that finds hits for that rule, so
+the rule's most recent hits (with each article's language, counted per language in its
+description), published by every run that finds hits for that rule, so
 the Artifacts page keeps each rule's history (one version per run).
 
 Rows are built from the stored hits (not from in-memory state), so the artifacts show
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,7 +28,7 @@ from store.views import HitView, iso_utc
 
 MAX_ROWS = 500
 RULE_HISTORY_ROWS = 100
-HIT_COLUMNS = ("rule", "title", "source", "published", "matched terms", "snippet", "alerted")
+HIT_COLUMNS = ("rule", "title", "source", "language", "published", "matched terms", "snippet", "alerted")
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 _QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#][^\s'\")]*")
 
@@ -52,6 +54,7 @@ def hit_rows(hits: list[HitView]) -> list[dict]:
             "rule": hit.rule,
             "title": f"[{_cell(hit.title or hit.url)}]({hit.url})",
             "source": hit.feed,
+            "language": hit.language or "unknown",
             "published": iso_utc(hit.published) or "",
             "matched terms": ", ".join(hit.terms),
             "snippet": hit.snippet,
@@ -59,6 +62,12 @@ def hit_rows(hits: list[HitView]) -> list[dict]:
         }
         for hit in hits[:MAX_ROWS]
     ]
+
+
+def count_languages(hits: list[HitView]) -> str:
+    """'by language: ko 3, en 2, unknown 1': the hits per article language, most first."""
+    counts = Counter(hit.language or "unknown" for hit in hits)
+    return "by language: " + ", ".join(f"{language} {count}" for language, count in counts.most_common())
 
 
 def _cell(text: str) -> str:
@@ -130,7 +139,7 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
                                                   description="How each feed of this pass did")))
     calls += [(create_table_artifact, dict(
         table=hit_rows(history), key=rule_slug(rule),
-        description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
+        description=f"Rule '{rule}': its {len(history)} most recent hits, newest first ({count_languages(history)})"))
         for rule, history in sorted(rule_history.items())]
     run_side_by_side(calls + list(also))
 

@@ -9,6 +9,12 @@ Alias names are case-sensitive (the rule's content hash names them as written).
 An alias entry is written like a query term: `North Korea*` is the phrase "north
 korea*"; surrounding quotes are allowed; operators, parentheses and `@` are not.
 A rule may expand to at most MAX_EXPANDED_TERMS words and phrases after aliases.
+
+`@pack:KEY` (`@country:KP`) expands to a name pack's names for KEY plus the user's
+alias group named `pack:KEY` (see namepacks.py). Every unquoted word that is a word of a
+built-in pack's names also matches its inflected forms ("Россия" matches "России"),
+wherever it is written: in a pack, an alias entry or the query itself. Quoted words
+match as written only.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from config.models import AliasGroup, RuleConfig
 from matching.document import Vocabulary
 from matching.errors import QueryError, QueryErrors
+from matching.namepacks import Expansion, PackError, builtin_forms, expand_reference, split_reference
 from matching.evaluate import AllOf, AnyOf, AtLeast, EvalNode, InField, Near, Phrase, Without
 from matching.parser import QueryWord, WordError, parse_query, read_words
 from matching import parser
@@ -70,13 +77,15 @@ def duplicate_error(rule: RuleConfig, first: RuleConfig) -> QueryError:
 
 
 def read_entry(entry: str) -> tuple[QueryWord, ...]:
-    """One alias entry as a word or phrase; raises WordError when it is not one."""
+    """One alias entry as a word or phrase (quoted: to match as written only); raises
+    WordError when it is not one."""
     text = entry.strip()
-    if len(text) >= 2 and text[0] in _ENTRY_QUOTES and text[-1] in _ENTRY_QUOTES:
+    quoted = len(text) >= 2 and text[0] in _ENTRY_QUOTES and text[-1] in _ENTRY_QUOTES
+    if quoted:
         text = text[1:-1]
     if any(char in text for char in '()@"“”'):
         raise WordError("alias entries are words or phrases, without parentheses, quotes or '@'", 0)
-    return read_words(text)
+    return read_words(text, exact=quoted)
 
 
 def unknown_alias_message(name: str, aliases: Mapping[str, AliasGroup]) -> str:
@@ -96,6 +105,8 @@ class _Builder:
         self.rule = RuleConfig(name="", query="")
         self.problems: list[QueryError] = []
         self.terms = 0
+        self.forms = builtin_forms()
+        self.packs: dict[str, dict[tuple[int, ...], Phrase]] = {}  # reference -> its built-in names
 
     def build_rule(self, rule: RuleConfig) -> tuple[EvalNode | None, list[QueryError]]:
         self.rule, self.problems, self.terms = rule, [], 0
@@ -130,9 +141,12 @@ class _Builder:
 
     def build_phrase(self, words: tuple[QueryWord, ...]) -> Phrase:
         self.terms += 1
-        return Phrase(tuple(self.vocabulary.add_word(word) for word in words))
+        forms = self.forms
+        return Phrase(tuple(self.vocabulary.add_word(word, forms.get(word.text, ())) for word in words))
 
     def build_alias(self, ref: parser.AliasRef) -> AnyOf:
+        if split_reference(ref.name):
+            return self.build_pack(ref)
         group = self.aliases.get(ref.name)
         if group is None:
             self.fail(unknown_alias_message(ref.name, self.aliases), ref.column)
@@ -141,6 +155,35 @@ class _Builder:
             self.fail(f"alias group @{ref.name} is empty; give it at least one entry", ref.column)
             return AnyOf(())
         return AnyOf(tuple(self.build_entry(group, entry, ref) for entry in group.entries))
+
+    def build_pack(self, ref: parser.AliasRef) -> AnyOf:
+        """`@country:KP`: each distinct name of the pack entry once (as one term towards
+        MAX_EXPANDED_TERMS: the pack's size is bounded by its data), then the user's own."""
+        try:
+            expansion = expand_reference(ref.name, self.aliases)
+        except PackError as error:
+            self.fail(str(error), ref.column)
+            return AnyOf(())
+        terms = self.terms
+        builtin = self.packs.get(expansion.reference)
+        if builtin is None:
+            builtin = self.packs[expansion.reference] = self.build_names(expansion)
+        phrases = dict(builtin)
+        custom = self.aliases.get(ref.name) or self.aliases.get(expansion.reference[1:])
+        for entry in expansion.custom:
+            phrase = self.build_entry(custom or AliasGroup(ref.name, ()), entry, ref)
+            phrases.setdefault(phrase.patterns, phrase)
+        self.terms = terms + 1 + len(expansion.custom)
+        return AnyOf(tuple(phrases.values()))
+
+    def build_names(self, expansion: Expansion) -> dict[tuple[int, ...], Phrase]:
+        """The built-in names of one pack entry, each distinct phrase once (built once per
+        rule set, however many rules refer to it)."""
+        phrases: dict[tuple[int, ...], Phrase] = {}
+        for name in dict.fromkeys(name for names in expansion.names.values() for name in names):
+            phrase = self.build_phrase(read_entry(name))  # the pack's build checks that every name reads
+            phrases.setdefault(phrase.patterns, phrase)
+        return phrases
 
     def build_entry(self, group: AliasGroup, entry: str, ref: parser.AliasRef) -> Phrase:
         try:

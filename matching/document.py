@@ -2,7 +2,13 @@
 
 `Vocabulary` holds every distinct query word of a rule set, each with a pattern id:
 exact words and prefixes (`missile*`) in dicts, Hangul/Han/Kana words in one
-Aho-Corasick automaton (they match inside longer words). `Document` splits the title
+Aho-Corasick automaton (they match inside longer words). A word given inflected forms
+(a name of a pack: "россия" with "россии", "россию", ...) is looked up under each of
+them, so every form is the same pattern; a quoted word is looked up as written only.
+
+A run of Han/Kana holding query words is cut into words at their edges (never inside
+one; Korean spaces its words, so a Hangul word stays whole with its particles): in "朝鲜向俄罗斯提供武器" 朝鲜 and 俄罗斯 are words 0 and 2, so phrases and
+NEAR count positions inside runs written without spaces, as between Latin words. `Document` splits the title
 and the body into words, looks each *distinct* word up once, and keeps, per pattern id,
 the sorted word positions where it occurs. The work is linear in the text's length
 (plus sorting the positions of matched words), and the per-word steps run at C level:
@@ -26,7 +32,7 @@ import ahocorasick
 
 from matching.models import MatchInput
 from matching.parser import MAX_NUMBER, QueryWord
-from matching.tokens import ascii_spaced, fold_word, is_cjk, space_pieces, split_pieces
+from matching.tokens import ascii_spaced, fold_word, has_cjk, has_han_or_kana, is_cjk, space_pieces, split_pieces
 
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
@@ -39,22 +45,32 @@ class Vocabulary:
     def __init__(self) -> None:
         self.exact: dict[str, int] = {}
         self.prefixes: dict[str, int] = {}
+        self.inflected: dict[str, int] = {}
+        self.forms: dict[str, list[int]] = {}  # a form (the word itself too) -> inflected pattern ids
         self.cjk: dict[str, int] = {}
         self.prefix_lengths: tuple[int, ...] = ()
+        self.cjk_lengths: dict[int, int] = {}
         self.automaton: ahocorasick.Automaton | None = None
         self.weights: list[float] = []
         self.seen: set[str] = set()  # text words looked up so far, as written
         self.known: dict[str, tuple[int, ...]] = {}  # those of them that match a pattern
+        self.runs: dict[str, list[str] | None] = {}  # Hangul/Han/Kana runs seen, as cut into words
 
     def __len__(self) -> int:
         return len(self.weights)
 
-    def add_word(self, word: QueryWord) -> int:
-        """The pattern id of `word`, numbering it if new."""
+    def add_word(self, word: QueryWord, forms: Collection[str] = ()) -> int:
+        """The pattern id of `word`, numbering it if new; an unquoted word with `forms`
+        (its other folded forms) also matches each of them."""
         table = self.cjk if is_cjk(word.text) else self.prefixes if word.prefix else self.exact
+        if table is self.exact and forms and not word.exact:
+            table = self.inflected
         if word.text not in table:
             table[word.text] = len(self)
             self.weights.append((3.0 if table is self.prefixes else 1.0) / (1 + len(word.text)))
+            if table is self.inflected:
+                for form in {word.text, *forms}:
+                    self.forms.setdefault(form, []).append(table[word.text])
         return table[word.text]
 
     def weigh(self, pattern: int) -> float:
@@ -64,6 +80,7 @@ class Vocabulary:
     def freeze(self) -> None:
         """Build the lookup structures once all words are in."""
         self.prefix_lengths = tuple(sorted({len(text) for text in self.prefixes}))
+        self.cjk_lengths = {pattern: len(text) for text, pattern in self.cjk.items()}
         if self.cjk:
             self.automaton = ahocorasick.Automaton()
             for text, pattern in self.cjk.items():
@@ -93,6 +110,9 @@ class Vocabulary:
         exact = self.exact.get(word)
         if exact is not None:
             found.append(exact)
+        inflected = self.forms.get(word)
+        if inflected is not None:
+            found.extend(inflected)
         for length in self.prefix_lengths:
             if length > len(word):
                 break
@@ -103,6 +123,30 @@ class Vocabulary:
             found.extend({pattern for _, pattern in self.automaton.iter(word)})
         return found
 
+    def cut_runs(self, words: list[str]) -> dict[str, list[str]]:
+        """The distinct Han/Kana runs among `words` that hold query words with
+        text around them, each cut into words (see `cut_run`); remembered per run."""
+        runs = self.runs
+        if len(runs) > LOOKUP_CACHE:
+            runs.clear()
+        for word in set(words) - runs.keys():
+            runs[word] = self.cut_run(word) if is_cjk(word) and has_han_or_kana(word) else None
+        return {word: runs[word] for word in set(words) if runs[word]}
+
+    def cut_run(self, run: str) -> list[str] | None:
+        """`run` cut at the edges of the query words in it, but never inside one (so no
+        query word found in the whole run is lost); None when there is nothing to cut."""
+        folded = fold_word(run)
+        if self.automaton is None or len(folded) != len(run):
+            return None
+        lengths = self.cjk_lengths
+        hits = [(end + 1 - lengths[pattern], end + 1) for end, pattern in self.automaton.iter(folded)]
+        cuts = {edge for hit in hits for edge in hit} - {0, len(run)}
+        cuts = sorted(cut for cut in cuts if not any(start < cut < end for start, end in hits))
+        if not cuts:
+            return None
+        edges = [0, *cuts, len(run)]
+        return [run[low:high] for low, high in zip(edges, edges[1:])]
 
 class FieldText:
     """The words of one field; `base` is the global position of its first word.
@@ -119,7 +163,7 @@ class FieldText:
 
     __slots__ = ("name", "text", "base", "spaced", "pieces", "words", "places", "sentence_starts", "_starts", "_sums")
 
-    def __init__(self, name: str, text: str, base: int):
+    def __init__(self, name: str, text: str, base: int, vocabulary: Vocabulary | None = None):
         self.name = name
         self.text = text
         self.base = base
@@ -135,6 +179,8 @@ class FieldText:
         else:
             self.spaced = ""  # built on first need
             self.pieces = split_pieces(text)
+            if vocabulary is not None and vocabulary.automaton is not None and has_cjk(text):
+                self.pieces = cut_pieces(self.pieces, vocabulary)
             self.words = self.pieces[1::2]
 
     def offset_of(self, index: int) -> tuple[int, int]:
@@ -174,9 +220,9 @@ class Document:
     """A tokenised article: word positions per pattern id of one vocabulary."""
 
     def __init__(self, doc: MatchInput, vocabulary: Vocabulary):
-        title = FieldText("title", doc.title or "", 0)
+        title = FieldText("title", doc.title or "", 0, vocabulary)
         body_base = len(title.words) + MAX_NUMBER + 1
-        body = FieldText("body", doc.body or "", body_base)
+        body = FieldText("body", doc.body or "", body_base, vocabulary)
         self.fields = (title, body)
         self.scopes = {"title": (0, len(title.words)), "body": (body_base, float("inf"))}
         self.positions, places = index_patterns(self.fields, vocabulary)
@@ -200,6 +246,25 @@ class Document:
 
     def scope_of(self, name: str) -> Scope:
         return self.scopes[name]
+
+
+def cut_pieces(pieces: list[str], vocabulary: Vocabulary) -> list[str]:
+    """Separator/word pieces with each run that holds query words cut into words
+    (with empty separators between them, so offsets still add up)."""
+    cut = vocabulary.cut_runs(pieces[1::2])
+    if not cut:
+        return pieces
+    result = [pieces[0]]
+    for index in range(1, len(pieces), 2):
+        parts = cut.get(pieces[index])
+        if parts is None:
+            result.append(pieces[index])
+        else:
+            result.append(parts[0])
+            for part in parts[1:]:
+                result.extend(("", part))
+        result.append(pieces[index + 1])
+    return result
 
 
 def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> tuple[dict[int, list[int]], dict[str, list[int]]]:

@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--since", type=parse_since, help="only articles published since: a date or a span")
     preview.add_argument("--json", action="store_true", help="print a JSON object")
     preview.set_defaults(func=rule_commands.cmd_rules_preview)
+    explain = rules_sub.add_parser("explain", parents=[common],
+                                   help="the names a pack reference (@country:KP) or alias stands for, per language")
+    explain.add_argument("reference", metavar="REFERENCE", help="@pack:KEY, as in @country:KP, or @alias")
+    explain.add_argument("--json", action="store_true", help="print a JSON object")
+    explain.set_defaults(func=rule_commands.cmd_rules_explain)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

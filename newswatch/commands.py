@@ -152,7 +152,7 @@ def cmd_hits(args: argparse.Namespace) -> int:
         found = hit.found_at.strftime("%Y-%m-%d %H:%M")
         also = f"    also reported by: {', '.join(c.feed for c in hit.also_reported_by)}\n" if hit.also_reported_by else ""
         flags = "".join(f"  ({flag})" for flag, on in (("baseline", hit.baseline), ("backfilled", hit.backfilled)) if on)
-        print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed})\n{also}"
+        print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed}, {hit.language or 'language unknown'})\n{also}"
               f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
     print(f"{len(hits)} hit(s)", file=sys.stderr)
     return EXIT_OK

@@ -101,3 +101,9 @@ def test_chat_titles_carry_no_markup_and_no_line_breaks():
     title = chat_title("<!here> [x](http://e) `code` *b* | @everyone\nSecond line")
     assert not set("<>[]`*|\n") & set(title)
     assert "@\u200beveryone" in title and title.startswith("‹!here›")
+
+
+def test_alerts_show_the_articles_language():
+    assert "<b>Language:</b> ko" in render_hit(hit_view(language="ko"), "html").body
+    assert "Language: ko" in render_hit(hit_view(language="ko"), "markdown").body
+    assert "Language: unknown" in render_hit(hit_view(language=None), "markdown").body

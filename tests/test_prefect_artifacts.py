@@ -86,6 +86,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
 
         hits_table = _table(_read(client, "monitor-hits", run.id)[0])
         assert any(seed in row["title"] and row["rule"] == "DPRK arms transfer" for row in hits_table)
+        assert {row["language"] for row in hits_table if seed in row["title"]} == {"ko"}  # the page's <html lang>
         summary_md = _read(client, "monitor-summary", run.id)[0].data
         assert "| feeds failed / parked / not due | 1 / 0 / 0 |" in summary_md and SECRET not in summary_md
         health = {row["feed"]: row for row in _table(_read(client, "feed-health", run.id)[0])}
@@ -95,6 +96,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         rule_key = rule_slug("DPRK arms transfer")
         versions = _read(client, rule_key, run.id)
         assert len(versions) == 1 and any(seed in row["title"] for row in _table(versions[0]))
+        assert "by language: ko " in versions[0].description
 
     # a second run finds a new article for the same rule: the rule's artifact gets a new version
     second_page = site.add("/news/dprk-2.html", (DEMO_PAGES / "seed_article_divs.html").read_bytes())
