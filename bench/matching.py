@@ -264,9 +264,10 @@ def bench_packs(documents: list[MatchInput], vocabulary: Vocabulary, aliases, ar
     pack = load_pack("country")
     languages = {language for by in pack.names.values() for language in by}
     print(f"  {path.name}: {path.stat().st_size / 1e6:.2f} MB, {len(pack.names)} countries, {len(languages)} languages,"
-          f" {sum(map(len, pack.forms.values())):,} inflected forms")
+          f" {sum(len(forms.split()) for forms in pack.forms.values()):,} inflected forms")
     loads = [load_seconds() for _ in range(3)]
-    report_goal(f"reading the pack in a fresh process: {min(loads) * 1000:.0f} ms", min(loads) < 0.3, "< 0.3 s")
+    wall, cpu = min(load[0] for load in loads), min(load[1] for load in loads)
+    report_goal(f"reading the pack in a fresh process: {wall * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms)", wall < 0.3, "< 0.3 s")
     count = RULE_COUNTS[-1]
     plain_rules = make_rules(count, vocabulary, aliases, args.seed)
     rng, codes = random.Random(args.seed), sorted(pack.names)
@@ -290,11 +291,14 @@ def bench_packs(documents: list[MatchInput], vocabulary: Vocabulary, aliases, ar
                 ratio <= 1.2, "<= 1.2x")
 
 
-def load_seconds() -> float:
-    """Seconds to read the country pack and its forms in a fresh Python process."""
-    code = ("import sys, time; sys.path.insert(0, %r); import matching.namepacks as n; t = time.perf_counter();"
-            " n.load_pack('country'); n.builtin_forms(); print(time.perf_counter() - t)") % str(Path(__file__).resolve().parents[1])
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+def load_seconds() -> tuple[float, float]:
+    """(wall, CPU) seconds to read the country pack and its forms in a fresh Python process."""
+    code = ("import sys, time; sys.path.insert(0, %r); import matching.namepacks as n;"
+            " t, c = time.perf_counter(), time.process_time(); n.load_pack('country'); n.builtin_forms();"
+            " print(time.perf_counter() - t, time.process_time() - c)") % str(Path(__file__).resolve().parents[1])
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    wall, cpu = map(float, output.split())
+    return wall, cpu
 
 
 def bench_hostile(texts: list[str]) -> None:
@@ -306,6 +310,8 @@ def bench_hostile(texts: list[str]) -> None:
         ("1 MB of nested brackets", "missile", {}, MatchInput("", "(" * 500_000 + "missile" + ")" * 500_000)),
         ("1 MB of nested markup", "div", {}, MatchInput("", "<div><span>" * 95_000)),
         ("rule with a 500-entry alias", "@big AND NOT zebra", big_alias, article),
+        ("1 MB of country names in one Han run", "@country:KP NEAR/30 @country:RU", {},
+         MatchInput("", "朝鲜向俄罗斯提供武器" * 35_000)),
     ]
     print("\nhostile inputs (best of 5, wall clock and CPU; goal < 100 ms each)")
     for label, query, aliases, document in cases:

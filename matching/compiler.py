@@ -142,7 +142,7 @@ class _Builder:
     def build_phrase(self, words: tuple[QueryWord, ...]) -> Phrase:
         self.terms += 1
         forms = self.forms
-        return Phrase(tuple(self.vocabulary.add_word(word, forms.get(word.text, ())) for word in words))
+        return Phrase(tuple(self.vocabulary.add_word(word, forms.get(word.text, "").split()) for word in words))
 
     def build_alias(self, ref: parser.AliasRef) -> AnyOf:
         if split_reference(ref.name):

@@ -6,11 +6,15 @@ Aho-Corasick automaton (they match inside longer words). A word given inflected 
 (a name of a pack: "россия" with "россии", "россию", ...) is looked up under each of
 them, so every form is the same pattern; a quoted word is looked up as written only.
 
-A run of Han/Kana holding query words is cut into words at their edges (never inside
-one; Korean spaces its words, so a Hangul word stays whole with its particles): in "朝鲜向俄罗斯提供武器" 朝鲜 and 俄罗斯 are words 0 and 2, so phrases and
-NEAR count positions inside runs written without spaces, as between Latin words. `Document` splits the title
-and the body into words, looks each *distinct* word up once, and keeps, per pattern id,
-the sorted word positions where it occurs. The work is linear in the text's length
+When the rule set has Hangul/Han/Kana words, a run of Han/Kana is cut into words: each
+query word in it is a word (cut at its edges, never inside one), and the text between
+counts one word per two characters (Korean spaces its words, so a Hangul word stays
+whole with its particles). In "朝鲜向俄罗斯提供武器" 朝鲜 is word 0 and 俄罗斯 word 2, so
+phrases and NEAR count positions inside runs written without spaces, as between Latin
+words.
+
+`Document` splits the title and the body into words, looks each *distinct* word up
+once, and keeps, per pattern id, the sorted word positions where it occurs. The work is linear in the text's length
 (plus sorting the positions of matched words), and the per-word steps run at C level:
 the vocabulary remembers which text words (as written) it has looked up — at most
 LOOKUP_CACHE of them — so a document costs Python work only for its new words and for
@@ -37,6 +41,7 @@ from matching.tokens import ascii_spaced, fold_word, has_cjk, has_han_or_kana, i
 Scope = tuple[int, float]
 EVERYWHERE: Scope = (0, float("inf"))
 LOOKUP_CACHE = 1 << 18  # text words remembered per vocabulary (then forgotten, all at once)
+CJK_WORD_CHARS = 2  # Han/Kana text between query words counts one word per this many characters
 
 
 class Vocabulary:
@@ -54,7 +59,7 @@ class Vocabulary:
         self.weights: list[float] = []
         self.seen: set[str] = set()  # text words looked up so far, as written
         self.known: dict[str, tuple[int, ...]] = {}  # those of them that match a pattern
-        self.runs: dict[str, list[str] | None] = {}  # Hangul/Han/Kana runs seen, as cut into words
+        self.runs: dict[str, list[str] | None] = {}  # words of CJK texts seen; Han/Kana runs as cut
 
     def __len__(self) -> int:
         return len(self.weights)
@@ -124,8 +129,8 @@ class Vocabulary:
         return found
 
     def cut_runs(self, words: list[str]) -> dict[str, list[str]]:
-        """The distinct Han/Kana runs among `words` that hold query words with
-        text around them, each cut into words (see `cut_run`); remembered per run."""
+        """The distinct Han/Kana runs among `words` that are more than one word, each cut
+        into words (see `cut_run`); remembered per run."""
         runs = self.runs
         if len(runs) > LOOKUP_CACHE:
             runs.clear()
@@ -135,18 +140,29 @@ class Vocabulary:
 
     def cut_run(self, run: str) -> list[str] | None:
         """`run` cut at the edges of the query words in it, but never inside one (so no
-        query word found in the whole run is lost); None when there is nothing to cut."""
+        query word found in the whole run is lost), and the text between them in words of
+        CJK_WORD_CHARS characters (a typical Chinese word), so NEAR counts that text by
+        its length; None when the run is one such word already."""
         folded = fold_word(run)
-        if self.automaton is None or len(folded) != len(run):
+        if len(folded) != len(run):
             return None
         lengths = self.cjk_lengths
-        hits = [(end + 1 - lengths[pattern], end + 1) for end, pattern in self.automaton.iter(folded)]
-        cuts = {edge for hit in hits for edge in hit} - {0, len(run)}
-        cuts = sorted(cut for cut in cuts if not any(start < cut < end for start, end in hits))
-        if not cuts:
-            return None
-        edges = [0, *cuts, len(run)]
-        return [run[low:high] for low, high in zip(edges, edges[1:])]
+        hits = [(end + 1 - lengths[pattern], end + 1) for end, pattern in self.automaton.iter(folded)] if self.automaton else []
+        covered = bytearray(len(run) + 1)  # 1 inside a query word
+        inside = bytearray(len(run) + 1)  # 1 where a cut would split a query word
+        for start, end in hits:
+            covered[start:end] = b"\x01" * (end - start)
+            inside[start + 1 : end] = b"\x01" * (end - start - 1)
+        cuts = {edge for hit in hits for edge in hit if 0 < edge < len(run) and not inside[edge]}
+        edges = sorted({0, len(run), *cuts})
+        parts = []
+        for low, high in zip(edges, edges[1:]):
+            if covered[low]:
+                parts.append(run[low:high])
+            else:
+                parts.extend(run[at : min(at + CJK_WORD_CHARS, high)] for at in range(low, high, CJK_WORD_CHARS))
+        return parts if len(parts) > 1 else None
+
 
 class FieldText:
     """The words of one field; `base` is the global position of its first word.

@@ -2,8 +2,9 @@
 
 A pack is a generated JSON file shipped in `matching/packs/` (`country.json`, made by
 `matching/packs/build_country_pack.py` at release; nothing is fetched at run time). It
-holds, per key, the names per language (`names`), and one table of inflected forms
-(`forms`: a folded name word -> its other folded forms, "россия" -> "россии", ...).
+holds, per key, the names per language (`names`, joined by tabs), and one table of
+inflected forms (`forms`: a folded name word -> its other folded forms joined by
+spaces, "россия" -> "россии россию ..."); lists are split only when used.
 
 `@pack:KEY` in a query expands to the pack's names for KEY plus the entries of an alias
 group named `pack:KEY` in rules.yaml (the user's own names); a pack that is not built in
@@ -32,8 +33,13 @@ class PackError(ValueError):
 @dataclass(frozen=True)
 class Pack:
     name: str
-    names: Mapping[str, Mapping[str, list[str]]]  # key -> language -> names as written
-    forms: Mapping[str, list[str]]  # folded word -> other folded forms
+    names: Mapping[str, Mapping[str, str]]  # key -> language -> names as written, joined by tabs
+    forms: Mapping[str, str]  # folded word -> other folded forms, joined by spaces
+
+    def names_of(self, key: str) -> dict[str, list[str]] | None:
+        """Language -> names of one key, or None for an unknown key."""
+        found = self.names.get(key)
+        return None if found is None else {language: names.split("\t") for language, names in found.items()}
 
 
 @dataclass(frozen=True)
@@ -65,14 +71,15 @@ def load_pack(name: str) -> Pack:
 
 
 @lru_cache(maxsize=1)
-def builtin_forms() -> Mapping[str, list[str]]:
-    """Inflected forms of every built-in pack's name words, merged."""
+def builtin_forms() -> Mapping[str, str]:
+    """Inflected forms of every built-in pack's name words, merged (word -> forms joined
+    by spaces)."""
     if len(BUILTIN_PACKS) == 1:
         return load_pack(BUILTIN_PACKS[0]).forms
-    merged: dict[str, list[str]] = {}
+    merged: dict[str, str] = {}
     for name in BUILTIN_PACKS:
         for word, forms in load_pack(name).forms.items():
-            merged[word] = sorted(set(merged.get(word, [])) | set(forms))
+            merged[word] = " ".join(sorted(set(merged.get(word, "").split()) | set(forms.split())))
     return merged
 
 
@@ -82,7 +89,7 @@ def expand_reference(name: str, aliases: Mapping[str, AliasGroup]) -> Expansion:
     custom = aliases.get(name)
     if pack_name in BUILTIN_PACKS:
         pack = load_pack(pack_name)
-        names = pack.names.get(key.upper())
+        names = pack.names_of(key.upper())
         if names is None and custom is None:
             raise PackError(f"@{name}: the {pack_name} pack has no key {key!r}; "
                             f"use an ISO 3166-1 alpha-2 code, as in @{pack_name}:KP")
@@ -113,7 +120,7 @@ def describe_reference(name: str, aliases: Mapping[str, AliasGroup]) -> dict:
         "reference": expansion.reference,
         "languages": {language: list(names) for language, names in sorted(expansion.names.items())},
         "custom": list(expansion.custom),
-        "forms": {word: list(forms[word]) for word in words if word in forms},
+        "forms": {word: forms[word].split() for word in words if word in forms},
         "language_count": len(expansion.names),
         "name_count": len(expansion.entries()),
     }
