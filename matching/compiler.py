@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from config.models import AliasGroup, RuleConfig
 from matching.document import Vocabulary
 from matching.errors import QueryError, QueryErrors
-from matching.namepacks import Expansion, PackError, builtin_forms, expand_reference, split_reference
-from matching.evaluate import AllOf, AnyOf, AtLeast, EvalNode, InField, Near, Phrase, Without
+from matching.namepacks import PackError, builtin_forms, expand_reference, split_reference
+from matching.evaluate import AllOf, AnyOf, AtLeast, EvalNode, InField, Names, Near, Phrase, Without
 from matching.parser import QueryWord, WordError, parse_query, read_words
 from matching import parser
 from matching.ruleset import CompiledRule, RuleSet
@@ -106,7 +106,7 @@ class _Builder:
         self.problems: list[QueryError] = []
         self.terms = 0
         self.forms = builtin_forms()
-        self.packs: dict[str, dict[tuple[int, ...], Phrase]] = {}  # reference -> its built-in names
+        self.packs: dict[str, Names] = {}  # reference -> the node of its built-in names
 
     def build_rule(self, rule: RuleConfig) -> tuple[EvalNode | None, list[QueryError]]:
         self.rule, self.problems, self.terms = rule, [], 0
@@ -156,34 +156,34 @@ class _Builder:
             return AnyOf(())
         return AnyOf(tuple(self.build_entry(group, entry, ref) for entry in group.entries))
 
-    def build_pack(self, ref: parser.AliasRef) -> AnyOf:
-        """`@country:KP`: each distinct name of the pack entry once (as one term towards
-        MAX_EXPANDED_TERMS: the pack's size is bounded by its data), then the user's own."""
+    def build_pack(self, ref: parser.AliasRef) -> Names | AnyOf:
+        """`@country:KP`: each distinct name of the pack entry once, then the user's own
+        (as one term towards MAX_EXPANDED_TERMS: the pack's size is bounded by its data).
+        Rules naming the same entry share one node."""
         try:
             expansion = expand_reference(ref.name, self.aliases)
         except PackError as error:
             self.fail(str(error), ref.column)
             return AnyOf(())
         terms = self.terms
-        builtin = self.packs.get(expansion.reference)
-        if builtin is None:
-            builtin = self.packs[expansion.reference] = self.build_names(expansion)
-        phrases = dict(builtin)
-        custom = self.aliases.get(ref.name) or self.aliases.get(expansion.reference[1:])
-        for entry in expansion.custom:
-            phrase = self.build_entry(custom or AliasGroup(ref.name, ()), entry, ref)
-            phrases.setdefault(phrase.patterns, phrase)
+        if expansion.reference not in self.packs:
+            self.packs[expansion.reference] = self.build_names(expansion.names, ())
+        node = self.packs[expansion.reference]
+        if expansion.custom:
+            custom = self.aliases.get(ref.name) or self.aliases.get(expansion.reference[1:])
+            phrases = [self.build_entry(custom or AliasGroup(ref.name, ()), entry, ref) for entry in expansion.custom]
+            node = self.build_names({}, node.children + tuple(phrase for phrase in phrases if phrase.patterns))
         self.terms = terms + 1 + len(expansion.custom)
-        return AnyOf(tuple(phrases.values()))
+        return node
 
-    def build_names(self, expansion: Expansion) -> dict[tuple[int, ...], Phrase]:
-        """The built-in names of one pack entry, each distinct phrase once (built once per
-        rule set, however many rules refer to it)."""
-        phrases: dict[tuple[int, ...], Phrase] = {}
-        for name in dict.fromkeys(name for names in expansion.names.values() for name in names):
+    def build_names(self, names: Mapping[str, list[str]], built: tuple[Phrase, ...]) -> Names:
+        """A Names node of the built phrases and these names, each distinct phrase once."""
+        phrases = {phrase.patterns: phrase for phrase in built}
+        for name in dict.fromkeys(name for found in names.values() for name in found):
             phrase = self.build_phrase(read_entry(name))  # the pack's build checks that every name reads
             phrases.setdefault(phrase.patterns, phrase)
-        return phrases
+        weigh = self.vocabulary.weigh
+        return Names(tuple(phrases.values()), frozenset(min(p.patterns, key=weigh) for p in phrases.values()))
 
     def build_entry(self, group: AliasGroup, entry: str, ref: parser.AliasRef) -> Phrase:
         try:

@@ -95,6 +95,43 @@ class AnyOf:
         return either_of([child.clauses() for child in self.children])
 
 
+@dataclass(frozen=True, eq=False)
+class Names:
+    """The names of a pack entry (`@country:KP`): an OR of hundreds of phrases, so only
+    the phrases whose first word occurs are looked at, once per document (one node is
+    shared by every rule naming the same entry). `lightest` holds the rarest-looking word
+    of each phrase: one of them occurs wherever a name does (the prefilter's clause)."""
+
+    children: tuple[Phrase, ...]
+    lightest: frozenset[int]
+
+    def __post_init__(self) -> None:
+        firsts: dict[int, list[Phrase]] = {}
+        for child in self.children:
+            firsts.setdefault(child.patterns[0], []).append(child)
+        object.__setattr__(self, "firsts", firsts)
+        object.__setattr__(self, "used", frozenset(p for child in self.children for p in child.patterns))
+
+    def present(self, document: Document) -> list[Phrase]:
+        firsts = self.firsts  # type: ignore[attr-defined]
+        return [phrase for first in firsts.keys() & document.positions.keys() for phrase in firsts[first]]
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        key = (id(self), scope)  # the rule set keeps every node alive while documents exist
+        if key not in document.nears:
+            document.nears[key] = AnyOf(tuple(self.present(document))).evaluate(document, scope)
+        return document.nears[key]
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        return AnyOf(tuple(self.present(document))).evidence(document, scope)
+
+    def patterns_used(self) -> set[int]:
+        return set(self.used)  # type: ignore[attr-defined]
+
+    def clauses(self) -> Clauses:
+        return (self.lightest,) if self.lightest else ()
+
+
 @dataclass(frozen=True)
 class AllOf:
     """AND: holds when every part does."""
@@ -227,7 +264,7 @@ class Near:
         return tuple(dict.fromkeys(self.left.clauses() + self.right.clauses()))
 
 
-EvalNode = Phrase | AnyOf | AllOf | Without | InField | AtLeast | Near
+EvalNode = Phrase | AnyOf | Names | AllOf | Without | InField | AtLeast | Near
 
 
 def either_of(alternatives: list[Clauses]) -> Clauses:
