@@ -29,10 +29,11 @@ docs/s are printed beside them. Goals:
     table passes and of --repeat more passes taken in turns, so host drift meets both);
   - each hostile input (1 MB of one repeated word, deeply nested text, a rule with a
     500-entry alias) is matched in < 100 ms (best of 5, wall clock and CPU);
-  - name packs: the same 10,000 rules with every 10th one turned into a pack rule
-    (`@country:XX NEAR/15 (topic OR topic)`, XX drawn from every country, so the
-    vocabulary holds every pack's names and forms) cost <= 1.2x per doc of the rules
-    without packs (passes in turns); reading the pack adds < 0.3 s to a run (a fresh
+  - name packs: 10,000 rules, every 10th one a pack rule (`@country:XX NEAR/15 (topic OR
+    topic)`, XX drawn from every country, so the vocabulary holds every pack's names and
+    forms), cost <= 1.2x per doc of the same rules written without packs, with an alias of
+    the country's English names in place of `@country:XX` (what a user writes without
+    packs; the English articles get about the same hits), passes taken in turns; reading the pack adds < 0.3 s to a run (a fresh
     process, best of 3). The pack file's size is printed.
 """
 
@@ -271,22 +272,29 @@ def bench_packs(documents: list[MatchInput], vocabulary: Vocabulary, aliases, ar
     count = RULE_COUNTS[-1]
     plain_rules = make_rules(count, vocabulary, aliases, args.seed)
     rng, codes = random.Random(args.seed), sorted(pack.names)
-    pack_rules = [
-        RuleConfig(name=rule.name, content_hash=rule.content_hash,
-                   query=f"@country:{rng.choice(codes)} NEAR/15 ({rng.choice(vocabulary.topics)} OR {rng.choice(vocabulary.topics)})")
-        if index % 10 == 0 else rule
-        for index, rule in enumerate(plain_rules)
-    ]
+    pack_rules, english_rules, english = [], [], dict(aliases)
+    for index, rule in enumerate(plain_rules):
+        if index % 10 == 0:
+            code, topics = rng.choice(codes), f"({rng.choice(vocabulary.topics)} OR {rng.choice(vocabulary.topics)})"
+            names = [name for language, found in pack.names_of(code).items() if language == "en" for name in found]
+            english[f"en{code}"] = AliasGroup(f"en{code}", tuple(f'"{name}"' for name in names) or (code,))
+            pack_rules.append(RuleConfig(name=rule.name, content_hash=rule.content_hash, query=f"@country:{code} NEAR/15 {topics}"))
+            english_rules.append(RuleConfig(name=rule.name, content_hash=rule.content_hash, query=f"@en{code} NEAR/15 {topics}"))
+        else:
+            pack_rules.append(rule)
+            english_rules.append(rule)
     started = time.perf_counter()
     with_packs = compile_rules(pack_rules, aliases)
     compiled = time.perf_counter() - started
-    without = compile_rules(plain_rules, aliases)
+    without = compile_rules(english_rules, english)
     check_same_answers(with_packs, documents[:args.plain_docs])
     plain_speed, pack_speed = in_turns(without, with_packs, documents, args.repeat,
                                        docs_per_second(without.match, documents, 1), docs_per_second(with_packs.match, documents, 1))
     ratio = plain_speed.cpu / pack_speed.cpu
+    hits = sum(map(len, map(with_packs.match, documents))), sum(map(len, map(without.match, documents)))
     print(f"  {count:,} rules, {count // 10:,} of them pack rules: compiled in {compiled:.2f} s, {len(with_packs.vocabulary):,} patterns"
-          f" (without packs {len(without.vocabulary):,}); {pack_speed.cpu:,.0f} docs/s against {plain_speed.cpu:,.0f}")
+          f" (with English-name aliases instead: {len(without.vocabulary):,}); {pack_speed.cpu:,.0f} docs/s against"
+          f" {plain_speed.cpu:,.0f}; hits {hits[0]:,} against {hits[1]:,}")
     report_goal(f"cost per doc with packs / without: {ratio:.2f}x (wall clock {plain_speed.wall / pack_speed.wall:.2f}x)",
                 ratio <= 1.2, "<= 1.2x")
 

@@ -183,7 +183,8 @@ class _Builder:
             phrase = self.build_phrase(read_entry(name))  # the pack's build checks that every name reads
             phrases.setdefault(phrase.patterns, phrase)
         weigh = self.vocabulary.weigh
-        return Names(tuple(phrases.values()), frozenset(min(p.patterns, key=weigh) for p in phrases.values()))
+        lightest = frozenset(min(p.patterns, key=weigh) for p in phrases.values())
+        return Names(tuple(phrases.values()), self.vocabulary.add_marker(lightest) if lightest else None)
 
     def build_entry(self, group: AliasGroup, entry: str, ref: parser.AliasRef) -> Phrase:
         try:

@@ -59,6 +59,7 @@ class Vocabulary:
         self.weights: list[float] = []
         self.seen: set[str] = set()  # text words looked up so far, as written
         self.known: dict[str, tuple[int, ...]] = {}  # those of them that match a pattern
+        self.markers: dict[int, list[int]] = {}  # pattern id -> the markers it sets (see add_marker)
         self.runs: dict[str, list[str] | None] = {}  # words of CJK texts seen; Han/Kana runs as cut
 
     def __len__(self) -> int:
@@ -77,6 +78,15 @@ class Vocabulary:
                 for form in {word.text, *forms}:
                     self.forms.setdefault(form, []).append(table[word.text])
         return table[word.text]
+
+    def add_marker(self, patterns: frozenset[int]) -> int:
+        """A new id that a document holds whenever it holds any of `patterns` (one test per
+        document, so a rule's clause of hundreds of names is checked as one id)."""
+        marker = len(self)
+        self.weights.append(sum(map(self.weigh, patterns)))
+        for pattern in patterns:
+            self.markers.setdefault(pattern, []).append(marker)
+        return marker
 
     def weigh(self, pattern: int) -> float:
         """How common a pattern probably is: short words and prefixes match more often."""
@@ -300,7 +310,15 @@ def index_patterns(fields: tuple[FieldText, ...], vocabulary: Vocabulary) -> tup
                 positions[pattern] = places[word]
     for pattern in merged:
         positions[pattern].sort()
+    add_markers(positions, vocabulary.markers)
     return positions, places
+
+
+def add_markers(positions: dict[int, list[int]], markers: dict[int, list[int]]) -> None:
+    """Every marker set by a pattern present, with no positions of its own."""
+    if markers:
+        for marker in set(chain.from_iterable(filter(None, map(markers.get, list(positions))))):
+            positions[marker] = []
 
 
 def group_places(fields: tuple[FieldText, ...], wanted: Collection[str]) -> dict[str, list[int]]:

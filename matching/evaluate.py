@@ -99,11 +99,12 @@ class AnyOf:
 class Names:
     """The names of a pack entry (`@country:KP`): an OR of hundreds of phrases, so only
     the phrases whose first word occurs are looked at, once per document (one node is
-    shared by every rule naming the same entry). `lightest` holds the rarest-looking word
-    of each phrase: one of them occurs wherever a name does (the prefilter's clause)."""
+    shared by every rule naming the same entry). `marker` is a vocabulary marker set by
+    the rarest-looking word of each phrase: a document holds it wherever a name occurs
+    (the prefilter's clause, one id however many names)."""
 
     children: tuple[Phrase, ...]
-    lightest: frozenset[int]
+    marker: int | None
 
     def __post_init__(self) -> None:
         firsts: dict[int, list[Phrase]] = {}
@@ -129,7 +130,7 @@ class Names:
         return set(self.used)  # type: ignore[attr-defined]
 
     def clauses(self) -> Clauses:
-        return (self.lightest,) if self.lightest else ()
+        return () if self.marker is None else (frozenset({self.marker}),)
 
 
 @dataclass(frozen=True)
