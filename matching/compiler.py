@@ -25,12 +25,21 @@ from config.models import AliasGroup, RuleConfig
 from matching.document import Vocabulary
 from matching.errors import QueryError, QueryErrors
 from matching.namepacks import PackError, builtin_forms, expand_reference, split_reference
-from matching.evaluate import AllOf, AnyOf, AtLeast, EvalNode, InField, Names, Near, Phrase, Without
+from matching.evaluate import GAP, AllOf, AnyOf, AtLeast, EvalNode, InField, Names, Near, Phrase, Without
 from matching.parser import QueryWord, WordError, parse_query, read_words
 from matching import parser
 from matching.ruleset import CompiledRule, RuleSet
 
 MAX_EXPANDED_TERMS = 2000
+# Words that stand inside names in many languages and fill news text in others: in the
+# names of packs they match any one word (see evaluate.GAP) when the name has a word of
+# GAP_MIN_CHARS or more to look up, so documents need not index where they occur.
+GAP_WORDS = frozenset({
+    "the", "of", "and", "a", "an", "i", "in", "is", "it", "to", "at", "as", "be", "by", "on", "no", "we",
+    "s", "t", "re", "he", "so", "can", "not", "are", "de", "la", "le", "les", "du", "del", "des", "da",
+    "do", "di", "e", "y", "u", "na", "ny", "et", "und", "der", "die", "das", "и", "в", "на", "с", "а",
+})
+GAP_MIN_CHARS = 5
 _ENTRY_QUOTES = ('"', "“", "”", "'")
 
 
@@ -180,11 +189,22 @@ class _Builder:
         """A Names node of the built phrases and these names, each distinct phrase once."""
         phrases = {phrase.patterns: phrase for phrase in built}
         for name in dict.fromkeys(name for found in names.values() for name in found):
-            phrase = self.build_phrase(read_entry(name))  # the pack's build checks that every name reads
+            phrase = self.build_name(read_entry(name))  # the pack's build checks that every name reads
             phrases.setdefault(phrase.patterns, phrase)
         weigh = self.vocabulary.weigh
-        lightest = frozenset(min(p.patterns, key=weigh) for p in phrases.values())
+        lightest = frozenset(min((i for i in p.patterns if i != GAP), key=weigh) for p in phrases.values())
         return Names(tuple(phrases.values()), self.vocabulary.add_marker(lightest) if lightest else None)
+
+    def build_name(self, words: tuple[QueryWord, ...]) -> Phrase:
+        """A pack name's phrase, its GAP_WORDS as gaps (never the first word, which the
+        phrase is looked up by: leading ones are dropped) when a long word remains."""
+        kept = [word.text not in GAP_WORDS for word in words]
+        if len(words) < 2 or max((len(w.text) for w, k in zip(words, kept) if k), default=0) < GAP_MIN_CHARS:
+            return self.build_phrase(words)
+        first = kept.index(True)
+        forms = self.forms
+        return Phrase(tuple(self.vocabulary.add_word(word, forms.get(word.text, "").split()) if keep else GAP
+                            for word, keep in zip(words[first:], kept[first:])))
 
     def build_entry(self, group: AliasGroup, entry: str, ref: parser.AliasRef) -> Phrase:
         try:

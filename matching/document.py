@@ -267,6 +267,11 @@ class Document:
         high = bisect.bisect_left(positions, scope[1])
         return positions[low:high]
 
+    def holds_word(self, position: int) -> bool:
+        """True when a word of the title or the body is at this position."""
+        field = self.field_at(position)
+        return field.base <= position < field.base + len(field.words)
+
     def field_at(self, position: int) -> FieldText:
         return self.fields[1] if position >= self.fields[1].base else self.fields[0]
 

@@ -111,6 +111,13 @@ def test_unquoted_names_match_inflected_forms_and_quoted_ones_only_as_written():
     assert not matches("@country:CN", "He rubbed his chin.")  # pl "Chin" (of Chiny) is an English word
 
 
+def test_function_words_inside_pack_names_match_any_one_word():
+    assert matches("@country:BA", "Wizyta w Bośni i Hercegowinie")  # pl, declined around "i"
+    assert matches("@country:BA", "Troops left Bosnia and Herzegovina in 2004.")
+    assert matches("@country:CD", "Fighting in the east of the Democratic Republic of the Congo")
+    assert not matches("@country:CD", "Democratic Republic")
+
+
 def test_names_inside_runs_of_han_and_kana_are_words_at_their_positions():
     assert matches("朝鲜 NEAR/1 俄罗斯", "朝鲜向俄罗斯提供武器")
     assert matches('"朝鲜 俄罗斯"', "朝鲜俄罗斯军事合作")
