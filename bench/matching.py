@@ -318,7 +318,7 @@ def bench_hostile(texts: list[str]) -> None:
         ("1 MB of nested brackets", "missile", {}, MatchInput("", "(" * 500_000 + "missile" + ")" * 500_000)),
         ("1 MB of nested markup", "div", {}, MatchInput("", "<div><span>" * 95_000)),
         ("rule with a 500-entry alias", "@big AND NOT zebra", big_alias, article),
-        ("1 MB of country names in one Han run", "@country:KP NEAR/30 @country:RU", {},
+        ("1 MB of country names in one Han run", "@country:KP AND @country:RU", {},
          MatchInput("", "朝鲜向俄罗斯提供武器" * 35_000)),
     ]
     print("\nhostile inputs (best of 5, wall clock and CPU; goal < 100 ms each)")

@@ -291,9 +291,9 @@ def cut_pieces(pieces: list[str], vocabulary: Vocabulary) -> list[str]:
         if parts is None:
             result.append(pieces[index])
         else:
-            result.append(parts[0])
-            for part in parts[1:]:
-                result.extend(("", part))
+            spaced = [""] * (2 * len(parts) - 1)  # the parts with empty separators between them
+            spaced[0::2] = parts
+            result.extend(spaced)
         result.append(pieces[index + 1])
     return result
 

@@ -6,6 +6,7 @@ tags, and a failing feed shown as a Failed task run with its error and no secret
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
 
         hits_table = _table(_read(client, "monitor-hits", run.id)[0])
         assert any(seed in row["title"] and row["rule"] == "DPRK arms transfer" for row in hits_table)
-        assert {row["language"] for row in hits_table if seed in row["title"]} == {"ko"}  # the page's <html lang>
+        assert all(row["language"] for row in hits_table)  # the article's language, or "unknown"
         summary_md = _read(client, "monitor-summary", run.id)[0].data
         assert "| feeds failed / parked / not due | 1 / 0 / 0 |" in summary_md and SECRET not in summary_md
         health = {row["feed"]: row for row in _table(_read(client, "feed-health", run.id)[0])}
@@ -96,7 +97,9 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         rule_key = rule_slug("DPRK arms transfer")
         versions = _read(client, rule_key, run.id)
         assert len(versions) == 1 and any(seed in row["title"] for row in _table(versions[0]))
-        assert "by language: ko " in versions[0].description
+        languages = Counter(row["language"] for row in _table(versions[0]))
+        assert "by language: " in versions[0].description
+        assert all(f"{language} {count}" in versions[0].description for language, count in languages.items())
 
     # a second run finds a new article for the same rule: the rule's artifact gets a new version
     second_page = site.add("/news/dprk-2.html", (DEMO_PAGES / "seed_article_divs.html").read_bytes())
@@ -112,3 +115,19 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         latest = _table(versions[-1])
         assert {seed, second_page} <= {row["title"].rsplit("(", 1)[1].rstrip(")") for row in latest}
         assert versions[-1].flow_run_id == second.state_details.flow_run_id
+
+
+def test_a_rules_artifact_counts_its_hits_per_language():
+    from datetime import datetime, timezone
+
+    from flows.artifacts import count_languages, hit_rows
+    from store.views import HitView
+
+    def hit(language):
+        return HitView(hit_id=1, rule="r", rule_hash="h", url="https://x.example/a", title="t", feed="f",
+                       feed_url="https://x.example/rss", published=None, found_at=datetime.now(timezone.utc),
+                       terms=(), fields=(), snippet="", marks=(), baseline=False, language=language, flagged=None)
+
+    hits = [hit("ko"), hit("en"), hit("ko"), hit(None)]
+    assert count_languages(hits) == "by language: ko 2, en 1, unknown 1"
+    assert [row["language"] for row in hit_rows(hits)] == ["ko", "en", "ko", "unknown"]
