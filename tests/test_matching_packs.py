@@ -90,6 +90,15 @@ def test_explain_and_rules_take_the_users_own_names_and_packs(tmp_path, capsys):
     assert matches("@company:acme", "Shares of ACME corp fell.", aliases)
 
 
+def test_the_users_own_names_for_a_pack_entry_are_part_of_the_rules_version():
+    from config.loader import rule_content_hash
+
+    plain = rule_content_hash("@country:KP NEAR/30 @country:RU", [], [], {})
+    added = rule_content_hash("@country:KP NEAR/30 @country:RU", [], [],
+                              {"country:KP": AliasGroup("country:KP", ("the Hermit Kingdom",))})
+    assert plain != added
+
+
 @pytest.mark.parametrize("query, message", [
     ("@country:XX", "has no key 'XX'"),
     ("@planet:mars", "unknown pack @planet"),
