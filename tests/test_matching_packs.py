@@ -76,6 +76,14 @@ def test_explain_lists_kp_names_per_language(tmp_path, capsys):
     assert code == 0 and out.startswith("@country:KP: ") and "\n  ko: " in out and "북한" in out
 
 
+def test_explain_of_an_unknown_pack_or_key_says_what_to_write(tmp_path, capsys):
+    config = write_config(tmp_path / "config", feeds=[], rules=RULES)
+    code, out, err = run_cli(capsys, "rules", "explain", "--config", str(config), "@country:ZZ")
+    assert code == 1 and out == "" and "has no key 'ZZ'" in err and "@country:KP" in err
+    code, _, err = run_cli(capsys, "rules", "explain", "--config", str(config), "@brand:acme")
+    assert code == 1 and "define an alias named 'brand:acme' under aliases:" in err
+
+
 def test_explain_and_rules_take_the_users_own_names_and_packs(tmp_path, capsys):
     rules = ("aliases:\n  country:KP:\n    - the Hermit Kingdom\n  company:acme:\n    - Acme Corp\n    - 아크메\n"
              "rules:\n  - name: r\n    query: '@country:KP OR @company:acme'\n")
