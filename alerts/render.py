@@ -70,7 +70,8 @@ def html_entry(hit: HitView, heading: str = "h2") -> str:
     snippet = mark_snippet(hit.snippet, hit.marks, escape_html, "<mark><b>", "</b></mark>")
     lines = [
         f"<{heading}>{html_link(hit.title or hit.url, hit.url, title_marks(hit))}</{heading}>",
-        f"<p><b>Source:</b> {escape_html(hit.feed)} &middot; <b>Published:</b> {published_text(hit)}</p>",
+        f"<p><b>Source:</b> {escape_html(hit.feed)} &middot; <b>Language:</b> {escape_html(hit.language or 'unknown')}"
+        f" &middot; <b>Published:</b> {published_text(hit)}</p>",
         f"<p><b>Matched terms:</b> {', '.join(escape_html(t) for t in hit.terms)}</p>",
         f"<blockquote>{snippet}</blockquote>",
     ]
@@ -84,7 +85,8 @@ def markdown_entry(hit: HitView) -> str:
     snippet = mark_snippet(hit.snippet, hit.marks, escape_markdown, "**", "**")
     lines = [
         f"**{markdown_link(hit.title or hit.url, hit.url, title_marks(hit))}**",
-        f"Source: {escape_markdown(hit.feed)} · Published: {escape_markdown(published_text(hit))}",
+        f"Source: {escape_markdown(hit.feed)} · Language: {escape_markdown(hit.language or 'unknown')}"
+        f" · Published: {escape_markdown(published_text(hit))}",
         f"Matched terms: {', '.join(escape_markdown(t) for t in hit.terms)}",
         f"> {snippet}",
     ]

@@ -292,7 +292,7 @@ def rule_content_hash(query: str, tags, languages, aliases: Mapping[str, AliasGr
     The name and channels are left out on purpose: renaming a rule or re-routing its
     alerts does not make it a different rule.
     """
-    used = sorted(set(re.findall(r"@([\w-]+)", query)))
+    used = sorted(set(re.findall(r"@([\w-]+(?::[\w-]+)?)", query)))
     payload = {
         "query": query,
         "aliases": {name: list(aliases[name].entries) for name in used if name in aliases},

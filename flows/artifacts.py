@@ -2,7 +2,8 @@
 
 Per run: its new hits as stories (`monitor-hits`), a markdown summary (`monitor-summary`)
 and a feed-health table (`feed-health`). Per rule: a keyed briefing
-`hits-<instance>-<rule-slug>` (`flows.briefing`: volume, spikes, the rule's recent stories),
+`hits-<instance>-<rule-slug>` (`flows.briefing`: volume, spikes, the rule's recent stories; its
+description counts the hits per language),
 published by every run that finds hits for that rule, so the Artifacts page keeps each
 rule's history (one version per run). The instance name (settings `instance`, by default
 from the config directory's name) keeps two configs that share a Prefect server, or the
@@ -30,7 +31,7 @@ from store.views import HitView, iso_utc
 
 MAX_ROWS = 500
 RULE_HISTORY_ROWS = 100
-HIT_COLUMNS = ("rule", "title", "source", "published", "matched terms", "snippet", "alerted")
+HIT_COLUMNS = ("rule", "title", "source", "language", "published", "matched terms", "snippet", "alerted")
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 _QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#][^\s'\")]*")
 
@@ -61,6 +62,7 @@ def hit_rows(hits: list[HitView]) -> list[dict]:
             "rule": hit.rule,
             "title": f"[{_cell(hit.title or hit.url)}]({hit.url})",
             "source": hit.feed,
+            "language": hit.language or "unknown",
             "published": iso_utc(hit.published) or "",
             "matched terms": ", ".join(hit.terms),
             "snippet": hit.snippet,

@@ -15,6 +15,7 @@ store (`read_briefings`), so the UI shows what `newswatch hits` shows; nothing s
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -197,11 +198,17 @@ def run_hits_markdown(hits: Sequence[HitView], headline: str) -> str:
     return "\n".join(parts + [story_markdown(entry, with_rule=True) for entry in entries[:500]])
 
 
+def count_languages(hits: Sequence[HitView]) -> str:
+    """'by language: ko 3, en 2, unknown 1': the hits per article language, most first."""
+    counts = Counter(hit.language or "unknown" for hit in hits)
+    return "by language: " + ", ".join(f"{language} {count}" for language, count in counts.most_common())
+
+
 def rule_briefing_calls(rule_history: Mapping[str, list[HitView]], briefings: Mapping[str, RuleBriefing],
                         key_of: Callable[[str], str]) -> list[tuple[Callable, dict]]:
     """The artifact calls of the rules' briefings, each under its rule's key."""
     return [(create_markdown_artifact, dict(
         markdown=briefing_markdown(rule, history, briefings.get(rule)), key=key_of(rule),
         description=f"Rule '{rule}': briefing of its {len(history)} most recent hit{'s' if len(history) != 1 else ''}, "
-                    "newest first"))
+                    f"newest first ({count_languages(history)})"))
         for rule, history in sorted(rule_history.items())]

@@ -5,7 +5,8 @@
     hits = ruleset.match(MatchInput(title, body, language, feed_tags))
 
 The only place that decides "is this a hit?". Imports only the stdlib, pyahocorasick,
-`config.models` and `extractors.models`.
+`config.models` and `extractors.models`. `@country:KP` expands to a built-in name pack
+(`namepacks.py`, data generated into `packs/` at release, read on first use).
 """
 
 from matching.compiler import MAX_EXPANDED_TERMS, check_rules, compile_rules

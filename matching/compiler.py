@@ -9,6 +9,12 @@ Alias names are case-sensitive (the rule's content hash names them as written).
 An alias entry is written like a query term: `North Korea*` is the phrase "north
 korea*"; surrounding quotes are allowed; operators, parentheses and `@` are not.
 A rule may expand to at most MAX_EXPANDED_TERMS words and phrases after aliases.
+
+`@pack:KEY` (`@country:KP`) expands to a name pack's names for KEY plus the user's
+alias group named `pack:KEY` (see namepacks.py). Every unquoted word that is a word of a
+built-in pack's names also matches its inflected forms ("Россия" matches "России"),
+wherever it is written: in a pack, an alias entry or the query itself. Quoted words
+match as written only.
 """
 
 from __future__ import annotations
@@ -18,12 +24,22 @@ from collections.abc import Mapping, Sequence
 from config.models import AliasGroup, RuleConfig
 from matching.document import Vocabulary
 from matching.errors import QueryError, QueryErrors
-from matching.evaluate import AllOf, AnyOf, AtLeast, EvalNode, InField, Near, Phrase, Without
+from matching.namepacks import PackError, builtin_forms, expand_reference, split_reference
+from matching.evaluate import GAP, AllOf, AnyOf, AtLeast, EvalNode, InField, Names, Near, Phrase, Without
 from matching.parser import QueryWord, WordError, parse_query, read_words
 from matching import parser
 from matching.ruleset import CompiledRule, RuleSet
 
 MAX_EXPANDED_TERMS = 2000
+# Words that stand inside names in many languages and fill news text in others: in the
+# names of packs they match any one word (see evaluate.GAP) when the name has a word of
+# GAP_MIN_CHARS or more to look up, so documents need not index where they occur.
+GAP_WORDS = frozenset({
+    "the", "of", "and", "a", "an", "i", "in", "is", "it", "to", "at", "as", "be", "by", "on", "no", "we",
+    "s", "t", "re", "he", "so", "can", "not", "are", "de", "la", "le", "les", "du", "del", "des", "da",
+    "do", "di", "e", "y", "u", "na", "ny", "et", "und", "der", "die", "das", "и", "в", "на", "с", "а",
+})
+GAP_MIN_CHARS = 5
 _ENTRY_QUOTES = ('"', "“", "”", "'")
 
 
@@ -70,13 +86,15 @@ def duplicate_error(rule: RuleConfig, first: RuleConfig) -> QueryError:
 
 
 def read_entry(entry: str) -> tuple[QueryWord, ...]:
-    """One alias entry as a word or phrase; raises WordError when it is not one."""
+    """One alias entry as a word or phrase (quoted: to match as written only); raises
+    WordError when it is not one."""
     text = entry.strip()
-    if len(text) >= 2 and text[0] in _ENTRY_QUOTES and text[-1] in _ENTRY_QUOTES:
+    quoted = len(text) >= 2 and text[0] in _ENTRY_QUOTES and text[-1] in _ENTRY_QUOTES
+    if quoted:
         text = text[1:-1]
     if any(char in text for char in '()@"“”'):
         raise WordError("alias entries are words or phrases, without parentheses, quotes or '@'", 0)
-    return read_words(text)
+    return read_words(text, exact=quoted)
 
 
 def unknown_alias_message(name: str, aliases: Mapping[str, AliasGroup]) -> str:
@@ -96,6 +114,8 @@ class _Builder:
         self.rule = RuleConfig(name="", query="")
         self.problems: list[QueryError] = []
         self.terms = 0
+        self.forms = builtin_forms()
+        self.packs: dict[str, Names] = {}  # reference -> the node of its built-in names
 
     def build_rule(self, rule: RuleConfig) -> tuple[EvalNode | None, list[QueryError]]:
         self.rule, self.problems, self.terms = rule, [], 0
@@ -130,9 +150,12 @@ class _Builder:
 
     def build_phrase(self, words: tuple[QueryWord, ...]) -> Phrase:
         self.terms += 1
-        return Phrase(tuple(self.vocabulary.add_word(word) for word in words))
+        forms = self.forms
+        return Phrase(tuple(self.vocabulary.add_word(word, forms.get(word.text, "").split()) for word in words))
 
     def build_alias(self, ref: parser.AliasRef) -> AnyOf:
+        if split_reference(ref.name):
+            return self.build_pack(ref)
         group = self.aliases.get(ref.name)
         if group is None:
             self.fail(unknown_alias_message(ref.name, self.aliases), ref.column)
@@ -141,6 +164,47 @@ class _Builder:
             self.fail(f"alias group @{ref.name} is empty; give it at least one entry", ref.column)
             return AnyOf(())
         return AnyOf(tuple(self.build_entry(group, entry, ref) for entry in group.entries))
+
+    def build_pack(self, ref: parser.AliasRef) -> Names | AnyOf:
+        """`@country:KP`: each distinct name of the pack entry once, then the user's own
+        (as one term towards MAX_EXPANDED_TERMS: the pack's size is bounded by its data).
+        Rules naming the same entry share one node."""
+        try:
+            expansion = expand_reference(ref.name, self.aliases)
+        except PackError as error:
+            self.fail(str(error), ref.column)
+            return AnyOf(())
+        terms = self.terms
+        if expansion.reference not in self.packs:
+            self.packs[expansion.reference] = self.build_names(expansion.names, ())
+        node = self.packs[expansion.reference]
+        if expansion.custom:
+            custom = self.aliases.get(ref.name) or self.aliases.get(expansion.reference[1:])
+            phrases = [self.build_entry(custom or AliasGroup(ref.name, ()), entry, ref) for entry in expansion.custom]
+            node = self.build_names({}, node.children + tuple(phrase for phrase in phrases if phrase.patterns))
+        self.terms = terms + 1 + len(expansion.custom)
+        return node
+
+    def build_names(self, names: Mapping[str, list[str]], built: tuple[Phrase, ...]) -> Names:
+        """A Names node of the built phrases and these names, each distinct phrase once."""
+        phrases = {phrase.patterns: phrase for phrase in built}
+        for name in dict.fromkeys(name for found in names.values() for name in found):
+            phrase = self.build_name(read_entry(name))  # the pack's build checks that every name reads
+            phrases.setdefault(phrase.patterns, phrase)
+        weigh = self.vocabulary.weigh
+        lightest = frozenset(min((i for i in p.patterns if i != GAP), key=weigh) for p in phrases.values())
+        return Names(tuple(phrases.values()), self.vocabulary.add_marker(lightest) if lightest else None)
+
+    def build_name(self, words: tuple[QueryWord, ...]) -> Phrase:
+        """A pack name's phrase, its GAP_WORDS as gaps (never the first word, which the
+        phrase is looked up by: leading ones are dropped) when a long word remains."""
+        kept = [word.text not in GAP_WORDS for word in words]
+        if len(words) < 2 or max((len(w.text) for w, k in zip(words, kept) if k), default=0) < GAP_MIN_CHARS:
+            return self.build_phrase(words)
+        first = kept.index(True)
+        forms = self.forms
+        return Phrase(tuple(self.vocabulary.add_word(word, forms.get(word.text, "").split()) if keep else GAP
+                            for word, keep in zip(words[first:], kept[first:])))
 
     def build_entry(self, group: AliasGroup, entry: str, ref: parser.AliasRef) -> Phrase:
         try:

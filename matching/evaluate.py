@@ -39,9 +39,14 @@ PAIR_IN_BULK = 64  # NEAR sides with more spans than this are paired in C-level 
 _FAR = 1 << 62  # farther than any position
 
 
+GAP = -1  # in a pack name's phrase: any one word (a function word such as "of", "i")
+
+
 @dataclass(frozen=True)
 class Phrase:
-    """Consecutive words, each a pattern id (a single word is a phrase of one)."""
+    """Consecutive words, each a pattern id (a single word is a phrase of one); in the
+    names of packs a GAP stands for any one word ("Bośnia i Hercegowina"), so the most
+    common words of every language need not be indexed. The first id is never a GAP."""
 
     patterns: tuple[int, ...]
 
@@ -57,8 +62,11 @@ class Phrase:
         if size > 1 and starts:
             valid = set(starts)
             for offset, pattern in enumerate(self.patterns[1:], 1):
-                valid.intersection_update(map(offset.__rsub__, document.positions.get(pattern, ())))
+                if pattern != GAP:
+                    valid.intersection_update(map(offset.__rsub__, document.positions.get(pattern, ())))
             starts = sorted(valid)
+            if self.patterns[-1] == GAP:
+                starts = [start for start in starts if document.holds_word(start + size - 1)]
         return list(zip(starts, map(add, starts, repeat(size)))) or None
 
     def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
@@ -66,10 +74,10 @@ class Phrase:
         return None if spans is None else spans[:MAX_EVIDENCE_PER_PHRASE]
 
     def patterns_used(self) -> set[int]:
-        return set(self.patterns)
+        return set(self.patterns) - {GAP}
 
     def clauses(self) -> Clauses:
-        return tuple(frozenset({pattern}) for pattern in dict.fromkeys(self.patterns))
+        return tuple(frozenset({pattern}) for pattern in dict.fromkeys(self.patterns) if pattern != GAP)
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,44 @@ class AnyOf:
 
     def clauses(self) -> Clauses:
         return either_of([child.clauses() for child in self.children])
+
+
+@dataclass(frozen=True, eq=False)
+class Names:
+    """The names of a pack entry (`@country:KP`): an OR of hundreds of phrases, so only
+    the phrases whose first word occurs are looked at, once per document (one node is
+    shared by every rule naming the same entry). `marker` is a vocabulary marker set by
+    the rarest-looking word of each phrase: a document holds it wherever a name occurs
+    (the prefilter's clause, one id however many names)."""
+
+    children: tuple[Phrase, ...]
+    marker: int | None
+
+    def __post_init__(self) -> None:
+        firsts: dict[int, list[Phrase]] = {}
+        for child in self.children:
+            firsts.setdefault(child.patterns[0], []).append(child)
+        object.__setattr__(self, "firsts", firsts)
+        object.__setattr__(self, "used", frozenset(p for child in self.children for p in child.patterns if p != GAP))
+
+    def present(self, document: Document) -> list[Phrase]:
+        firsts = self.firsts  # type: ignore[attr-defined]
+        return [phrase for first in firsts.keys() & document.positions.keys() for phrase in firsts[first]]
+
+    def evaluate(self, document: Document, scope: Scope) -> list[Span] | None:
+        key = (id(self), scope)  # the rule set keeps every node alive while documents exist
+        if key not in document.nears:
+            document.nears[key] = AnyOf(tuple(self.present(document))).evaluate(document, scope)
+        return document.nears[key]
+
+    def evidence(self, document: Document, scope: Scope) -> list[Span] | None:
+        return AnyOf(tuple(self.present(document))).evidence(document, scope)
+
+    def patterns_used(self) -> set[int]:
+        return set(self.used)  # type: ignore[attr-defined]
+
+    def clauses(self) -> Clauses:
+        return () if self.marker is None else (frozenset({self.marker}),)
 
 
 @dataclass(frozen=True)
@@ -227,7 +273,7 @@ class Near:
         return tuple(dict.fromkeys(self.left.clauses() + self.right.clauses()))
 
 
-EvalNode = Phrase | AnyOf | AllOf | Without | InField | AtLeast | Near
+EvalNode = Phrase | AnyOf | Names | AllOf | Without | InField | AtLeast | Near
 
 
 def either_of(alternatives: list[Clauses]) -> Clauses:

@@ -8,11 +8,13 @@ Grammar, loosest first (NEAR binds tighter than NOT, NOT tighter than AND, AND t
     not_expr  := "NOT" not_expr | near_expr
     near_expr := unary ("NEAR/n" unary)*              left to right
     unary     := "ATLEAST/n" unary | ("title:" | "body:") unary | primary
-    primary   := "(" or_expr ")" | term | '"' phrase '"' | "@" alias
+    primary   := "(" or_expr ")" | term | '"' phrase '"' | "@" alias | "@" pack ":" key
 
 A term is a run of characters other than spaces, parentheses and quotes; the text
 tokenizer splits it into words, so `K-pop` is the phrase "k pop". A `*` right after a
-word makes it a prefix. Operators are upper case (`and`, `or`, `not` are plain words).
+word makes it a prefix. A quoted phrase matches its words only as written (folded);
+unquoted words also match the inflected forms the compiler knows (see compiler.py).
+`@country:KP` is a reference to a name pack (see namepacks.py). Operators are upper case (`and`, `or`, `not` are plain words).
 NEAR's operands must be positional: terms, phrases, aliases, NEARs, OR-groups of those.
 
 `parse_query` raises `QueryError` at the first syntax error, pointing at its column.
@@ -40,15 +42,17 @@ _QUOTES = {'"': '"', "“": "”", "„": "“"}
 _CHUNK_RE = re.compile(r"[^\s()\"“”„]+")
 _NUMBERED_RE = re.compile(r"(NEAR|ATLEAST)(?:/(\d*))?$")
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
-_ALIAS_RE = re.compile(r"@([\w-]+)$")
+_ALIAS_RE = re.compile(r"@([\w-]+(?::[\w-]+)?)$")
 
 
 @dataclass(frozen=True)
 class QueryWord:
-    """One folded query word; `prefix` when written with a trailing `*`."""
+    """One folded query word; `prefix` when written with a trailing `*`; `exact` when
+    written inside quotes (only this form matches, never its inflected forms)."""
 
     text: str
     prefix: bool = False
+    exact: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ class WordError(ValueError):
         self.offset = offset
 
 
-def read_words(text: str) -> tuple[QueryWord, ...]:
+def read_words(text: str, exact: bool = False) -> tuple[QueryWord, ...]:
     """Split a term or phrase into folded query words, as the text tokenizer would."""
     spans = list(find_words(text))
     check_wildcards(text, spans)
@@ -136,7 +140,7 @@ def read_words(text: str) -> tuple[QueryWord, ...]:
     for start, end in spans:
         if end - start > MAX_WORD_CHARS:
             raise WordError(f"a word longer than {MAX_WORD_CHARS} characters cannot be searched", start)
-    return tuple(QueryWord(fold_word(text[start:end]), text[end : end + 1] == "*") for start, end in spans)
+    return tuple(QueryWord(fold_word(text[start:end]), text[end : end + 1] == "*", exact) for start, end in spans)
 
 
 def check_wildcards(text: str, spans: list[tuple[int, int]]) -> None:
@@ -233,7 +237,8 @@ class _Parser:
     def lex_alias(self, chunk: str, column: int) -> Lexeme:
         alias = _ALIAS_RE.match(chunk)
         if alias is None:
-            raise self.fail(f"{chunk!r} is not an alias name: use letters, digits, '-' and '_' after '@'", column)
+            raise self.fail(f"{chunk!r} is not an alias name: use letters, digits, '-' and '_' after '@' "
+                            "(or @pack:KEY, as in @country:KP)", column)
         return Lexeme("alias", alias.group(1), column)
 
     def lex_field(self, name: str, column: int) -> Lexeme:
@@ -336,7 +341,7 @@ class _Parser:
 
     def read_term(self, lexeme: Lexeme) -> tuple[QueryWord, ...]:
         try:
-            return read_words(lexeme.text)
+            return read_words(lexeme.text, exact=lexeme.kind == "phrase")
         except WordError as error:
             raise self.fail(error.message, lexeme.column + error.offset) from None
 

@@ -116,6 +116,23 @@ def fold_word(word: str) -> str:
     return unicodedata.normalize("NFC", stripped)
 
 
+_HAN_KANA_RE = re.compile(
+    "[\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3038-\u303b\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+    "\U00020000-\U0003134f\u3040-\u309f\u30a1-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f\U0001b000-\U0001b16f]"
+)
+
+
+def has_cjk(text: str) -> bool:
+    """True when a text holds any Hangul, Han or Kana."""
+    return _CJK_RE.search(text) is not None
+
+
+def has_han_or_kana(word: str) -> bool:
+    """True when a word holds Han or Kana (Chinese and Japanese write without spaces;
+    Korean spaces its words, so a Hangul run is one word with its particles)."""
+    return _HAN_KANA_RE.search(word) is not None
+
+
 def is_cjk(word: str) -> bool:
     """True for a Hangul, Han or Kana word (matched inside longer words)."""
     return bool(word) and _CJK_RE.match(word) is not None

@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     spikes.add_argument("--since", type=parse_since, help="from: a date or a span back from now (default: 30d)")
     spikes.add_argument("--json", action="store_true", help='print [{"rule", "start", "end", "stories", "expected"}]')
     spikes.set_defaults(func=spike_commands.cmd_rules_spikes)
+    explain = rules_sub.add_parser("explain", parents=[common],
+                                   help="the names a pack reference (@country:KP) or alias stands for, per language")
+    explain.add_argument("reference", metavar="REFERENCE", help="@pack:KEY, as in @country:KP, or @alias")
+    explain.add_argument("--json", action="store_true", help="print a JSON object")
+    explain.set_defaults(func=rule_commands.cmd_rules_explain)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

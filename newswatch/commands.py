@@ -161,7 +161,8 @@ def cmd_hits(args: argparse.Namespace) -> int:
         flags = "".join(f"  ({flag})" for flag, on in (("baseline", hit.baseline), ("backfilled", hit.backfilled),
                                                        ("imported", hit.imported)) if on)
         alert = f"    alert: {hit.alert.describe()}\n" if hit.alert else ""
-        print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed})\n{also}{alert}"
+        print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed}, {hit.language or 'language unknown'})\n"
+              f"{also}{alert}"
               f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
     print(f"{len(hits)} hit(s)", file=sys.stderr)
     return EXIT_OK

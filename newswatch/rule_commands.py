@@ -1,4 +1,7 @@
-"""`newswatch rules preview` and `newswatch backfill`: a rule change tried on the stored history.
+"""`newswatch rules preview`, `newswatch backfill` and `newswatch rules explain`.
+
+`rules preview` and `backfill` try a rule change on the stored history; `rules explain`
+lists what a pack reference (`@country:KP`) or an alias stands for, per language.
 
 `rules preview` writes and sends nothing; `backfill` stores what the preview calls `new`
 (see flows/preview.py and flows/backfill.py for the contracts). Exit codes as in
@@ -61,6 +64,33 @@ def describe_status(rule: dict) -> str:
     if rule["status"] == "changed":
         return f"changed: now version {rule['rule_hash']}; stored hits by versions {versions}"
     return f"unchanged (version {rule['rule_hash']})"
+
+
+def cmd_rules_explain(args: argparse.Namespace) -> int:
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    from matching.namepacks import PackError, describe_reference
+
+    try:
+        described = describe_reference(args.reference.strip().lstrip("@"), config.aliases)
+    except PackError as exc:
+        print(f"newswatch: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print_json(described)
+        return EXIT_OK
+    print(f"{described['reference']}: {described['name_count']} names in {described['language_count']} languages"
+          f" (+{len(described['custom'])} of your own in rules.yaml)")
+    for language, names in described["languages"].items():
+        print(f"  {language}: {'; '.join(names)}")
+    if described["custom"]:
+        print(f"  rules.yaml: {'; '.join(described['custom'])}")
+    if described["forms"]:
+        print("inflected forms also matched (quote a name to match it as written only):")
+        for word, forms in described["forms"].items():
+            print(f"  {word}: {', '.join(forms)}")
+    return EXIT_OK
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

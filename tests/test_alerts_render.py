@@ -182,3 +182,9 @@ def test_plain_text_messages_carry_no_markup_and_the_one_prefix():
         assert render_hit(hit, body_format).title.startswith("[newswatch] DPRK arms transfer: ")
         assert render_digest("desk", [hit], body_format, 8000).title.startswith("[newswatch] digest (desk)")
     assert "<mark>US-China</mark> [talks]" in render_hit(hit, "html").body
+
+
+def test_alerts_show_the_articles_language():
+    assert "<b>Language:</b> ko" in render_hit(hit_view(language="ko"), "html").body
+    assert "Language: ko" in render_hit(hit_view(language="ko"), "markdown").body
+    assert "Language: unknown" in render_hit(hit_view(language=None), "markdown").body

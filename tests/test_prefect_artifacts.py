@@ -6,6 +6,7 @@ tags, and a failing feed shown as a Failed task run with its error and no secret
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         versions = _read(client, key, run.id)
         assert len(versions) == 1 and f"]({seed})" in versions[0].data
         assert "# Rule briefing: DPRK arms transfer" in versions[0].data and "## Volume" in versions[0].data
+        assert "by language: " in versions[0].description
 
     # a second run finds a new article for the same rule: the rule's artifact gets a new version
     second_page = site.add("/news/dprk-2.html", (DEMO_PAGES / "seed_article_divs.html").read_bytes())
@@ -112,3 +114,19 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
         latest = versions[-1].data
         assert f"]({seed})" in latest and "1 story among its 2 most recent hits" in latest  # the copy joins its story
         assert versions[-1].flow_run_id == second.state_details.flow_run_id
+
+
+def test_a_rules_artifact_counts_its_hits_per_language():
+    from datetime import datetime, timezone
+
+    from flows.artifacts import count_languages, hit_rows
+    from store.views import HitView
+
+    def hit(language):
+        return HitView(hit_id=1, rule="r", rule_hash="h", url="https://x.example/a", title="t", feed="f",
+                       feed_url="https://x.example/rss", published=None, found_at=datetime.now(timezone.utc),
+                       terms=(), fields=(), snippet="", marks=(), baseline=False, language=language, flagged=None)
+
+    hits = [hit("ko"), hit("en"), hit("ko"), hit(None)]
+    assert count_languages(hits) == "by language: ko 2, en 1, unknown 1"
+    assert [row["language"] for row in hit_rows(hits)] == ["ko", "en", "ko", "unknown"]

@@ -22,7 +22,8 @@ def test_shipped_config_passes_and_its_dprk_rule_is_tested_on_the_seed_article(c
 
 def test_a_match_example_that_no_longer_matches_fails_check_naming_rule_and_example(tmp_path, capsys):
     rules = (REPO / "config" / "rules.yaml").read_text().replace(
-        "query: '@dprk NEAR/20 @arms AND @transfer'", "query: '@dprk NEAR/20 @arms AND @transfer AND satellite*'")
+        "query: '(@dprk OR @country:KP) NEAR/20 @arms AND @transfer'",
+        "query: '(@dprk OR @country:KP) NEAR/20 @arms AND @transfer AND satellite*'")
     config_dir = write_config(tmp_path / "config", feeds=[], rules=rules)
     shutil.copytree(REPO / "config" / "examples", config_dir / "examples")
     code, out, err = run_cli(capsys, "check", "--config", str(config_dir))
