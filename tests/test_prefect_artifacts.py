@@ -119,7 +119,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
 def test_a_rules_artifact_counts_its_hits_per_language():
     from datetime import datetime, timezone
 
-    from flows.artifacts import count_languages, hit_rows
+    from flows.briefing import count_languages, hit_rows
     from store.views import HitView
 
     def hit(language):
