@@ -25,22 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.briefing import RuleBriefing, rule_briefing_calls, run_hits_markdown
+from flows.redaction import redact
 from flows.stages import FeedOutcome
 from flows.summary import PassSummary
 from store.views import HitView, iso_utc
-
-MAX_ROWS = 500
-RULE_HISTORY_ROWS = 100
-HIT_COLUMNS = ("rule", "title", "source", "language", "published", "matched terms", "snippet", "alerted")
-_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
-_QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#][^\s'\")]*")
-
-
-def redact(text: str) -> str:
-    """`text` with every URL's user:password and query string masked (tokens often sit there)."""
-    text = _CREDENTIALS.sub(r"\g<scheme>***@", text or "")
-    return _QUERY.sub(r"\g<url>?***", text)
-
 
 def rule_slug(rule: str) -> str:
     """The artifact key of a rule's history: `hits-` + lowercase words joined by dashes.
@@ -54,27 +42,6 @@ def rule_slug(rule: str) -> str:
 def rule_key(rule: str, instance: str) -> str:
     """The artifact key of a rule's history in one instance: `hits-<instance>-<rule words>`."""
     return f"hits-{instance}-" + rule_slug(rule).removeprefix("hits-")
-
-
-def hit_rows(hits: list[HitView]) -> list[dict]:
-    return [
-        {
-            "rule": hit.rule,
-            "title": f"[{_cell(hit.title or hit.url)}]({hit.url})",
-            "source": hit.feed,
-            "language": hit.language or "unknown",
-            "published": iso_utc(hit.published) or "",
-            "matched terms": ", ".join(hit.terms),
-            "snippet": hit.snippet,
-            "alerted": alert_text(hit),
-        }
-        for hit in hits[:MAX_ROWS]
-    ]
-
-
-def alert_text(hit: HitView) -> str:
-    """Where the hit's alert stands (`store.alertstate`), error messages redacted."""
-    return redact(hit.alert.describe()) if hit.alert else "unknown"
 
 
 def _cell(text: str) -> str:

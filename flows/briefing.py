@@ -24,6 +24,7 @@ from prefect.artifacts import create_markdown_artifact
 from sqlmodel import Session
 
 from alerts.escape import escape_markdown, mark_snippet, markdown_link
+from flows.redaction import redact
 from store import database
 from store.events import EventView, list_events
 from store.views import HitView, iso_utc, story_alert_text
@@ -89,8 +90,9 @@ def group_stories(hits: Sequence[HitView], outlines: Mapping[int, StoryOutline])
 
 
 def alert_state(hits: Sequence[HitView]) -> str:
-    """Where the story's alert stands: the one alert state of `store.alertstate`, as `hits` shows it."""
-    return story_alert_text(hits)
+    """Where the story's alert stands: the one alert state of `store.alertstate`, as `hits`
+    shows it, its error message redacted (the UI is no place for a channel's tokens)."""
+    return redact(story_alert_text(hits))
 
 
 def story_markdown(entry: StoryEntry, *, with_rule: bool = False) -> str:
