@@ -28,7 +28,7 @@ from flows.briefing import RuleBriefing, rule_briefing_calls, run_hits_markdown
 from flows.redaction import redact
 from flows.stages import FeedOutcome
 from flows.summary import PassSummary
-from store.views import HitView, iso_utc
+from store.views import HitView
 
 def rule_slug(rule: str) -> str:
     """The artifact key of a rule's history: `hits-` + lowercase words joined by dashes.
