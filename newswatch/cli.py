@@ -133,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     # in the terminal; Prefect's UserWarning that it has no run to go to is nothing to act on
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `newswatch hits | head`: the reader has what it wanted; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 0
 
 
 if __name__ == "__main__":
