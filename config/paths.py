@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 DEFAULT_DATA_DIR = "data"
 DATABASE_FILE = "newswatch.db"
 OLD_DEFAULT_DATABASE = "data/newswatch.db"  # the default before paths followed the config directory
@@ -80,14 +82,35 @@ def resolve_state_paths(config_dir: Path, data_dir: str | None, database_url: st
 
 def find_left_behind_database(database_url: str, old_database: str | None) -> str | None:
     """A one-line hint when the database is still where the current directory used to put
-    it and nothing is at the config-relative place yet; None when all is well."""
+    it and nothing is at the config-relative place yet; None when all is well. A database
+    that is the one `./config` (the default config directory) uses now is nobody's leftover:
+    a second config started from the repository is a new config, not a moved one."""
     new = sqlite_file(database_url)
     if new is None or old_database is None or Path(new) == Path(old_database):
         return None
-    if Path(new).exists() or not Path(old_database).is_file():
+    if Path(new).exists() or not Path(old_database).is_file() or in_use_by_default_config(Path(old_database)):
         return None
     folder = Path(new).parent
     return (f"no database at {new} (relative paths in settings.yaml now follow the config directory, not the "
             f"current one), but there is one at {old_database}, where this command used to look. Hint: "
             f"mkdir -p {folder} && mv {old_database}* {folder}/ (or set database_url to sqlite:///{old_database}; "
             f"to start a new, empty database instead: mkdir -p {folder} && touch {new}). Nothing was run.")
+
+
+def in_use_by_default_config(database: Path) -> bool:
+    """Whether `database` is where the config directory `./config` keeps its database now."""
+    cwd = current_directory()
+    settings_file = cwd / "config" / "settings.yaml" if cwd else None
+    if settings_file is None or not settings_file.is_file():
+        return False
+    try:
+        settings = yaml.safe_load(settings_file.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    if not isinstance(settings, dict):
+        return False
+    data_dir, url = settings.get("data_dir"), settings.get("database_url")
+    paths = resolve_state_paths(settings_file.parent, data_dir if isinstance(data_dir, str) else None,
+                                url if isinstance(url, str) else None, cwd)
+    used = sqlite_file(paths.database_url)
+    return used is not None and Path(used).resolve() == database.resolve()

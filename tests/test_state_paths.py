@@ -114,6 +114,25 @@ def test_an_empty_file_at_the_new_place_starts_a_new_database_on_purpose(tmp_pat
     assert json.loads(capsys.readouterr().out) == []
 
 
+def test_the_database_of_the_default_config_is_nobodys_leftover(tmp_path, monkeypatch, capsys):
+    """From a checkout whose ./config keeps its database in ./data (as the repository's does),
+    a second config is a new config: its command runs on its own new database, and the
+    checkout's database is not called left behind (moving it would take it from ./config)."""
+    from store import open_database
+
+    checkout = tmp_path / "checkout"
+    config_without_database_url(checkout / "config", data_dir="../data")
+    (checkout / "data").mkdir()
+    open_database(f"sqlite:///{checkout / 'data' / 'newswatch.db'}").dispose()
+    second = config_without_database_url(tmp_path / "desk" / "config")
+    monkeypatch.chdir(checkout)
+
+    assert main(["--config", str(second), "hits", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out) == [] and "Hint" not in captured.err
+    assert (second / "data" / "newswatch.db").exists() and (checkout / "data" / "newswatch.db").exists()
+
+
 def newswatch_in(cwd: Path, *argv: str) -> subprocess.CompletedProcess:
     """The installed command, started in `cwd`, against the session's test Prefect API."""
     from prefect.settings import PREFECT_API_URL
