@@ -1,0 +1,130 @@
+"""Alerts don't depend on the UI: with the Prefect API unreachable, `newswatch run` still polls,
+stores and alerts (real feed site, real webhook receiver), says so in one line and exits 0;
+the next run that reaches the API publishes the missed pass as a flow run with its artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from config import load_config
+from flows.fallback import summary_from_json, unreachable_reason
+from flows.run_pass import run_pass
+from store import database
+from store.missed import claim_missed_runs, count_unpublished, record_missed_run, release_missed_run
+from tests.conftest import DEMO_PAGES, REPO, rss, write_config
+from tests.localservers import free_port
+
+
+def newswatch(*argv: str, api_url: str, cwd=REPO) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PREFECT_API_URL": api_url}
+    return subprocess.run([sys.executable, "-m", "newswatch", *argv], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=cwd)
+
+
+@pytest.fixture
+def dprk_site(site, webhook, tmp_path):
+    seed = site.add("/news/dprk-missiles.html", (DEMO_PAGES / "seed_article.html").read_bytes())
+    site.add("/rss.xml", rss([{"title": "South Korea calls Russia 'self-contradictory'", "link": seed}]),
+             content_type="application/rss+xml")
+    config = write_config(tmp_path / "config", feeds=[{"url": site.url("/rss.xml"), "name": "Local Daily"}],
+                          channels={"team-hook": {"url": webhook.apprise_url()}})
+    return config, seed
+
+
+def hits_of(config) -> list[dict]:
+    done = subprocess.run([sys.executable, "-m", "newswatch", "hits", "--config", str(config), "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    return json.loads(done.stdout)
+
+
+def test_a_closed_port_is_unreachable_within_seconds():
+    started = time.monotonic()
+    reason = unreachable_reason(f"http://127.0.0.1:{free_port()}/api")
+    assert reason and "refused" in reason
+    assert time.monotonic() - started < 15
+
+
+def test_a_server_that_starts_within_the_probe_is_not_taken_for_unreachable(tmp_path):
+    """A server that opens its port two seconds after the check began is 'slow to start', not down."""
+    port = free_port()
+    script = ("import time, http.server as h; time.sleep(2)\n"
+              "class H(h.BaseHTTPRequestHandler):\n"
+              "    def do_GET(self):\n"
+              "        self.send_response(200); self.send_header('Content-Length', '4'); self.end_headers();"
+              " self.wfile.write(b'true')\n"
+              f"h.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n")
+    server = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        assert unreachable_reason(f"http://127.0.0.1:{port}/api") is None
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_missed_summary_reads_back_as_the_pass_summary(dprk_site, webhook):
+    config_dir, _ = dprk_site
+    config = load_config(config_dir)
+    summary = run_pass(config)
+    again = summary_from_json(json.loads(json.dumps(summary.to_json(), default=str)))
+    assert again.to_json() == summary.to_json()
+    assert again.hit_ids == summary.hit_ids and again.hit_ids
+
+
+def test_a_missed_run_is_claimed_by_one_publisher_and_released_on_failure(tmp_path):
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    with database(url) as engine:
+        missed = record_missed_run(engine, datetime.now(timezone.utc), None, "refused", {"hits": 1})
+        (first,) = claim_missed_runs(engine)
+        assert first.missed_id == missed and first.summary == {"hits": 1}
+        assert claim_missed_runs(engine) == [] and count_unpublished(engine) == 0
+        release_missed_run(engine, missed)
+        assert count_unpublished(engine) == 1
+
+
+@pytest.mark.slow
+def test_run_without_prefect_alerts_then_the_next_run_publishes_the_missed_pass(prefect_harness, dprk_site,
+                                                                                 webhook, site, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+    from prefect.settings import PREFECT_API_URL
+
+    config, seed_url = dprk_site
+    closed = f"http://127.0.0.1:{free_port()}/api"
+    started = time.monotonic()
+    down = newswatch("run", "--config", str(config), api_url=closed)
+    elapsed = time.monotonic() - started
+    assert down.returncode == 0, down.stderr[-3000:]
+    said = [line for line in down.stderr.splitlines() if "not reached" in line]
+    assert len(said) == 1 and closed in said[0] and "without Prefect" in said[0], down.stderr[-3000:]
+    assert "Traceback" not in down.stderr and "Failed to reach API" not in down.stderr
+    hits = hits_of(config)
+    assert hits and {hit["url"] for hit in hits} == {seed_url}
+    assert len(webhook.received) == len(hits)  # alerted without Prefect, once each
+    assert "DPRK arms transfer" in json.dumps(webhook.received)
+    print(f"run without Prefect took {elapsed:.1f} s")
+
+    up = newswatch("run", "--config", str(config), "--json", api_url=PREFECT_API_URL.value())
+    assert up.returncode == 0, up.stderr[-3000:]
+    assert json.loads(up.stdout)["hits"] == 0 and len(webhook.received) == len(hits)  # nothing twice
+    assert "published 1 pass(es) that ran without Prefect" in up.stderr
+
+    with get_client(sync_client=True) as client:
+        (missed,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=["ran-without-prefect"])))
+        artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id={"any_": [missed.id]}))
+    assert missed.state_type.value == "COMPLETED"
+    found = len(hits)
+    assert missed.name.endswith(f"- {found} hit{'s' if found != 1 else ''} (ran without Prefect)"), missed.name
+    tables = {a.key: json.loads(a.data) if isinstance(a.data, str) else a.data for a in artifacts if a.type == "table"}
+    assert any(seed_url in row["title"] and row["rule"] == "DPRK arms transfer" for row in tables["monitor-hits"])
+    assert {"monitor-summary", "feed-health"} <= {a.key for a in artifacts}
+
+    third = newswatch("run", "--config", str(config), api_url=PREFECT_API_URL.value())
+    assert third.returncode == 0 and "without Prefect" not in third.stderr  # published once
