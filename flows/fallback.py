@@ -64,9 +64,9 @@ def _health_problem(api_url: str) -> str | None:
     return None
 
 
-def unreachable_line(api_url: str, reason: str) -> str:
+def unreachable_line(api_url: str, reason: str, what: str = "this pass") -> str:
     """The one line that says a pass runs without Prefect, and what happens to the UI."""
-    return (f"newswatch: Prefect API {redact(api_url)} not reached ({reason}): this pass runs without Prefect "
+    return (f"newswatch: Prefect API {redact(api_url)} not reached ({reason}): {what} runs without Prefect "
             "and alerts as usual; the Prefect UI gets its hits on the next run that reaches the API")
 
 

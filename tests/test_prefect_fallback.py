@@ -128,3 +128,114 @@ def test_run_without_prefect_alerts_then_the_next_run_publishes_the_missed_pass(
 
     third = newswatch("run", "--config", str(config), api_url=PREFECT_API_URL.value())
     assert third.returncode == 0 and "without Prefect" not in third.stderr  # published once
+
+
+INTERVAL_SECONDS = 15
+
+
+def wait_until(condition, timeout: float, what: str, serve=None, step: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if serve is not None:
+            assert serve.poll() is None, "newswatch serve exited"
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def flow_runs(api_url: str, **filters) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}), get_client(sync_client=True) as client:
+        return client.read_flow_runs(**filters)
+
+
+@pytest.mark.slow
+def test_serve_keeps_its_schedule_through_a_prefect_server_stopped_for_three_intervals(site, webhook, smtp,
+                                                                                      tmp_path):
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    from flows.prefect_server import start_local_server, stop_local_server
+    from flows.serve import MONITOR_DEPLOYMENT
+    from tests.crash_support import RULES, Workload, received_alerts
+    from tests.prefectserver import SERVER_ENV
+
+    work = Workload(site, 30)
+    config = write_config(tmp_path / "config", rules=RULES,
+                          feeds=[{"url": site.url(f"/feed{f}.xml"), "name": f"Feed {f}"} for f in range(4)],
+                          channels={"hook": {"url": webhook.apprise_url()}, "mail": {"url": smtp.apprise_url()}},
+                          settings={"schedule": {"interval_minutes": INTERVAL_SECONDS / 60}})
+    home, port = tmp_path / "prefect-home", free_port()
+    os.environ.update(SERVER_ENV)
+    try:
+        api_url = start_local_server(home, port)
+    finally:
+        for name in SERVER_ENV:
+            os.environ.pop(name)
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+    log = open(tmp_path / "serve.log", "w+")
+    serve = subprocess.Popen([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], cwd=REPO,
+                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def arrived(count: int):
+        return sorted(received_alerts(webhook, smtp)) == sorted(work.expected_alerts(count).elements())
+
+    def completed_monitor_runs():
+        runs = flow_runs(api_url)
+        return [run for run in runs if run.deployment_id and run.state_type.value == "COMPLETED"]
+
+    phases = {"started": time.monotonic()}
+    try:
+        shown = 3
+        work.reveal(shown)
+        wait_until(lambda: arrived(shown) and completed_monitor_runs(), 150, "a first pass through Prefect", serve)
+        phases["first pass through Prefect"] = time.monotonic()
+        stop_local_server(home)
+        down_at = phases["server stopped"] = time.monotonic()
+        for _ in range(3):  # three intervals without the API: each pass's new items alert, once
+            shown += 3
+            work.reveal(shown)
+            wait_until(lambda: arrived(shown), 2 * INTERVAL_SECONDS + 20, f"the alerts of items < {shown}", serve)
+        assert unreachable_reason(api_url, within=0) is not None  # still down: they came without Prefect
+        outage = time.monotonic() - down_at
+
+        os.environ.update(SERVER_ENV)
+        try:
+            start_local_server(home, port)
+        finally:
+            for name in SERVER_ENV:
+                os.environ.pop(name)
+        back_at = datetime.now(timezone.utc)
+        phases["server back"] = time.monotonic()
+        shown += 3
+        work.reveal(shown)
+        wait_until(lambda: arrived(shown) and any(run.start_time and run.start_time > back_at
+                                                  for run in completed_monitor_runs()),
+                   120, "a pass through Prefect after its return", serve, step=2)
+        phases["a pass through Prefect again"] = time.monotonic()
+        missed = wait_until(lambda: [run for run in flow_runs(api_url, flow_run_filter=FlowRunFilter(
+            tags=FlowRunFilterTags(all_=["ran-without-prefect"]))) if run.state_type.value == "COMPLETED"],
+            60, "the passes without Prefect published", serve, step=2)
+        phases["missed passes published"] = time.monotonic()
+        assert arrived(shown)  # nothing sent twice
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, 2)
+            try:
+                serve.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(serve.pid, 9)
+                serve.wait(10)
+        stop_local_server(home)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    without = [line for line in output.splitlines() if "runs without Prefect" in line]
+    assert len(without) >= 3, output[-4000:]
+    assert len(missed) >= 3 and all("(ran without Prefect)" in run.name for run in missed), [r.name for r in missed]
+    print({name: round(at - phases["started"]) for name, at in phases.items()})
+    print(f"outage {outage:.0f} s, {len(without)} passes without Prefect, {len(missed)} published:",
+          [run.name for run in missed])
