@@ -34,6 +34,7 @@ DEFAULT_PORT = 4200
 PORT_VARIABLE = "NEWSWATCH_PREFECT_PORT"
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
+WEDGED_GRACE_SECONDS = 6  # a server started before its start timeout that still does not answer
 
 
 class PrefectServerError(PrefectApiError):
@@ -98,7 +99,7 @@ def start_local_server(home: Path, port: int | None = None) -> str:
             _refuse_foreign_port(port, home)
             process = _spawn_server(home, port)
             return _wait_healthy(api_url, home, process)
-        return _wait_healthy(api_url, home, None, pid=pid)
+        return _wait_healthy(api_url, home, None, pid=pid, within=_start_window(home))
 
 
 def stop_local_server(home: Path) -> bool:
@@ -176,10 +177,22 @@ def _spawn_server(home: Path, port: int) -> subprocess.Popen:
     return process
 
 
-def _wait_healthy(api_url: str, home: Path, process: subprocess.Popen | None, pid: int | None = None) -> str:
+def _start_window(home: Path) -> float:
+    """How long to wait for this home's live server to answer: what is left of its start
+    timeout, or WEDGED_GRACE_SECONDS for a server started longer ago than that, which is
+    wedged, not starting (callers run their pass without Prefect instead of waiting minutes)."""
+    try:
+        age = time.time() - (home / "server.pid").stat().st_mtime
+    except FileNotFoundError:
+        return START_TIMEOUT_SECONDS
+    return max(WEDGED_GRACE_SECONDS, START_TIMEOUT_SECONDS - age)
+
+
+def _wait_healthy(api_url: str, home: Path, process: subprocess.Popen | None, pid: int | None = None,
+                  within: float = START_TIMEOUT_SECONDS) -> str:
     """Wait for the server to answer; raise with the log's path and last lines if it cannot."""
     log_path = home / "server.log"
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if is_healthy(api_url):
             return api_url
@@ -189,7 +202,7 @@ def _wait_healthy(api_url: str, home: Path, process: subprocess.Popen | None, pi
                                      f"see {log_path}:\n{_log_tail(log_path)}")
         time.sleep(0.5)
     which = f"the Prefect server (pid {pid or process.pid})"
-    raise PrefectServerError(f"{which} did not answer at {api_url} within {START_TIMEOUT_SECONDS} s; "
+    raise PrefectServerError(f"{which} did not answer at {api_url} within {round(within)} s; "
                              f"see {log_path}. If it is stuck, stop it (kill {pid or process.pid}) and retry.")
 
 
