@@ -149,6 +149,8 @@ def serve_with_standby(config: Config, api_url: str, serve_runner: Callable[[Con
                     raise
                 say(f"newswatch: Prefect's runner stopped: API {api_url} not reached ({reason}; "
                     f"{type(exc).__name__}); passes go on on schedule without Prefect until it is back")
+    except KeyboardInterrupt:  # Ctrl-C while waiting for the API: stop like the runner does
+        return
     finally:
         clock.stop()
 

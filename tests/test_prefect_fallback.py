@@ -8,13 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
 import pytest
 
 from config import load_config
-from flows.fallback import summary_from_json, unreachable_reason
+from flows.fallback import PROBE_SECONDS, summary_from_json, unreachable_reason
 from flows.run_pass import run_pass
 from store import database
 from store.missed import claim_missed_runs, count_unpublished, record_missed_run, release_missed_run
@@ -152,6 +153,61 @@ def test_run_without_prefect_alerts_then_the_next_run_publishes_the_missed_pass(
     assert third.returncode == 0 and "without Prefect" not in third.stderr  # published once
 
 
+class HealthServer:
+    """A Prefect-like health check on 127.0.0.1: `up()` answers `true`, `down()` closes the port."""
+
+    def __init__(self, port: int):
+        self.port, self.process = port, None
+
+    def up(self) -> None:
+        script = ("import http.server as h\n"
+                  "class H(h.BaseHTTPRequestHandler):\n"
+                  "    def do_GET(self):\n"
+                  "        self.send_response(200); self.send_header('Content-Length', '4'); self.end_headers();"
+                  " self.wfile.write(b'true')\n"
+                  "    def log_message(self, *args): pass\n"
+                  f"h.HTTPServer(('127.0.0.1', {self.port}), H).serve_forever()\n")
+        self.process = subprocess.Popen([sys.executable, "-c", script])
+
+    def down(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+
+def test_serve_starts_prefects_runner_again_once_the_api_is_back(tmp_path, monkeypatch):
+    """Prefect's runner gives up after three failed polls (it raises): serve waits for the API
+    to answer and serves again."""
+    import flows.standby as standby
+
+    monkeypatch.setattr(standby, "WAIT_FOR_API_SECONDS", 0.2)
+    config = load_config(write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/f.xml"}],
+                                      settings={"schedule": {"cron": "0 0 1 1 *"}}))
+    health = HealthServer(free_port())
+    api_url = f"http://127.0.0.1:{health.port}/api"
+    said, served = [], []
+
+    def runner(config):
+        served.append(time.monotonic())
+        if len(served) == 1:
+            health.down()  # the API goes away, and the runner gives up as Prefect's does
+            threading.Timer(2 * PROBE_SECONDS + 3, health.up).start()  # back after serve's health check gave up
+            raise RuntimeError("Service exceeded error threshold.")
+        if len(served) == 2:
+            return None  # Ctrl-C
+
+    health.up()
+    try:
+        wait_until(lambda: unreachable_reason(api_url, within=0) is None, 20, "the health server")
+        standby.serve_with_standby(config, api_url, runner, said.append)
+    finally:
+        health.down()
+    assert len(served) == 2
+    assert any("runner stopped" in line and "not reached" in line for line in said), said
+    assert any("is back: serving through Prefect again" in line for line in said), said
+
+
+INTERVAL_SECONDS = 15
 INTERVAL_SECONDS = 15
 
 
