@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
@@ -25,7 +26,8 @@ from config import load_config
 from config.models import Config
 from flows.artifacts import publish_pass_artifacts, redact
 from flows.monitor import monitor, read_hits, run_tags
-from flows.prefect_server import PrefectServerError, one_shot_run_settings, prefect_api
+from flows.prefect_server import (PrefectServerError, configured_port, local_api_url, one_shot_run_settings,
+                                  prefect_api)
 from flows.run_pass import PassSteps, Shard, run_pass
 from flows.stages import FeedOutcome
 from flows.summary import FeedOutcomes, PassSummary
@@ -141,35 +143,54 @@ def _datetime(value) -> datetime | None:
 def monitor_or_without_prefect(config: Config, home: Path, say: Callable[[str], None],
                                on_api: Callable[[str], None] = lambda api_url: None) -> PassSummary:
     """`newswatch run`'s pass: the `monitor` flow when the Prefect API (configured, or the local
-    server kept in `home`) answers, after publishing the passes it missed; otherwise, or when the
-    API is lost during the flow, the pass without Prefect, announced by one line to `say`.
+    server kept in `home`) answers, then the passes it missed are published; otherwise, or when
+    the API is lost during the flow, the pass without Prefect, announced by one line to `say`.
     PrefectApiError other than an unreachable API (a server of another major version) is raised."""
     config_dir = str(Path(config.directory).resolve())
-    api_url = "the local Prefect server"
+    api_url = local_server_url()
     try:
         with prefect_api(home) as api_url, one_shot_run_settings():
             reason = unreachable_reason(api_url)
             if reason is None:
                 on_api(api_url)
-                catch_up_ui(config, say)
+                side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="missed-runs")
+                missed = side.submit(has_missed_runs, config)  # asked beside the run's start, off its path
+                side.shutdown(wait=False)
                 try:
-                    return monitor(config_dir=config_dir)
+                    summary = monitor(config_dir=config_dir)
                 except Exception:
                     reason = unreachable_reason(api_url)
                     if reason is None:
                         raise
                     reason = f"lost during the pass: {reason}"
+                else:
+                    catch_up_ui(config, say, missed.result)
+                    return summary
     except PrefectServerError as exc:
         reason = str(exc).splitlines()[0]
     say(unreachable_line(api_url, reason))
     return run_without_prefect(config, reason)
 
 
-def catch_up_ui(config: Config, say: Callable[[str], None]) -> int:
-    """Publish the passes the UI missed, if any; a failure only delays them to the next run."""
-    if not has_missed_runs(config):
+def local_server_url() -> str:
+    try:
+        return local_api_url(configured_port())
+    except PrefectServerError:
+        return "of the local Prefect server"
+
+
+def catch_up_ui(config: Config, say: Callable[[str], None], any_missed: Callable[[], bool] | None = None) -> int:
+    """Publish the passes the UI missed, if any (`any_missed` tells, else the store is asked);
+    a failure only leaves them to the next run that reaches the API."""
+    try:
+        if not (any_missed or (lambda: has_missed_runs(config)))():
+            return 0
+        published = publish_missed_runs(config)
+        left = has_missed_runs(config)
+    except Exception as exc:  # noqa: BLE001 - never fails the pass that already ran
+        say(f"newswatch: the passes that ran without Prefect are not published yet ({type(exc).__name__}: "
+            f"{redact(str(exc))}); the next run that reaches the API tries again")
         return 0
-    published = publish_missed_runs(config)
-    left = " (the others wait for the next run)" if has_missed_runs(config) else ""
-    say(f"newswatch: published {published} pass(es) that ran without Prefect to the Prefect UI{left}")
+    say(f"newswatch: published {published} pass(es) that ran without Prefect to the Prefect UI"
+        + (" (the others wait for the next run)" if left else ""))
     return published

@@ -93,8 +93,10 @@ class StandbyClock:
             self.recover()
             return
         self.say(unreachable_line(self.api_url, reason, what=f"the pass of {slot:%H:%M:%S}"))
-        run_without_prefect(self.config, reason)
+        summary = run_without_prefect(self.config, reason)
         self.outage_slots.append(slot)
+        self.say(f"newswatch: the pass of {slot:%H:%M:%S} without Prefect: {summary.headline()}, "
+                 f"alerts {summary.alerts_sent} sent, {summary.alerts_failed} failed, {summary.alerts_pending} waiting")
 
     def recover(self) -> None:
         """The API answers: cancel the outage's leftover scheduled runs, publish what the UI missed."""
