@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -258,6 +259,9 @@ def test_serve_keeps_its_schedule_through_a_prefect_server_stopped_for_three_int
     serve = subprocess.Popen([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], cwd=REPO,
                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
+    def passes_without_prefect() -> list[str]:
+        return [line for line in (tmp_path / "serve.log").read_text().splitlines() if "runs without Prefect" in line]
+
     def arrived(count: int):
         return sorted(received_alerts(webhook, smtp)) == sorted(work.expected_alerts(count).elements())
 
@@ -278,6 +282,7 @@ def test_serve_keeps_its_schedule_through_a_prefect_server_stopped_for_three_int
             work.reveal(shown)
             wait_until(lambda: arrived(shown), 2 * INTERVAL_SECONDS + 20, f"the alerts of items < {shown}", serve)
         assert unreachable_reason(api_url, within=0) is not None  # still down: they came without Prefect
+        time.sleep(max(0.0, down_at + 3 * INTERVAL_SECONDS - time.monotonic()))  # down three intervals at least
         outage = time.monotonic() - down_at
 
         os.environ.update(SERVER_ENV)
@@ -292,9 +297,12 @@ def test_serve_keeps_its_schedule_through_a_prefect_server_stopped_for_three_int
                                for run in flow_runs(api_url)),
                    90, "a scheduled run started through Prefect after its return", serve, step=2)
         phases["a run through Prefect again"] = time.monotonic()
-        missed = wait_until(lambda: [run for run in flow_runs(api_url, flow_run_filter=FlowRunFilter(
-            tags=FlowRunFilterTags(all_=["ran-without-prefect"]))) if run.state_type.value == "COMPLETED"],
-            60, "the passes without Prefect published", serve, step=2)
+        def published():
+            runs = [run for run in flow_runs(api_url, flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=["ran-without-prefect"]))) if run.state_type.value == "COMPLETED"]
+            return runs if len(runs) >= 3 and len(runs) == len(passes_without_prefect()) else None
+
+        missed = wait_until(published, 90, "every pass without Prefect published", serve, step=2)
         phases["missed passes published"] = time.monotonic()
         assert arrived(shown)  # nothing sent twice
     finally:
@@ -311,7 +319,10 @@ def test_serve_keeps_its_schedule_through_a_prefect_server_stopped_for_three_int
         log.close()
     without = [line for line in output.splitlines() if "runs without Prefect" in line]
     assert len(without) >= 3, output[-4000:]
-    assert len(missed) >= 3 and all("(ran without Prefect)" in run.name for run in missed), [r.name for r in missed]
+    assert len(missed) == len(without) and all(run.name.endswith("(ran without Prefect)") for run in missed)
+    slots = [datetime.strptime(re.search(r"the pass of (\d\d:\d\d:\d\d)", line).group(1), "%H:%M:%S")
+             for line in without]
+    assert all((b - a).total_seconds() % INTERVAL_SECONDS == 0 and b > a for a, b in zip(slots, slots[1:])), without
     print({name: round(at - phases["started"]) for name, at in phases.items()})
     print(f"outage {outage:.0f} s, {len(without)} passes without Prefect, {len(missed)} published:",
           [run.name for run in missed])
