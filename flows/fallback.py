@@ -12,12 +12,14 @@ have published, so the UI's history has no hole.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from prefect import flow, get_run_logger, tags
@@ -52,18 +54,36 @@ def unreachable_reason(api_url: str, within: float = PROBE_SECONDS) -> str | Non
 
 
 def _health_problem(api_url: str) -> str | None:
+    """Why one health check failed, or None. Any answer below 500 means a server is there (one
+    that asks for credentials included): then Prefect's client is left to use it, or to say
+    what is wrong. Only no answer, or a 5xx (a proxy whose server is down), is unreachable."""
     try:
-        response = httpx.get(f"{api_url.rstrip('/')}/health", timeout=PROBE_TIMEOUT, trust_env=False,
-                             follow_redirects=True)
+        response = httpx.get(f"{api_url.rstrip('/')}/health", timeout=PROBE_TIMEOUT, follow_redirects=True,
+                             **_client_options(api_url))
     except httpx.TimeoutException:
         return "it did not answer in time"
     except httpx.ConnectError:
         return "the connection was refused or the host is unreachable"
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return redact(f"{type(exc).__name__}: {exc}")
-    if response.status_code != 200:
+    if response.status_code >= 500:
         return f"its health check answered HTTP {response.status_code}"
     return None
+
+
+def _client_options(api_url: str) -> dict:
+    """TLS and proxies as Prefect's client has them: PREFECT_API_TLS_INSECURE_SKIP_VERIFY,
+    PREFECT_API_SSL_CERT_FILE, and the proxy variables for any host but this one."""
+    from prefect.settings import get_current_settings
+
+    api = get_current_settings().api
+    verify: bool | ssl.SSLContext = True
+    if api.tls_insecure_skip_verify:
+        verify = False
+    elif api.ssl_cert_file and urlsplit(api_url).scheme == "https":
+        verify = ssl.create_default_context(cafile=api.ssl_cert_file)
+    loopback = urlsplit(api_url).hostname in ("127.0.0.1", "localhost", "::1")
+    return {"verify": verify, "trust_env": not loopback}
 
 
 def unreachable_line(api_url: str, reason: str, what: str = "this pass") -> str:

@@ -326,3 +326,11 @@ def test_serve_keeps_its_schedule_through_a_prefect_server_stopped_for_three_int
     print({name: round(at - phases["started"]) for name, at in phases.items()})
     print(f"outage {outage:.0f} s, {len(without)} passes without Prefect, {len(missed)} published:",
           [run.name for run in missed])
+
+
+@pytest.mark.parametrize("status, reachable", [(200, True), (401, True), (404, True), (502, False)])
+def test_any_answer_but_a_server_error_counts_as_reachable(httpserver, status, reachable):
+    """An API behind credentials (401) is there: Prefect's client reports what is wrong with it;
+    a proxy answering 502 for a server that is down is not."""
+    httpserver.expect_request("/api/health").respond_with_data("x", status=status)
+    assert (unreachable_reason(httpserver.url_for("/api"), within=0) is None) is reachable
