@@ -101,9 +101,8 @@ def test_a_missed_summary_reads_back_as_the_pass_summary(dprk_site, webhook):
     assert again.hit_ids == summary.hit_ids and again.hit_ids
 
 
-def test_a_missed_run_is_claimed_by_one_publisher_and_released_on_failure(tmp_path):
-    url = f"sqlite:///{tmp_path / 'n.db'}"
-    with database(url) as engine:
+def test_a_missed_run_is_claimed_by_one_publisher_and_released_on_failure(database_url):
+    with database(database_url) as engine:
         missed = record_missed_run(engine, datetime.now(timezone.utc), None, "refused", {"hits": 1})
         (first,) = claim_missed_runs(engine)
         assert first.missed_id == missed and first.summary == {"hits": 1}
