@@ -5,7 +5,7 @@ for a few seconds (a server that is starting answers within them; a closed port,
 or a wedged server does not) and says why it could not be used. `run_without_prefect` then
 runs the very pass the `monitor` flow runs, with the plain steps of `flows.run_pass`, and
 records it in `store.missed`. `publish_missed_runs`, called by the next run that reaches the
-API, shows each recorded pass as a flow run of its own (`monitor 2026-12-07 16:05 - 2 hits
+API, shows each recorded pass as a flow run of its own (`monitor 2026-12-07 16:05 UTC - 2 hits
 (ran without Prefect)`, tagged `ran-without-prefect`) with the artifacts a Prefect run would
 have published, so the UI's history has no hole.
 """
@@ -20,6 +20,7 @@ from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 from prefect import flow, get_run_logger, tags
@@ -115,7 +116,7 @@ def publish_missed_runs(config: Config) -> int:
         missed = claim_missed_runs(engine)
         for index, run in enumerate(missed):
             summary = summary_from_json(run.summary)
-            name = f"monitor {summary.started_at:%Y-%m-%d %H:%M} - {summary.headline()} (ran without Prefect)"
+            name = missed_run_name(summary, config.settings.schedule.timezone)
             try:
                 with tags(*run_tags(summary, Shard()), MISSED_TAG):
                     state = missed_pass.with_options(flow_run_name=name)(
@@ -129,6 +130,13 @@ def publish_missed_runs(config: Config) -> int:
             finish_missed_run(engine, run.missed_id, str(state.state_details.flow_run_id))
             published += 1
     return published
+
+
+def missed_run_name(summary: PassSummary, zone: str) -> str:
+    """`monitor 2026-12-07 16:05 Asia/Seoul - 2 hits (ran without Prefect)`: when the pass ran,
+    in the schedule's timezone, like the names of the runs Prefect saw."""
+    when = summary.started_at.astimezone(ZoneInfo(zone))
+    return f"monitor {when:%Y-%m-%d %H:%M} {zone} - {summary.headline()} (ran without Prefect)"
 
 
 @flow(name="monitor", log_prints=True)

@@ -144,6 +144,7 @@ def test_run_without_prefect_alerts_then_the_next_run_publishes_the_missed_pass(
         artifacts = client.read_artifacts(flow_run_filter=FlowRunFilter(id={"any_": [missed.id]}))
     assert missed.state_type.value == "COMPLETED"
     found = len(hits)
+    assert missed.name.startswith("monitor ") and " UTC - " in missed.name, missed.name  # when it ran, its zone
     assert missed.name.endswith(f"- {found} hit{'s' if found != 1 else ''} (ran without Prefect)"), missed.name
     tables = {a.key: json.loads(a.data) if isinstance(a.data, str) else a.data for a in artifacts if a.type == "table"}
     assert any(seed_url in row["title"] and row["rule"] == "DPRK arms transfer" for row in tables["monitor-hits"])
