@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -39,6 +39,10 @@ WEDGED_GRACE_SECONDS = 6  # a server started before its start timeout that still
 
 class PrefectServerError(PrefectApiError):
     """The local Prefect server could not be started; the message says why and where its log is."""
+
+
+class ServerStopped(PrefectServerError):
+    """The server this home had started stopped while it was waited for."""
 
 
 def configured_port() -> int:
@@ -95,11 +99,14 @@ def start_local_server(home: Path, port: int | None = None) -> str:
         if is_healthy(api_url):
             return api_url
         pid = server_pid(home)
-        if pid is None:
-            _refuse_foreign_port(port, home)
-            process = _spawn_server(home, port)
-            return _wait_healthy(api_url, home, process)
-        return _wait_healthy(api_url, home, None, pid=pid, within=_start_window(home))
+        if pid is not None:
+            try:
+                return _wait_healthy(api_url, home, None, pid=pid, within=_start_window(home))
+            except ServerStopped:  # it was on its way out (stopped, or crashed): start a new one
+                (home / "server.pid").unlink(missing_ok=True)
+        _refuse_foreign_port(port, home)
+        process = _spawn_server(home, port)
+        return _wait_healthy(api_url, home, process)
 
 
 def stop_local_server(home: Path) -> bool:
@@ -113,7 +120,8 @@ def stop_local_server(home: Path) -> bool:
         time.sleep(0.2)
     if _alive(pid):
         _signal_group(pid, signal.SIGKILL)
-    (home / "server.pid").unlink(missing_ok=True)
+    if server_pid(home) in (pid, None):  # not a new server's, started meanwhile (serve revives its own)
+        (home / "server.pid").unlink(missing_ok=True)
     return True
 
 
@@ -196,6 +204,8 @@ def _wait_healthy(api_url: str, home: Path, process: subprocess.Popen | None, pi
     while time.monotonic() < deadline:
         if is_healthy(api_url):
             return api_url
+        if pid is not None and not _alive(pid):
+            raise ServerStopped(f"the Prefect server (pid {pid}) stopped")
         if process is not None and process.poll() is not None:
             (home / "server.pid").unlink(missing_ok=True)
             raise PrefectServerError(f"the Prefect server exited with code {process.returncode} while starting; "
@@ -211,6 +221,16 @@ def _log_tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
+
+
+def local_server_reviver(home: Path) -> Callable[[], str] | None:
+    """For `serve`: what starts the local server kept in `home` again if it stops (a crash, a
+    reboot of its process); None when PREFECT_API_URL names the server to use. Called before
+    `prefect_api`, which sets PREFECT_API_URL for the local server."""
+    if PREFECT_API_URL.value():
+        return None
+    port = configured_port()
+    return lambda: start_local_server(home, port)
 
 
 def one_shot_run_settings() -> contextlib.AbstractContextManager:

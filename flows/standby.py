@@ -5,7 +5,7 @@ it starts nothing, retries, and after three failed polls stops. So serve runs tw
 
 - the runner, in the main thread, while the API answers; when it stops because the API is
   lost, serve waits for the API and serves again (the deployments are applied again, so their
-  schedules are active);
+  schedules are active); newswatch's own local server is started again if it stopped;
 - a standby clock, a thread that follows the same schedule. At each scheduled time, plus
   STANDBY_GRACE_SECONDS, it asks the API's health check (`flows.fallback.unreachable_reason`):
   unreachable, the pass runs without Prefect and is recorded (one line says so); reachable, the
@@ -30,6 +30,7 @@ from cronsim import CronSim
 
 from config.models import Config, Schedule
 from flows.fallback import catch_up_ui, run_without_prefect, unreachable_line, unreachable_reason
+from flows.prefect_client import PrefectApiError
 
 STANDBY_GRACE_SECONDS = 5.0  # after a scheduled time: the runner has started its run by then
 WAIT_FOR_API_SECONDS = 5.0  # between health checks while the API is away
@@ -51,8 +52,10 @@ def next_slot(schedule: Schedule, after: datetime) -> datetime:
 class StandbyClock:
     """The thread that runs the passes Prefect cannot run while its API is away."""
 
-    def __init__(self, config: Config, api_url: str, say: Callable[[str], None]):
-        self.config, self.api_url, self.say = config, api_url, say
+    def __init__(self, config: Config, api_url: str, say: Callable[[str], None],
+                 revive: Callable[[], object] | None = None):
+        self.config, self.api_url, self.say, self.revive = config, api_url, say, revive
+        self.reviving: threading.Thread | None = None
         self.stopped = threading.Event()
         self.outage_slots: list[datetime] = []  # scheduled times this clock passed for Prefect
         self.thread = threading.Thread(target=contextvars.copy_context().run, args=(self.run,),
@@ -93,14 +96,32 @@ class StandbyClock:
             self.recover()
             return
         self.say(unreachable_line(self.api_url, reason, what=f"the pass of {slot:%H:%M:%S}"))
+        self.revive_server()
         summary = run_without_prefect(self.config, reason)
         self.outage_slots.append(slot)
         self.say(f"newswatch: the pass of {slot:%H:%M:%S} without Prefect: {summary.headline()}, "
                  f"alerts {summary.alerts_sent} sent, {summary.alerts_failed} failed, {summary.alerts_pending} waiting")
 
+    def revive_server(self) -> None:
+        """Start newswatch's own local server again, in a thread of its own (a start takes up to
+        its start timeout; the pass does not wait for it). Prefect's runner, still retrying,
+        finds it; if the runner gave up, serve's main loop serves again."""
+        if self.revive is None or (self.reviving is not None and self.reviving.is_alive()):
+            return
+
+        def revive() -> None:
+            try:
+                self.revive()
+            except PrefectApiError as exc:
+                self.say(f"newswatch: the local Prefect server could not be started again: {exc}")
+
+        self.reviving = threading.Thread(target=revive, name="newswatch-revive", daemon=True)
+        self.reviving.start()
+
     def recover(self) -> None:
         """The API answers: cancel the outage's leftover scheduled runs, publish what the UI missed."""
         if self.outage_slots:
+            self.say(f"newswatch: Prefect API {self.api_url} is back: serving through Prefect again")
             cancel_outage_runs(self.outage_slots[-1])
             self.outage_slots = []
         catch_up_ui(self.config, self.say)
@@ -134,14 +155,15 @@ def cancel_outage_runs(last_slot: datetime) -> int:
 
 
 def serve_with_standby(config: Config, api_url: str, serve_runner: Callable[[Config], None],
-                       say: Callable[[str], None]) -> None:
+                       say: Callable[[str], None], revive: Callable[[], object] | None = None) -> None:
     """Run `serve_runner(config)` (Prefect's runner) while the API answers, and a StandbyClock
-    beside it; returns when the runner returns (Ctrl-C)."""
-    clock = StandbyClock(config, api_url, say)
+    beside it; returns when the runner returns (Ctrl-C). `revive`, for newswatch's own local
+    server, starts it again while it does not answer."""
+    clock = StandbyClock(config, api_url, say, revive)
     clock.start()
     try:
         while True:
-            wait_for_api(api_url, say)
+            wait_for_api(api_url, say, revive)
             try:
                 serve_runner(config)
                 return
@@ -157,13 +179,24 @@ def serve_with_standby(config: Config, api_url: str, serve_runner: Callable[[Con
         clock.stop()
 
 
-def wait_for_api(api_url: str, say: Callable[[str], None]) -> None:
-    """Return once the API answers its health check; say once that serve waits for it."""
+def wait_for_api(api_url: str, say: Callable[[str], None], revive: Callable[[], object] | None = None) -> None:
+    """Return once the API answers its health check; say once that serve waits for it. With
+    `revive`, ask for the local server to be started again at each check (it is reused when it
+    answers, waited for while it starts, and a wedged one is reported)."""
     reason = unreachable_reason(api_url)
     if reason is None:
         return
     say(f"newswatch: Prefect API {api_url} not reached ({reason}): passes run on schedule without Prefect; "
         "serving through Prefect again as soon as it answers")
-    while unreachable_reason(api_url) is not None:
+    reported: set[str] = set()
+    while unreachable_reason(api_url, within=0) is not None:
+        if revive is not None:
+            try:
+                revive()
+                continue
+            except PrefectApiError as exc:  # said once per distinct problem, tried again after a while
+                if str(exc) not in reported:
+                    reported.add(str(exc))
+                    say(f"newswatch: the local Prefect server could not be started again: {exc}")
         time.sleep(WAIT_FOR_API_SECONDS)
     say(f"newswatch: Prefect API {api_url} is back: serving through Prefect again")

@@ -93,16 +93,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import prefect_api
+    from flows.prefect_server import local_server_reviver, prefect_api
     from flows.serve import serve_monitor
     from flows.standby import serve_with_standby
 
     try:
+        revive = local_server_reviver(Path("data/prefect"))
         with prefect_api(Path("data/prefect")) as api_url:
             print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}); "
                   "runs never overlap; Ctrl-C stops", file=sys.stderr)
             # while the API is away, passes go on on schedule without Prefect (flows.standby)
-            serve_with_standby(config, api_url, serve_monitor, say=lambda line: print(line, file=sys.stderr, flush=True))
+            serve_with_standby(config, api_url, serve_monitor, revive=revive,
+                               say=lambda line: print(line, file=sys.stderr, flush=True))
     except PrefectApiError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -334,3 +334,63 @@ def test_any_answer_but_a_server_error_counts_as_reachable(httpserver, status, r
     a proxy answering 502 for a server that is down is not."""
     httpserver.expect_request("/api/health").respond_with_data("x", status=status)
     assert (unreachable_reason(httpserver.url_for("/api"), within=0) is None) is reachable
+
+
+@pytest.mark.slow
+def test_serve_starts_its_own_local_prefect_server_again_when_it_stops(site, webhook, smtp, tmp_path):
+    """No PREFECT_API_URL: serve uses newswatch's local server; killed, it is started again by
+    serve (the same home and port, so the history stays), and the passes meanwhile still alert."""
+    from flows.prefect_server import local_api_url, stop_local_server
+    from tests.crash_support import RULES, Workload, received_alerts
+    from tests.prefectserver import SERVER_ENV
+
+    work = Workload(site, 12)
+    config = write_config(tmp_path / "config", rules=RULES,
+                          feeds=[{"url": site.url(f"/feed{f}.xml"), "name": f"Feed {f}"} for f in range(4)],
+                          channels={"hook": {"url": webhook.apprise_url()}, "mail": {"url": smtp.apprise_url()}},
+                          settings={"schedule": {"interval_minutes": INTERVAL_SECONDS / 60}})
+    port, workdir = free_port(), tmp_path / "work"
+    workdir.mkdir()
+    api_url = local_api_url(port)
+    env = {**{k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}, **SERVER_ENV,
+           "NEWSWATCH_PREFECT_PORT": str(port), "PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+    log = open(tmp_path / "serve.log", "w+")
+    serve = subprocess.Popen([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], cwd=workdir,
+                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def arrived(count: int):
+        return sorted(received_alerts(webhook, smtp)) == sorted(work.expected_alerts(count).elements())
+
+    def homes():
+        return [pid.parent for pid in tmp_path.rglob("server.pid")]
+
+    try:
+        work.reveal(3)
+        wait_until(lambda: arrived(3) and any(run.deployment_id and run.state_type.value == "COMPLETED"
+                                              for run in flow_runs(api_url)), 180, "a pass through Prefect", serve)
+        (home,) = homes()
+        stopped_pid = (home / "server.pid").read_text()
+        stop_local_server(home)
+        work.reveal(6)
+        wait_until(lambda: unreachable_reason(api_url, within=0) is None, 150, "the local server started again",
+                   serve, step=2)
+        assert (home / "server.pid").read_text() != stopped_pid  # a new server, in the same home
+        back_at = datetime.now(timezone.utc)
+        wait_until(lambda: arrived(6) and any(run.deployment_id and run.start_time and run.start_time > back_at
+                                              for run in flow_runs(api_url)),
+                   120, "the alerts of the outage, and a run through Prefect again", serve, step=2)
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, 2)
+            try:
+                serve.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(serve.pid, 9)
+                serve.wait(10)
+        for home in homes():
+            stop_local_server(home)
+        log.seek(0)
+        output = log.read()
+        log.close()
+    assert arrived(6), output[-3000:]  # each alert once
+    assert "newswatch: Prefect API" in output and "is back: serving through Prefect again" in output, output[-3000:]
