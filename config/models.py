@@ -26,7 +26,7 @@ class Source:
 class Schedule:
     """When `newswatch serve` runs the monitor: an interval or a cron line, in a timezone."""
 
-    interval_minutes: int | None = 15
+    interval_minutes: float | None = 15
     cron: str | None = None
     timezone: str = "UTC"
 

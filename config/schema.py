@@ -34,7 +34,7 @@ def _check_cron(value: str) -> str:
 
 
 class ScheduleSchema(Strict):
-    interval_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
+    interval_minutes: float | None = Field(default=None, ge=0.1, le=7 * 24 * 60)  # 0.5 = every 30 s
     cron: str | None = None
     timezone: str = "UTC"
 

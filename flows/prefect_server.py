@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -34,10 +34,15 @@ DEFAULT_PORT = 4200
 PORT_VARIABLE = "NEWSWATCH_PREFECT_PORT"
 START_TIMEOUT_SECONDS = 120
 STOP_TIMEOUT_SECONDS = 20
+WEDGED_GRACE_SECONDS = 6  # a server started before its start timeout that still does not answer
 
 
 class PrefectServerError(PrefectApiError):
     """The local Prefect server could not be started; the message says why and where its log is."""
+
+
+class ServerStopped(PrefectServerError):
+    """The server this home had started stopped while it was waited for."""
 
 
 def configured_port() -> int:
@@ -100,11 +105,14 @@ def start_local_server(home: Path, port: int | None = None) -> str:
         if is_healthy(api_url):
             return api_url
         pid = server_pid(home)
-        if pid is None:
-            _refuse_foreign_port(port, home)
-            process = _spawn_server(home, port)
-            return _wait_healthy(api_url, home, process)
-        return _wait_healthy(api_url, home, None, pid=pid)
+        if pid is not None:
+            try:
+                return _wait_healthy(api_url, home, None, pid=pid, within=_start_window(home))
+            except ServerStopped:  # it was on its way out (stopped, or crashed): start a new one
+                (home / "server.pid").unlink(missing_ok=True)
+        _refuse_foreign_port(port, home)
+        process = _spawn_server(home, port)
+        return _wait_healthy(api_url, home, process)
 
 
 def stop_local_server(home: Path) -> bool:
@@ -118,7 +126,8 @@ def stop_local_server(home: Path) -> bool:
         time.sleep(0.2)
     if _alive(pid):
         _signal_group(pid, signal.SIGKILL)
-    (home / "server.pid").unlink(missing_ok=True)
+    if server_pid(home) in (pid, None):  # not a new server's, started meanwhile (serve revives its own)
+        (home / "server.pid").unlink(missing_ok=True)
     return True
 
 
@@ -182,20 +191,34 @@ def _spawn_server(home: Path, port: int) -> subprocess.Popen:
     return process
 
 
-def _wait_healthy(api_url: str, home: Path, process: subprocess.Popen | None, pid: int | None = None) -> str:
+def _start_window(home: Path) -> float:
+    """How long to wait for this home's live server to answer: what is left of its start
+    timeout, or WEDGED_GRACE_SECONDS for a server started longer ago than that, which is
+    wedged, not starting (callers run their pass without Prefect instead of waiting minutes)."""
+    try:
+        age = time.time() - (home / "server.pid").stat().st_mtime
+    except FileNotFoundError:
+        return START_TIMEOUT_SECONDS
+    return max(WEDGED_GRACE_SECONDS, START_TIMEOUT_SECONDS - age)
+
+
+def _wait_healthy(api_url: str, home: Path, process: subprocess.Popen | None, pid: int | None = None,
+                  within: float = START_TIMEOUT_SECONDS) -> str:
     """Wait for the server to answer; raise with the log's path and last lines if it cannot."""
     log_path = home / "server.log"
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if is_healthy(api_url):
             return api_url
+        if pid is not None and not _alive(pid):
+            raise ServerStopped(f"the Prefect server (pid {pid}) stopped")
         if process is not None and process.poll() is not None:
             (home / "server.pid").unlink(missing_ok=True)
             raise PrefectServerError(f"the Prefect server exited with code {process.returncode} while starting; "
                                      f"see {log_path}:\n{_log_tail(log_path)}")
         time.sleep(0.5)
     which = f"the Prefect server (pid {pid or process.pid})"
-    raise PrefectServerError(f"{which} did not answer at {api_url} within {START_TIMEOUT_SECONDS} s; "
+    raise PrefectServerError(f"{which} did not answer at {api_url} within {round(within)} s; "
                              f"see {log_path}. If it is stuck, stop it (kill {pid or process.pid}) and retry.")
 
 
@@ -210,6 +233,16 @@ def ui_url(api_url: str) -> str:
     """The Prefect UI that goes with the API in use: PREFECT_UI_URL when set (or derived by
     Prefect from PREFECT_API_URL), else the API URL without its `/api`."""
     return PREFECT_UI_URL.value() or api_url.rstrip("/").removesuffix("/api")
+
+
+def local_server_reviver(home: Path) -> Callable[[], str] | None:
+    """For `serve`: what starts the local server kept in `home` again if it stops (a crash, a
+    reboot of its process); None when PREFECT_API_URL names the server to use. Called before
+    `prefect_api`, which sets PREFECT_API_URL for the local server."""
+    if PREFECT_API_URL.value():
+        return None
+    port = configured_port()
+    return lambda: start_local_server(home, port)
 
 
 def one_shot_run_settings() -> contextlib.AbstractContextManager:

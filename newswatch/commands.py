@@ -61,9 +61,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
-    from flows.monitor import monitor
+    from flows.fallback import monitor_or_without_prefect
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import local_server_home, one_shot_run_settings, prefect_api, ui_url
+    from flows.prefect_server import local_server_home, ui_url
     from flows.run_pass import freeze_startup_objects
 
     freeze_startup_objects()  # before Prefect starts the run: its start-up met a full collection too
@@ -71,13 +71,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     for problem in check_examples(config):
         print(f"warning: {problem}", file=sys.stderr)
 
-    try:
-        with prefect_api(local_server_home(config.settings.data_dir)) as api_url, one_shot_run_settings():
-            if not args.json:
-                print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
-                      f"(Prefect API {api_url})", file=sys.stderr)
-            summary = monitor(config_dir=str(Path(config.directory).resolve()))
-            ui = ui_url(api_url)
+    ui: list[str] = []
+
+    def announce(api_url: str) -> None:
+        ui.append(ui_url(api_url))
+        if not args.json:
+            print(f"newswatch: monitoring {len(config.feeds)} feeds with {len(config.rules)} rules "
+                  f"(Prefect API {api_url})", file=sys.stderr)
+
+    try:  # without a reachable Prefect API the pass runs without it (one line says so) and exits 0
+        summary = monitor_or_without_prefect(config, local_server_home(config.settings.data_dir), on_api=announce,
+                                             say=lambda line: print(line, file=sys.stderr))
     except PrefectApiError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -90,7 +94,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
     else:
         print(summary.to_text())
-        print(f"review past hits: newswatch hits   |   Prefect UI: {ui}")
+        shown = f"Prefect UI: {ui[0]}" if ui else "Prefect UI: not reached; this pass is published there by the next run that reaches it"
+        print(f"review past hits: newswatch hits   |   {shown}")
     return EXIT_OK
 
 
@@ -99,14 +104,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_BAD_CONFIG
     from flows.prefect_client import PrefectApiError
-    from flows.prefect_server import local_server_home, prefect_api, ui_url
+    from flows.prefect_server import local_server_home, local_server_reviver, prefect_api, ui_url
     from flows.serve import serve_monitor
+    from flows.standby import serve_with_standby
 
     try:
-        with prefect_api(local_server_home(config.settings.data_dir)) as api_url:
+        home = local_server_home(config.settings.data_dir)
+        revive = local_server_reviver(home)
+        with prefect_api(home) as api_url:
             print(f"newswatch: serving the monitor on its schedule (Prefect API {api_url}, UI {ui_url(api_url)}); "
                   "runs never overlap; Ctrl-C stops", file=sys.stderr)
-            serve_monitor(config)
+            # while the API is away, passes go on on schedule without Prefect (flows.standby)
+            serve_with_standby(config, api_url, serve_monitor, revive=revive,
+                               say=lambda line: print(line, file=sys.stderr, flush=True))
     except PrefectApiError as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -237,3 +237,16 @@ class Incident(SQLModel, table=True):
     opened_at: datetime | None = None
     closed_at: datetime | None = None
     detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class MissedRun(SQLModel, table=True):
+    """A pass that ran without the Prefect API (unreachable): its summary waits here until a
+    run that reaches the API publishes it, so the UI's history has no hole."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    started_at: datetime = Field(index=True)
+    finished_at: datetime | None = None
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    summary: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    published_at: datetime | None = Field(default=None, index=True)
+    flow_run_id: str | None = Field(default=None, max_length=64)
