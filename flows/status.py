@@ -36,7 +36,7 @@ def collect_status(config: Config, now: datetime | None = None) -> dict:
             "started_at": last.started_at, "finished_at": last.finished_at, "shard": last.shard,
             "feeds_polled": last.feeds_polled, "feeds_failed": last.feeds_failed},
         "next_scheduled_pass": next(scheduled_times(schedule, now)),
-        "schedule": f"cron {schedule.cron}" if schedule.cron else f"every {schedule.interval_minutes} minutes",
+        "schedule": f"cron {schedule.cron}" if schedule.cron else f"every {schedule.interval_minutes:g} minutes",
         "timezone": schedule.timezone,
         "stalled": deadline is not None and now >= deadline,
         "feeds": {

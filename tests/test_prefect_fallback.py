@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 import pytest
 
 from config import load_config
+from flows.artifacts import rule_key
 from flows.fallback import PROBE_SECONDS, summary_from_json, unreachable_reason
 from flows.run_pass import run_pass
 from store import database
@@ -146,9 +147,11 @@ def test_run_without_prefect_alerts_then_the_next_run_publishes_the_missed_pass(
     found = len(hits)
     assert missed.name.startswith("monitor ") and " UTC - " in missed.name, missed.name  # when it ran, its zone
     assert missed.name.endswith(f"- {found} hit{'s' if found != 1 else ''} (ran without Prefect)"), missed.name
-    tables = {a.key: json.loads(a.data) if isinstance(a.data, str) else a.data for a in artifacts if a.type == "table"}
-    assert any(seed_url in row["title"] and row["rule"] == "DPRK arms transfer" for row in tables["monitor-hits"])
-    assert {"monitor-summary", "feed-health"} <= {a.key for a in artifacts}
+    published = {a.key: a.data for a in artifacts}
+    assert f"]({seed_url})" in published["monitor-hits"] and "DPRK arms transfer" in published["monitor-hits"]
+    assert {"monitor-summary", "feed-health"} <= set(published)
+    rule = rule_key("DPRK arms transfer", load_config(config).settings.instance)
+    assert f"]({seed_url})" in published[rule]  # the rule's briefing under this config's key, as a live run's
 
     third = newswatch("run", "--config", str(config), api_url=PREFECT_API_URL.value())
     assert third.returncode == 0 and "without Prefect" not in third.stderr  # published once
