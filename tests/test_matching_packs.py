@@ -8,6 +8,7 @@ The acceptance inputs are plain .txt files in tests/data/matching/kp_ru/, given 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,21 @@ def test_kp_near_ru_matches_no_south_korea_and_neither_country_alone(tmp_path, c
         assert matches("@country:RU", (INPUTS / name).read_text())
     assert matches("@country:KP", (INPUTS / "no_match_north_korea_only.txt").read_text())
     assert matches("@country:KR", (INPUTS / "no_match_south_korea_zh_hant.txt").read_text())
+
+
+def test_south_korea_in_amharic_assamese_and_arabic_does_not_match_north_korea(tmp_path, capsys):
+    # Ge'ez's CLDR names North Korea "ደቡብ፡ኮሪያ" (South Korea), Assamese's translation gives
+    # it a misspelt South Korea: both used to match these lines
+    files = sorted(INPUTS.glob("no_match_south_korea_a*.txt"))
+    assert [file.name for file in files] == [f"no_match_south_korea_{code}.txt" for code in ("am", "ar", "as")]
+    config = write_config(tmp_path / "config", feeds=[], rules="rules:\n  - name: KP\n    query: '@country:KP'\n")
+    code, out, err = run_cli(capsys, "rules", "test", "--config", str(config), "--json", *map(str, files))
+    assert code == 0, err
+    assert {Path(result["input"]).name: result["matches"] for result in json.loads(out)} == {file.name: [] for file in files}
+    texts = {file.name: file.read_text() for file in files}
+    assert matches("@country:KR", texts["no_match_south_korea_am.txt"]) and matches("@country:KR", texts["no_match_south_korea_ar.txt"])
+    assert matches('"দক্ষিন কোৰিয়া"', texts["no_match_south_korea_as.txt"])  # the name it was given for KP
+    assert matches("@country:KP", "ሰሜን ኮሪያ ሚሳኤል አስወነጨፈች።")  # Amharic's North Korea stays
 
 
 def test_explain_lists_kp_names_per_language(tmp_path, capsys):
@@ -165,6 +181,38 @@ def test_shipped_pack_leaves_out_inverted_ambiguous_and_shared_names():
         read_entry(name)  # every name is a word or phrase the matcher reads
 
 
+def test_shipped_pack_leaves_out_names_of_other_countries_and_garbled_ones():
+    pack = load_pack("country")
+    kp = pack.names_of("KP")
+    every = [name for code in pack.names for found in pack.names_of(code).values() for name in found]
+    assert "gez" not in kp and "দক্ষিন কোৰিয়া" not in kp["as"] and kp["am"] == ["ሰሜን ኮሪያ"]
+    assert "উত্তৰ কোৰিয়া" in kp["as"] and "كوريا الشمالية" in kp["ar"]
+    assert not [name for name in every if any(comma in name for comma in ",،、，")]
+    assert not [name for name in every if build.is_garbled(name)]
+    # a name most sources give one country stays with it
+    assert "Samoa" in pack.names_of("WS")["en"] and "México" in pack.names_of("MX")["es"]
+    assert "Sudan" in pack.names_of("SD")["en"] and "South Sudan" in pack.names_of("SS")["en"]
+
+
+def test_a_name_of_another_country_stays_only_with_the_country_most_sources_give_it_to():
+    def names(entries):
+        found = defaultdict(lambda: defaultdict(set))
+        for code, language, name in entries:
+            found[code][language].add(name)
+        return found
+    cldr = {("KP", "am", "ሰሜን ኮሪያ"), ("KP", "gez", "ደቡብ፡ኮሪያ"), ("KR", "am", "ደቡብ ኮሪያ"), ("KR", "gez", "ሰሜን፡ኮሪያ"),
+            ("KP", "tig", "ሰሜን ኮሪያ"), ("KR", "tig", "ደቡብ ኮሪያ"), ("CD", "x", "Kongo"), ("CG", "y", "Kongo")}
+    found = names([*cldr, ("WS", "en", "Samoa"), ("WS", "de", "Samoa"), ("AS", "fo", "Samoa")])
+    build.drop_other_countries_names(found, cldr)
+    assert found["KP"] == {"am": {"ሰሜን ኮሪያ"}, "tig": {"ሰሜን ኮሪያ"}, "gez": set()} and found["KR"]["gez"] == set()
+    assert found["KR"]["am"] == {"ደቡብ ኮሪያ"} and found["CD"]["x"] == found["CG"]["y"] == set()
+    assert found["WS"]["en"] == {"Samoa"} and found["AS"]["fo"] == set()
+    cldr = {("KP", "as", "উত্তৰ কোৰিয়া"), ("KR", "as", "দক্ষিণ কোৰিয়া"), ("GM", "as", "গাম্বিয়া"), ("ZM", "as", "জাম্বিয়া")}
+    found = names([*cldr, ("KP", "as", "দক্ষিন কোৰিয়া"), ("GM", "as", "গাম্বিয়া প্ৰজাতন্ত্ৰ"), ("ZM", "as", "জাম্বিয়া প্ৰজাতন্ত্ৰ")])
+    build.drop_lookalikes(found, cldr)
+    assert found["KP"]["as"] == {"উত্তৰ কোৰিয়া"} and len(found["GM"]["as"]) == len(found["ZM"]["as"]) == 2
+
+
 def test_filters_of_the_pack_builder():
     assert build.split_name("Korea, Democratic People's Republic of") == []
     assert build.split_name("Korea - Republika Ludowo-Demokratyczna") == []
@@ -176,4 +224,9 @@ def test_filters_of_the_pack_builder():
     assert not build.is_kept("US", "en", frozenset())
     assert build.language_of("zh_Hant_HK") == "zh-Hant" and build.language_of("zh_CN") == "zh-Hans"
     assert build.language_of("sr@latin") == "sr-Latn" and build.language_of("en_Dsrt") == "en-Dsrt"
+    assert build.split_name("كوريا، جمهورية كوريا الشّعبيّة الدّيموقراطيّة") == []
+    assert build.split_name("波内赫、圣尤斯特歇斯及萨巴") == [] and build.split_name("Liechtenstein,") == []
+    assert build.split_name("፠ቡብ ጥሱ።") == [] and build.split_name("संयुक्त राज्य:") == []
+    assert build.split_name("ሰሜን ኮሪያ") == ["ሰሜን ኮሪያ"] and build.split_name("S:t Barthélemy") == ["S:t Barthélemy"]
+    assert build.one_letter_apart("দক্ষিন কোৰিয়া", "দক্ষিণ কোৰিয়া") and not build.one_letter_apart("gambia", "zimbabwe")
     assert build.keep_form("кореи", set(), set()) and not build.keep_form("chin", {"chin"}, set())

@@ -14,7 +14,14 @@ Where the names come from, per ISO 3166-1 alpha-2 code:
 
 What is left out (FILTERS, each tested in tests/test_matching_packs.py):
   - inverted word order ("Korea, Democratic People's Republic of", "Korea - Republika
-    Ludowo-Demokratyczna"): any name holding ", " or " - ";
+    Ludowo-Demokratyczna", "كوريا، جمهورية كوريا ..."): any name holding a comma of any
+    script ("," "،" "、" "，") or " - ";
+  - garbled translations: sentence punctuation ("፠ቡብ ጥሱ።", "चीन:") or unassigned characters;
+  - a name that, as the matcher reads it, also names another country in any language
+    (Ge'ez's "ደቡብ፡ኮሪያ" for North Korea is Amharic's South Korea), unless most sources
+    give it to this country (drop_other_countries_names);
+  - a translated name one letter from another country's CLDR name in that language
+    ("দক্ষিন কোৰিয়া", Assamese for South Korea misspelt, given for North Korea);
   - a name with brackets: "Корея (Солтүстік)" is inverted order too, and a bare "Korea"
     from it would match South Korea; "Myanmar (Burma)" is left to CLDR's and pycountry's
     other names ("Myanmar", "Republic of the Union of Myanmar");
@@ -41,6 +48,7 @@ import gettext
 import json
 import re
 import sys
+import unicodedata
 from collections import defaultdict
 from pathlib import Path
 
@@ -83,7 +91,12 @@ def list_iso_codes() -> frozenset[str]:
     import pycountry
 
     return frozenset(country.alpha_2 for country in pycountry.countries) | {"XK"}
-_INVERTED_RE = re.compile(r", | - | – ")
+# Inverted order in any script's comma ("كوريا، جمهورية ...", "、", "，"), also unspaced.
+_INVERTED_RE = re.compile(r"[,،、，﹐､]| - | – ")
+# Sentence punctuation no name holds (Ethiopic full stop, comma, colons; ";", "/", "_", a
+# trailing ":"): garbled translations ("፠ቡብ ጥሱ።", "संयुक्त राज्य:").
+_GARBLED_RE = re.compile(r"[።፣፤፥፦፧፨፠;/_¨]|:$")
+DROPPED: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # filter -> (code, language, name)
 
 
 def language_of(locale: str) -> str:
@@ -98,11 +111,26 @@ def language_of(locale: str) -> str:
 
 def split_name(name: str) -> list[str]:
     """The usable names in one source name: [] for inverted word order, brackets or quotes
-    (ארה"ב: a query term cannot hold them), else the name itself with its spaces tidied."""
+    (ארה"ב: a query term cannot hold them) and garbled ones, else the name itself with its
+    spaces tidied."""
     name = " ".join(name.split())
-    if not name or _INVERTED_RE.search(name) or any(char in name for char in '()@"“”„\t'):
+    if not name or _INVERTED_RE.search(name) or any(char in name for char in '()@"“”„\t') or is_garbled(name):
         return []
     return [name]
+
+
+def is_garbled(name: str) -> bool:
+    """FILTERS: sentence punctuation inside a name, or a character Unicode does not assign."""
+    return bool(_GARBLED_RE.search(name)) or any(unicodedata.category(char) == "Cn" for char in name)
+
+
+def add_names(found: set, code: str, language: str, name: str) -> list[str]:
+    """Adds split_name's names to `found`, and notes in DROPPED what it left out and why."""
+    kept = split_name(name)
+    if not kept and " ".join(name.split()):
+        DROPPED["garbled" if is_garbled(name) else "inverted or bracketed"].append((code, language, name))
+    found.update(kept)
+    return kept
 
 
 def is_kept(name: str, language: str, abbreviations: frozenset[str]) -> bool:
@@ -123,8 +151,7 @@ def collect_cldr(names: dict, cldr: set) -> None:
         language = language_of(locale)
         for code, name in Locale.parse(locale).territories.items():
             if code in codes:
-                names[code][language].update(split_name(name))
-                cldr.update((code, language, kept) for kept in split_name(name))
+                cldr.update((code, language, kept) for kept in add_names(names[code][language], code, language, name))
 
 
 def collect_pycountry(names: dict) -> None:
@@ -140,7 +167,8 @@ def collect_pycountry(names: dict) -> None:
                 if original:
                     translated = translate(original)
                     if locale == "en" or translated != original:
-                        names[country.alpha_2][language_of(locale)].update(split_name(translated))
+                        language = language_of(locale)
+                        add_names(names[country.alpha_2][language], country.alpha_2, language, translated)
 
 
 def add_abbreviations(names: dict) -> None:
@@ -172,7 +200,9 @@ def drop_generic_parts(names: dict, cldr: set) -> None:
                 words = f" {' '.join(map(fold, split_words(name)))} "
                 inside = [other for other, texts in phrases[language].items() if any(words in t and words != t for t in texts)]
                 return code in inside and len(inside) > 1 and (code, language, name) not in cldr
-            by_language[language] = {n for n in found if not generic(n)}
+            dropped = {n for n in found if generic(n)}
+            DROPPED["generic part"].extend((code, language, n) for n in sorted(dropped))
+            by_language[language] = found - dropped
 
 
 def drop_shared(names: dict) -> None:
@@ -185,11 +215,78 @@ def drop_shared(names: dict) -> None:
     listed = {(language, name.casefold()) for by in ABBREVIATIONS.values() for language, forms in by.items() for name in forms}
     for code, by_language in names.items():
         for language, found in by_language.items():
-            by_language[language] = {n for n in found if len(owners[language, n.casefold()]) == 1 or (language, n.casefold()) in listed}
+            dropped = {n for n in found if len(owners[language, n.casefold()]) > 1 and (language, n.casefold()) not in listed}
+            DROPPED["shared in one language"].extend((code, language, n) for n in sorted(dropped))
+            by_language[language] = found - dropped
+
+
+def fold_name(name: str) -> str:
+    """A name as the matcher reads it: folded words, one space apart ("ደቡብ፡ኮሪያ" -> "ደቡብ ኮሪያ")."""
+    return " ".join(map(fold, split_words(name)))
+
+
+def drop_other_countries_names(names: dict, cldr: set) -> None:
+    """FILTERS: a name that, as the matcher reads it, also names another country in any
+    language ("ደቡብ ኮሪያ" is South Korea in Amharic, and Ge'ez's CLDR gives it for North
+    Korea) stays only with the country most sources give it to: a CLDR name weighs 2, any
+    other 1, and the winner needs twice the weight of each other claimant ("Samoa" stays
+    with WS though Faroese gives it to AS; "Свети Мартин", Saint Martin in Bosnian and Sint
+    Maarten in Macedonian, goes from both)."""
+    weights: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for code, by_language in names.items():
+        for language, found in by_language.items():
+            for name in found:
+                weights[fold_name(name)][code] += 2 if (code, language, name) in cldr else 1
+    listed = {name for by in ABBREVIATIONS.values() for forms in by.values() for name in forms}
+    for code, by_language in names.items():
+        for language, found in by_language.items():
+            def owned(name: str) -> bool:
+                claims = weights[fold_name(name)]
+                return name in listed or all(claims[code] >= 2 * weight for other, weight in claims.items() if other != code)
+            dropped = {n for n in found if not owned(n)}
+            DROPPED["names another country"].extend((code, language, n) for n in sorted(dropped))
+            by_language[language] = found - dropped
+
+
+def one_letter_apart(first: str, second: str) -> bool:
+    """One letter replaced, added or removed."""
+    if abs(len(first) - len(second)) > 1 or first == second:
+        return False
+    if len(first) == len(second):
+        return sum(a != b for a, b in zip(first, second)) == 1
+    short, long = sorted((first, second), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def drop_lookalikes(names: dict, cldr: set) -> None:
+    """FILTERS: a name of several words from a translation (not CLDR) that is one letter
+    away from another country's CLDR name in the same language, where the country's own
+    CLDR name is not: a misspelt wrong name ("দক্ষিন কোৰিয়া", South Korea in Assamese, given
+    for North Korea). Pairs that are that close in CLDR too ("Gambia"/"Zambia", Tatar
+    "Төньяк Корея"/"Көньяк Корея") are left alone."""
+    by_cldr: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))  # language -> code -> folded
+    for code, language, name in cldr:
+        by_cldr[language][code].add(fold_name(name))
+    for code, by_language in names.items():
+        for language, found in by_language.items():
+            own = by_cldr[language].get(code, set())
+            def lookalike(name: str) -> bool:
+                folded = fold_name(name)
+                if folded in own or " " not in folded:
+                    return False
+                return any(any(one_letter_apart(folded, theirs) for theirs in texts)
+                           and not any(one_letter_apart(mine, theirs) for mine in own for theirs in texts)
+                           for other, texts in by_cldr[language].items() if other != code)
+            dropped = {n for n in found if lookalike(n)}
+            DROPPED["one letter from another country's name"].extend((code, language, n) for n in sorted(dropped))
+            by_language[language] = found - dropped
 
 
 def filter_names(names: dict) -> dict[str, dict[str, list[str]]]:
     abbreviations = frozenset(form for by in ABBREVIATIONS.values() for forms in by.values() for form in forms)
+    DROPPED["ambiguous or too short"].extend((code, language, n) for code, by_language in names.items()
+                                             for language, found in by_language.items()
+                                             for n in sorted(found) if not is_kept(n, language, abbreviations))
     return {
         code: {language: sorted(n for n in found if is_kept(n, language, abbreviations))
                for language, found in sorted(by_language.items()) if any(is_kept(n, language, abbreviations) for n in found)}
@@ -262,6 +359,8 @@ def build_pack() -> dict:
     add_abbreviations(names)
     add_chinese_scripts(names)
     drop_shared(names)
+    drop_other_countries_names(names, cldr)
+    drop_lookalikes(names, cldr)
     drop_generic_parts(names, cldr)
     pack = filter_names(names)
     return {"pack": "country", "about": about(), "names": pack, "forms": collect_forms(pack)}
@@ -286,8 +385,17 @@ def serialise(pack: dict) -> str:
     return json.dumps(compact, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def print_dropped() -> None:
+    """How many names each filter left out, with a few of them, for a look by eye."""
+    for reason, entries in DROPPED.items():
+        unique = sorted(set(entries))
+        sample = ", ".join(f"{code} {language}: {name}" for code, language, name in unique[:: max(1, len(unique) // 6)][:6])
+        print(f"  dropped, {reason}: {len(unique)} ({sample})", file=sys.stderr)
+
+
 def main() -> None:
     pack = build_pack()
+    print_dropped()
     text = serialise(pack)
     OUTPUT.write_text(text + "\n", encoding="utf-8")
     languages = {language for by in pack["names"].values() for language in by}
