@@ -111,7 +111,10 @@ def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(htt
     assert [o.error_class for o in gone] == ["http_410"] * 4
     assert [o.parked for o in gone] == [False, False, True, True]
     assert gone[2].parked_now and summaries[3].feeds_parked == 1
-    assert "parked" in summaries[2].to_text()
+    gone_url = config.feeds[0].url
+    assert f"parked in this pass: Gone ({gone_url}): http_410, 3 failures in a row; next try" in summaries[2].to_text()
+    assert f"parked: Gone ({gone_url}): http_410" in summaries[3].to_text()
+    assert "Gone" not in summaries[1].to_text()
     assert all(next(o for o in s.feeds if o.feed == "Healthy").status in ("ok", "not_modified") for s in summaries)
 
 
