@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from textwrap import indent
 from pathlib import Path
 
 from config import resolve_config_dir
@@ -163,7 +164,7 @@ def cmd_hits(args: argparse.Namespace) -> int:
         alert = f"    alert: {hit.alert.describe()}\n" if hit.alert else ""
         print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed}, {hit.language or 'language unknown'})\n"
               f"{also}{alert}"
-              f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
+              f"    terms: {', '.join(hit.terms)}\n{indent(hit.snippet, '    ')}\n")
     print(f"{len(hits)} hit(s)", file=sys.stderr)
     return EXIT_OK
 
@@ -244,7 +245,7 @@ def print_rules_test_result(result: dict) -> None:
     language = f", language {result['language'] or 'undecided'}" if result["language_source"] else ""
     print(f"{result['input']}: {len(result['matches'])} rule(s) match{language}")
     for match in result["matches"]:
-        print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n    {match['snippet']}")
+        print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n{indent(match['snippet'], '    ')}")
     for skipped in result["skipped"]:
         print(f"  [{skipped['rule']}] not tested: {skipped['reason']}")
 
