@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from textwrap import indent
 from pathlib import Path
@@ -91,8 +92,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         print_json(summary.to_json())
     else:
         print(summary.to_text())
-        print(f"review past hits: newswatch hits   |   Prefect UI: {ui}")
+        print(f"review past hits: {invoked_as()} hits   |   Prefect UI: {ui}")
     return EXIT_OK
+
+
+def invoked_as() -> str:
+    """The command as the user runs it: `newswatch` when that name on PATH is this program,
+    else the path they typed (`.venv/bin/newswatch`), or `python -m newswatch`."""
+    typed = Path(sys.argv[0])
+    if typed.name == "__main__.py":
+        return "python -m newswatch"
+    if typed.name != "newswatch":
+        return "newswatch"
+    found = shutil.which("newswatch")
+    return "newswatch" if found and Path(found).resolve() == typed.resolve() else str(typed)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -128,7 +128,8 @@ def test_nothing_importable_exits_non_zero(tmp_path, capsys):
 
     assert code == 1
     assert f"{source}:1: skipped: no 'text'" in err
-    assert "cannot read" in err and "missing.jsonl" in err
+    assert f"newswatch: cannot read {tmp_path / 'missing.jsonl'}: no such file\n" in err
+    assert "FileNotFoundError" not in err
     assert "nothing could be imported" in err
 
 
