@@ -34,7 +34,35 @@ def test_a_yaml_mistake_is_reported_at_its_line_with_the_culprit_named(tmp_path)
     (directory / "feeds.yaml").write_text("feeds:\n  - url: http://127.0.0.1:9/a.xml\n\t  name: A\n")
     with pytest.raises(ConfigError) as raised:
         load_config(directory)
-    assert f"{directory / 'feeds.yaml'}:3: yaml: invalid YAML: found character '\\t'" in str(raised.value)
+    assert (f"{directory / 'feeds.yaml'}:3: yaml: a tab in the indentation: '\\t  name: A'; "
+            "YAML indents with spaces only") in str(raised.value)
+
+
+YAML_MISTAKES = [  # (channels.yaml text, the line of the mistake, what check says about it)
+    ("channels:\n  desk:\n    url: json://127.0.0.1:9/a\n\npaste the webhook below\n\n\n  ops:\n"
+     "    url: json://127.0.0.1:9/b\n", 5,
+     "yaml: a line that is not `key: value` or a `- ` item: 'paste the webhook below'; remove it or comment it out"),
+    ("channels:\n  desk:\n    url: json://127.0.0.1:9/a\n   mode: digest\n    digest_cron: '0 8 * * *'\n", 4,
+     "yaml: this line is not indented like its neighbours: '   mode: digest'; line it up with the keys"),
+    ("channels:\n  desk:\n    url: json://127.0.0.1:9/a\n  - ops\n", 4,
+     "yaml: a `- ` item among `key: value` lines of the same indentation: '  - ops'"),
+    ("[notes]\nchannels:\n  desk:\n    url: json://127.0.0.1:9/a\n", 1,
+     "yaml: a line that is not `key: value` or a `- ` item: '[notes]'"),
+]
+
+
+def test_a_yaml_mistake_is_reported_at_the_line_it_is_on_in_plain_words(tmp_path, capsys):
+    """A stray text line, a line indented off its neighbours, an item among keys: `check` names
+    the line of the mistake (not the one the parser gave up on, lines later) and shows it."""
+    from newswatch.cli import main
+
+    directory = write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/a.xml", "name": "A"}])
+    for text, line, message in YAML_MISTAKES:
+        (directory / "channels.yaml").write_text(text)
+        assert main(["check", "--config", str(directory)]) == 1
+        err = capsys.readouterr().err
+        assert f"{directory / 'channels.yaml'}:{line}: {message}" in err, err
+        assert "<document start>" not in err and "<block" not in err
 
 
 def test_a_thousand_feeds_load_and_a_typo_in_one_is_found_at_its_line(tmp_path):
