@@ -52,7 +52,8 @@ def check_everything(config_dir: Path) -> tuple[Config | None, list[str]]:
 def format_query_error(config: Config, error) -> str:
     index = next((i for i, rule in enumerate(config.rules) if rule.name == error.rule), 0)
     source = error.source or config.rules[index].query_source
-    head = f"{source.file}:{source.line}: rules[{index}].query: rule {error.rule!r}: {error.message}"
+    head = (f"{source.file}:{source.line}: rules[{config.position('rules', index)}].query: "
+            f"rule {error.rule!r}: {error.message}")
     caret = "\n".join("    " + line for line in error.caret_line().splitlines())
     return f"{head}\n{caret}"
 
@@ -83,7 +84,7 @@ def _check_example(
 ) -> Problem | None:
     rule = config.rules[index]
     kind = "match" if expected else "no_match"
-    field = f"rules[{index}].examples.{kind}"
+    field = f"rules[{config.position('rules', index)}].examples.{kind}"
     try:
         doc = _example_document(config, rule, example)
     except InputError as exc:
