@@ -102,7 +102,8 @@ def inspect_config(directory: str | os.PathLike[str],
         parsed.setdefault(name, (model.model_validate(EMPTY.get(name, {})), {}))
     config = _build_config(directory, parsed, environ, config_digest(directory))
     if left_out:
-        config = replace(config, positions={kind: kept for s in left_out.values() for kind, kept in s.positions.items()})
+        positions = {kind: kept for salvaged in left_out.values() for kind, kept in salvaged.positions.items()}
+        config = replace(config, positions=positions)
     problems += _cross_checks(config, parsed, environ, valid, left_out.get("channels.yaml"))
     return config, most_important_first(problems)
 
@@ -357,9 +358,9 @@ def _check_rule_names_and_channels(config: Config, parsed: dict, check_channels:
     problems, seen = [], set()
     for index, rule in enumerate(config.rules):
         if rule.name in seen:
-            problems.append(Problem(rule.source.file, rule.source.line, f"rules[{config.position('rules', index)}].name",
-                                    f"duplicate rule name {rule.name!r}; rule names must be unique",
-                                    rank=RANKS["reference"]))
+            problems.append(Problem(rule.source.file, rule.source.line,
+                                    f"rules[{config.position('rules', index)}].name",
+                                    f"duplicate rule name {rule.name!r}; rule names must be unique", rank=RANKS["reference"]))
         seen.add(rule.name)
         for position, channel in enumerate(rule.channels or () if check_channels else ()):
             if channel not in config.channels and channel not in known:
