@@ -1,8 +1,8 @@
 """Keep what is valid of a config file that has problems, so `check` can go on checking it.
 
 A file whose YAML parses but has field problems is not thrown away whole: each rule, feed,
-channel and alias that has a problem is left out, and so is each setting that has one (its
-default stands in); the rest is validated again and goes on to the checks that span files,
+channel that has a problem is left out, and so is each setting that has one (its default
+stands in; an alias keeps the names it has, so the queries using it are still checked); the rest is validated again and goes on to the checks that span files,
 the queries and the secrets. So one `check` lists every problem, not one round per file.
 A salvaged file is for reporting only: any problem still makes `run` refuse the config.
 
@@ -57,6 +57,9 @@ def salvage(data: dict, model: type[BaseModel], errors: list[Mapping[str, Any]],
 def _leave_out(data: dict, loc: tuple, dropped: dict[str, set]) -> None:
     """Mark the entry at `loc` left out (a list item, a named channel or alias), else remove
     the setting at `loc` (its default stands in)."""
+    if len(loc) >= 2 and loc[0] == "aliases" and isinstance(data.get("aliases"), dict):
+        data["aliases"][loc[1]] = _as_entries(data["aliases"].get(loc[1]))  # still defined for the queries
+        return
     if len(loc) >= 2 and loc[0] in LISTS + MAPPINGS:
         dropped.setdefault(loc[0], set()).add(loc[1])
         if loc[0] in MAPPINGS and isinstance(data.get(loc[0]), dict):
@@ -75,6 +78,12 @@ def _leave_out(data: dict, loc: tuple, dropped: dict[str, set]) -> None:
             parent.pop(loc[-1], None) if loc else None
         return
     data.pop(loc[0], None)
+
+
+def _as_entries(value: Any) -> list[str]:
+    """An alias written as one name, or with numbers among its names, as a list of names."""
+    values = value if isinstance(value, list) else [value]
+    return [str(item) for item in values if isinstance(item, (str, int, float)) and not isinstance(item, bool)]
 
 
 def _in_file_positions(errors: list, data: dict, dropped: dict[str, set]) -> list:

@@ -199,3 +199,13 @@ def test_the_instance_name_comes_from_the_config_directory_unless_settings_name_
     bad = write_config(tmp_path / "bad" / "config", feeds=feeds, settings={"instance": "Seoul Bureau"})
     assert main(["check", "--config", str(bad)]) == 1
     assert "settings.yaml:" in (err := capsys.readouterr().err) and ": instance: " in err and "lowercase" in err
+
+
+def test_an_alias_with_a_problem_is_reported_once_and_still_defined_for_the_queries(tmp_path, capsys):
+    from newswatch.cli import main
+
+    directory = write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/a.xml"}],
+                             rules="aliases:\n  dprk: North Korea\nrules:\n  - name: Korea\n    query: '@dprk AND missile'\n")
+    assert main(["check", "--config", str(directory)]) == 1
+    lines = capsys.readouterr().err.splitlines()[1:]
+    assert len(lines) == 1 and lines[0].startswith(f"{directory / 'rules.yaml'}:2: aliases.dprk: "), lines
