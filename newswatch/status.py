@@ -80,5 +80,5 @@ def _when(value) -> str:
 
 def _relative(minutes_ago: int) -> str:
     if minutes_ago < 0:
-        return f"in {-minutes_ago} min"
+        return f"in {-minutes_ago} min" if minutes_ago > -120 else f"in {-minutes_ago / 60:.1f} h"
     return f"{minutes_ago} min ago" if minutes_ago < 120 else f"{minutes_ago / 60:.1f} h ago"
