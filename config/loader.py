@@ -15,6 +15,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from config.models import (
     WatchdogSettings,
 )
 from config.paths import current_directory, resolve_state_paths
+from config.salvage import Salvaged, salvage
 from config.secrets import fill_placeholders
 from config.yamlfile import YamlProblem, read_yaml
 
@@ -85,19 +87,24 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
 def inspect_config(directory: str | os.PathLike[str],
                    environ: Mapping[str, str] | None = None) -> tuple[Config | None, list[Problem]]:
     """Every problem of the config directory, most important first, and the config as far as
-    it could be read: a file with problems counts as empty (its defaults), so the other
-    files are still checked, each against the files that are valid. The config is None
-    only when the directory is missing; with any problem it is for reporting, never for a run."""
+    it could be read: a file that is not YAML counts as empty (its defaults); in one with field
+    problems each rule, feed, channel, alias or setting with a problem is left out
+    (`config.salvage`) and the rest is checked on, against the other files, so one `check`
+    lists every problem. The config is None only when the directory is missing; with any
+    problem it is for reporting, never for a run."""
     directory = Path(directory)
     environ = os.environ if environ is None else environ
     if not directory.is_dir():
         return None, [_missing_directory(directory)]
-    parsed, problems = _read_files(directory)
+    parsed, problems, left_out = _read_files(directory)
     valid = set(parsed)
     for name, model in FILES.items():
         parsed.setdefault(name, (model.model_validate(EMPTY.get(name, {})), {}))
     config = _build_config(directory, parsed, environ, config_digest(directory))
-    problems += _cross_checks(config, parsed, environ, valid)
+    if left_out:
+        positions = {kind: kept for salvaged in left_out.values() for kind, kept in salvaged.positions.items()}
+        config = replace(config, positions=positions)
+    problems += _cross_checks(config, parsed, environ, valid, left_out.get("channels.yaml"))
     return config, most_important_first(problems)
 
 
@@ -119,9 +126,11 @@ def config_digest(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], list[Problem]]:
+def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], list[Problem], dict[str, Salvaged]]:
+    """(each readable file's model and lines, every problem, what was left out of each file with problems)."""
     parsed: dict[str, tuple[BaseModel, dict]] = {}
     problems: list[Problem] = []
+    left_out: dict[str, Salvaged] = {}
     for name, model in FILES.items():
         path = directory / name
         if not path.is_file():
@@ -133,9 +142,13 @@ def _read_files(directory: Path) -> tuple[dict[str, tuple[BaseModel, dict]], lis
         result = _validate_file(path, model)
         if isinstance(result, list):
             problems.extend(result)
+        elif isinstance(result[0], Salvaged):
+            salvaged, found = result
+            problems.extend(found)
+            parsed[name], left_out[name] = (salvaged.model, salvaged.lines), salvaged
         else:
             parsed[name] = result
-    return parsed, problems
+    return parsed, problems, left_out
 
 
 def _validate_file(path: Path, model: type[BaseModel]) -> tuple[BaseModel, dict] | list[Problem]:
@@ -152,7 +165,9 @@ def _validate_file(path: Path, model: type[BaseModel]) -> tuple[BaseModel, dict]
     try:
         return model.model_validate(data), lines
     except ValidationError as exc:
-        return sorted((_problem_from_error(path, error, lines) for error in exc.errors()), key=lambda p: p.line)
+        problems = sorted((_problem_from_error(path, error, lines) for error in exc.errors()), key=lambda p: p.line)
+        salvaged = salvage(data, model, exc.errors(), lines)
+        return problems if salvaged is None else (salvaged, problems)
 
 
 def _problem_from_error(path: Path, error: Mapping[str, Any], lines: dict) -> Problem:
@@ -320,12 +335,16 @@ def _build_channels(directory: Path, parsed: tuple, environ: Mapping[str, str]) 
     return channels
 
 
-def _cross_checks(config: Config, parsed: dict, environ: Mapping[str, str], valid: set[str]) -> list[Problem]:
-    """The checks that span entries or files, each only over files that were valid
-    (an unknown channel is not reported against a channels.yaml that could not be read)."""
+def _cross_checks(config: Config, parsed: dict, environ: Mapping[str, str], valid: set[str],
+                  channels_left_out: Salvaged | None = None) -> list[Problem]:
+    """The checks that span entries or files, each only over files that could be read
+    (an unknown channel is not reported against a channels.yaml that could not be read, nor
+    a channel left out of it for a problem of its own)."""
     problems = []
     if "rules.yaml" in valid:
-        problems += _check_rule_names_and_channels(config, parsed, check_channels="channels.yaml" in valid)
+        problems += _check_rule_names_and_channels(
+            config, parsed, check_channels="channels.yaml" in valid,
+            known=channels_left_out.left_out.get("channels", set()) if channels_left_out else set())
     if "feeds.yaml" in valid:
         problems += _check_feeds(config)
     if "channels.yaml" in valid:
@@ -333,21 +352,22 @@ def _cross_checks(config: Config, parsed: dict, environ: Mapping[str, str], vali
     return problems
 
 
-def _check_rule_names_and_channels(config: Config, parsed: dict, check_channels: bool = True) -> list[Problem]:
+def _check_rule_names_and_channels(config: Config, parsed: dict, check_channels: bool = True,
+                                   known: set[str] = frozenset()) -> list[Problem]:
     _, lines = parsed["rules.yaml"]
     problems, seen = [], set()
     for index, rule in enumerate(config.rules):
         if rule.name in seen:
-            problems.append(Problem(rule.source.file, rule.source.line, f"rules[{index}].name",
-                                    f"duplicate rule name {rule.name!r}; rule names must be unique",
-                                    rank=RANKS["reference"]))
+            problems.append(Problem(rule.source.file, rule.source.line,
+                                    f"rules[{config.position('rules', index)}].name",
+                                    f"duplicate rule name {rule.name!r}; rule names must be unique", rank=RANKS["reference"]))
         seen.add(rule.name)
         for position, channel in enumerate(rule.channels or () if check_channels else ()):
-            if channel not in config.channels:
-                known = ", ".join(sorted(config.channels)) or "none defined in channels.yaml"
+            if channel not in config.channels and channel not in known:
+                names = "known: " + (", ".join(sorted(config.channels)) or "none defined in channels.yaml")
                 problems.append(Problem(
                     rule.source.file, _line_of(("rules", index, "channels", position), lines),
-                    f"rules[{index}].channels", f"unknown channel {channel!r} (known: {known})",
+                    f"rules[{config.position('rules', index)}].channels", f"unknown channel {channel!r} ({names})",
                     rank=RANKS["reference"]))
     return problems
 
@@ -356,7 +376,7 @@ def _check_feeds(config: Config) -> list[Problem]:
     problems, seen = [], set()
     for index, feed in enumerate(config.feeds):
         if feed.url in seen:
-            problems.append(Problem(feed.source.file, feed.source.line, f"feeds[{index}].url",
+            problems.append(Problem(feed.source.file, feed.source.line, f"feeds[{config.position('feeds', index)}].url",
                                     f"feed {feed.url} is listed twice", rank=RANKS["reference"]))
         seen.add(feed.url)
     return problems

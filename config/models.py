@@ -157,6 +157,14 @@ class Config:
     rules: tuple[RuleConfig, ...]
     channels: dict[str, ChannelConfig]
     config_hash: str = ""
+    # a config read with problems (for `check` only) leaves out the entries that have one:
+    # "rules" -> the file position of each rule kept; absent, every entry is in its place
+    positions: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def position(self, kind: str, index: int) -> int:
+        """The file position (`rules[3]`) of the entry at `index` of `rules` or `feeds`."""
+        kept = self.positions.get(kind)
+        return kept[index] if kept is not None and index < len(kept) else index
 
     def channels_for(self, rule: RuleConfig) -> tuple[str, ...]:
         """A rule without `channels` alerts every channel."""

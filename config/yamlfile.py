@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from config.yamlhints import find_culprit
+
 Path_ = tuple[str | int, ...]
 
 
@@ -32,7 +34,7 @@ def read_yaml(path: Path) -> tuple[Any, dict[Path_, int]]:
     try:
         node = _compose(text)
     except yaml.MarkedYAMLError as exc:
-        raise YamlProblem(*_describe(exc)) from None
+        raise YamlProblem(*_describe(exc, text)) from None
     lines: dict[Path_, int] = {}
     if node is None:
         return None, lines
@@ -51,14 +53,22 @@ def _compose(text: str) -> yaml.Node | None:
     return yaml.compose(text, Loader=yaml.SafeLoader)
 
 
-def _describe(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
-    """The line where the broken construct starts (PyYAML often notices on the next line)."""
+def _describe(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
+    """The line where the mistake is, in plain words (`config.yamlhints`), else the line where
+    the broken construct starts (PyYAML often notices on the next line) with its text."""
     problem = exc.problem_mark.line + 1 if exc.problem_mark else 1
+    culprit = find_culprit(text, problem)
+    if culprit is not None:
+        return culprit.line, culprit.message
     start = exc.context_mark.line + 1 if exc.context_mark else problem
     message = f"invalid YAML: {exc.problem or exc}"
     if start != problem:
         message += f" ({exc.context} at line {start}; noticed at line {problem})"
-    return min(start, problem), message
+    lines = text.splitlines()
+    line = min(start, problem)
+    if 0 < line <= len(lines) and lines[line - 1].strip():
+        message += f": {lines[line - 1].strip()!r}"
+    return line, message
 
 
 def _to_python(node: yaml.Node, path: Path_, lines: dict[Path_, int], constructor: yaml.SafeLoader) -> Any:

@@ -107,6 +107,23 @@ class AddressPolicy:
             self.check_address(ip, host)
 
 
+def refusal_without_dns(host: str, policy: AddressPolicy) -> str | None:
+    """The guard's own refusal of a host known without DNS (a literal IP in any notation, or
+    `localhost`, which is 127.0.0.1), for `newswatch check`; None when it is allowed or only
+    a DNS lookup could tell (names are never resolved here)."""
+    ip = parse_ip_literal(host)
+    name = host.strip().lower().rstrip(".")
+    if ip is None and (name == "localhost" or name.endswith(".localhost")):
+        ip = ipaddress.ip_address("127.0.0.1")
+    if ip is None:
+        return None
+    try:
+        policy.check_address(ip, host)
+    except BlockedAddress as exc:
+        return str(exc)
+    return None
+
+
 def resolve_addresses(host: str, port: int, timeout: float | None) -> list[IPAddress]:
     """All addresses of `host` (literal or DNS name), within `timeout` seconds."""
     literal = parse_ip_literal(host)

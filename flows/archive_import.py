@@ -60,10 +60,17 @@ def import_archives(config: Config, paths: Iterable[str | Path], *, alert: bool 
             try:
                 import_file(engine, config, ruleset, path, report, alert=alert, progress=progress)
             except OSError as exc:
-                report.bad_files.append((str(path), f"{type(exc).__name__}: {exc.strerror or exc}"))
+                report.bad_files.append((str(path), describe_os_error(exc)))
         if alert:
             report.relay = send_pending(engine, config.channels, config.settings.alerts, rules=config.rules)
     return report
+
+
+def describe_os_error(exc: OSError) -> str:
+    """Why a file could not be read, in the words a user would use ("no such file")."""
+    plain = {FileNotFoundError: "no such file", IsADirectoryError: "it is a directory, not a file",
+             PermissionError: "permission denied"}
+    return plain.get(type(exc)) or (exc.strerror or str(exc)).lower()
 
 
 def import_file(engine, config: Config, ruleset: RuleSet, path: Path, report: ImportReport, *, alert: bool,

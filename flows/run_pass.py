@@ -20,6 +20,7 @@ from itertools import zip_longest
 from alerts import RelayReport, send_pending
 from config.models import Config
 from extractors.http import SafeClient
+from extractors.netguard import AddressPolicy, refusal_without_dns
 from extractors.pool import ExtractionPool
 from flows.rule_events import record_events
 from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feeds, poll_feed, process_entries
@@ -28,6 +29,7 @@ from flows.summary import PassSummary
 from flows.watchdog import check_after_pass, check_before_pass
 from matching import compile_rules
 from store import FeedState, delivery_counts, open_database, purge_expired_articles, sync_feeds
+from store.feeds import SETTINGS_ERRORS
 
 EXTRACTION_BUDGET_SECONDS = 30.0
 
@@ -124,15 +126,26 @@ def shard_of(url: str, count: int) -> int:
 
 
 def select_feeds(
-    feeds: Sequence[FeedState], now: datetime, shard: Shard = Shard()
+    feeds: Sequence[FeedState], now: datetime, shard: Shard = Shard(), policy: AddressPolicy | None = None
 ) -> tuple[list[FeedState], list[FeedState]]:
     """Split this shard's feeds into (due, skipped): parked or waiting feeds are not due yet.
     Feeds of other shards are in neither list."""
     due, skipped = [], []
     for feed in feeds:
         if shard.owns(feed.url):
-            (due if feed.due(now) else skipped).append(feed)
+            (due if is_due(feed, now, policy) else skipped).append(feed)
     return due, skipped
+
+
+def is_due(feed: FeedState, now: datetime, policy: AddressPolicy | None = None) -> bool:
+    """Its time has come; or it waits only because the fetch settings refused its address and
+    they no longer refuse it (the settings were fixed: a parked feed need not wait 6 h more).
+    A host name is not resolved here: such a feed is tried, and the fetch decides."""
+    if feed.due(now):
+        return True
+    if policy is None or feed.last_error_class not in SETTINGS_ERRORS:
+        return False
+    return refusal_without_dns(host_of(feed.url), policy) is None
 
 
 _startup_frozen = False
@@ -162,7 +175,8 @@ def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shar
         ruleset = compile_rules(config.rules, config.aliases)
         feeds = sync_feeds(engine, config.feeds)
         check_before_pass(engine, config, summary.started_at, notify_stalls=notify_stalls)
-        due, skipped = select_feeds(feeds, summary.started_at, shard)
+        policy = AddressPolicy(config.settings.fetch.allow_private_networks, config.settings.fetch.allowed_networks)
+        due, skipped = select_feeds(feeds, summary.started_at, shard, policy)
         due = interleave_hosts(due)
         summary.feeds_total = len(due) + len(skipped)
         with SafeClient(config.settings.fetch) as client, \

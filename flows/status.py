@@ -19,10 +19,12 @@ from flows.prefect_server import PrefectServerError, configured_port, is_healthy
 from flows.watchdog import SILENT_FEED, scheduled_times, stall_deadline
 from store import database, delivery_counts
 from store.health import FeedHealth, feed_health, last_completed_pass, notice_counts, open_incidents
+from store.views import iso_utc
 
 
 def collect_status(config: Config, now: datetime | None = None) -> dict:
-    """The status as the JSON `newswatch status --json` prints (keys documented in the README)."""
+    """The status as the JSON `newswatch status --json` prints (keys documented in the README);
+    every time in it is ISO 8601 in UTC with a Z, as in `hits --json`."""
     now = now or datetime.now(timezone.utc)
     with database(config.settings.database_url) as engine:
         last = last_completed_pass(engine)
@@ -33,9 +35,9 @@ def collect_status(config: Config, now: datetime | None = None) -> dict:
     deadline = stall_deadline(schedule, last.finished_at, config.settings.watchdog.missed_passes) if last else None
     return {
         "last_completed_pass": None if last is None else {
-            "started_at": last.started_at, "finished_at": last.finished_at, "shard": last.shard,
+            "started_at": iso_utc(last.started_at), "finished_at": iso_utc(last.finished_at), "shard": last.shard,
             "feeds_polled": last.feeds_polled, "feeds_failed": last.feeds_failed},
-        "next_scheduled_pass": next(scheduled_times(schedule, now)),
+        "next_scheduled_pass": iso_utc(next(scheduled_times(schedule, now))),
         "schedule": f"cron {schedule.cron}" if schedule.cron else f"every {schedule.interval_minutes:g} minutes",
         "timezone": schedule.timezone,
         "stalled": deadline is not None and now >= deadline,
@@ -49,20 +51,22 @@ def collect_status(config: Config, now: datetime | None = None) -> dict:
                    "dead": deliveries.get("dead", 0)},
         "operator_notices": {"pending": notices.get("pending", 0) + notices.get("sending", 0),
                              "dead": notices.get("dead", 0), "unrouted": notices.get("unrouted", 0)},
-        "incidents": [{"key": incident.key, "opened_at": incident.opened_at} for incident in incidents],
+        "incidents": [{"key": incident.key, "opened_at": iso_utc(incident.opened_at)} for incident in incidents],
         "prefect_api": prefect_api_in_use(),
     }
 
 
 def _feed(feed: FeedHealth) -> dict:
     return {"name": feed.name, "url": feed.url, "errors_in_a_row": feed.error_count, "last_error": feed.last_error,
-            "last_ok_at": feed.last_ok_at}
+            "last_ok_at": iso_utc(feed.last_ok_at)}
 
 
 def _silent(incident) -> dict:
     detail = json.loads(incident.detail or "{}")
-    return {"name": detail.get("feed"), "url": detail.get("url"), "last_item_at": detail.get("last_item_at"),
-            "usual_gap_hours": detail.get("usual_gap_hours"), "since": incident.opened_at}
+    last_item = detail.get("last_item_at")
+    return {"name": detail.get("feed"), "url": detail.get("url"),
+            "last_item_at": iso_utc(datetime.fromisoformat(last_item)) if last_item else None,
+            "usual_gap_hours": detail.get("usual_gap_hours"), "since": iso_utc(incident.opened_at)}
 
 
 def prefect_api_in_use() -> dict:

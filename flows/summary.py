@@ -98,7 +98,8 @@ class PassSummary:
 
     def to_text(self) -> str:
         """The summary the terminal shows once, at the end. A feed that failed in this pass is
-        not listed again: its warning, as it failed, said which, why and when it is tried next."""
+        not listed again (its warning, as it failed, said which, why and when it is tried next),
+        except the one this pass parked: every summary names every parked feed."""
         lines = [
             f"feeds: {self.feeds_total} configured, {self.feeds_polled} polled, {self.feeds_ok} ok, "
             f"{self.feeds_not_modified} unchanged, {self.feeds_failed} failed, {self.feeds_parked} parked, "
@@ -112,9 +113,10 @@ class PassSummary:
             lines.append(f"  {self.feeds_failed} feed(s) failed: each is named in its warning above, and the run's "
                          "feed-health table lists every feed")
         for outcome in self.feeds:
-            if outcome.status == "skipped" and outcome.parked:
+            if outcome.parked and (outcome.status == "skipped" or outcome.parked_now):
                 when = f"{outcome.next_poll_at:%Y-%m-%d %H:%M} UTC" if outcome.next_poll_at else "next pass"
-                lines.append(f"  parked: {outcome.feed} ({outcome.url}): {outcome.error_class}, "
+                state = "parked in this pass" if outcome.parked_now else "parked"
+                lines.append(f"  {state}: {outcome.feed} ({outcome.url}): {outcome.error_class}, "
                              f"{outcome.error_count} failures in a row; next try {when}")
         lines.extend(f"  alert failed: {error}" for error in self.alert_errors[:20])
         return "\n".join(lines)

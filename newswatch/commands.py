@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+from textwrap import indent
 from pathlib import Path
 
 from config import resolve_config_dir
@@ -95,8 +97,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print(summary.to_text())
         shown = f"Prefect UI: {ui[0]}" if ui else "Prefect UI: not reached; this pass is published there by the next run that reaches it"
-        print(f"review past hits: newswatch hits   |   {shown}")
+        print(f"review past hits: {invoked_as()} hits   |   {shown}")
     return EXIT_OK
+
+
+def invoked_as() -> str:
+    """The command as the user runs it: `newswatch` when that name on PATH is this program,
+    else the path they typed (`.venv/bin/newswatch`), or `python -m newswatch`."""
+    typed = Path(sys.argv[0])
+    if typed.name == "__main__.py":
+        return "python -m newswatch"
+    if typed.name != "newswatch":
+        return "newswatch"
+    found = shutil.which("newswatch")
+    return "newswatch" if found and Path(found).resolve() == typed.resolve() else str(typed)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -173,7 +187,7 @@ def cmd_hits(args: argparse.Namespace) -> int:
         alert = f"    alert: {hit.alert.describe()}\n" if hit.alert else ""
         print(f"{found}  [{hit.rule}]  {hit.title}{flags}\n    {hit.url}  ({hit.feed}, {hit.language or 'language unknown'})\n"
               f"{also}{alert}"
-              f"    terms: {', '.join(hit.terms)}\n    {hit.snippet}\n")
+              f"    terms: {', '.join(hit.terms)}\n{indent(hit.snippet, '    ')}\n")
     print(f"{len(hits)} hit(s)", file=sys.stderr)
     return EXIT_OK
 
@@ -254,7 +268,7 @@ def print_rules_test_result(result: dict) -> None:
     language = f", language {result['language'] or 'undecided'}" if result["language_source"] else ""
     print(f"{result['input']}: {len(result['matches'])} rule(s) match{language}")
     for match in result["matches"]:
-        print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n    {match['snippet']}")
+        print(f"  [{match['rule']}] terms: {', '.join(match['terms'])}\n{indent(match['snippet'], '    ')}")
     for skipped in result["skipped"]:
         print(f"  [{skipped['rule']}] not tested: {skipped['reason']}")
 

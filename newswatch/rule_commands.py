@@ -80,8 +80,7 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
     if args.json:
         print_json(described)
         return EXIT_OK
-    print(f"{described['reference']}: {described['name_count']} names in {described['language_count']} languages"
-          f" (+{len(described['custom'])} of your own in rules.yaml)")
+    print(describe_name_count(described))
     for language, names in described["languages"].items():
         print(f"  {language}: {'; '.join(names)}")
     if described["custom"]:
@@ -91,6 +90,15 @@ def cmd_rules_explain(args: argparse.Namespace) -> int:
         for word, forms in described["forms"].items():
             print(f"  {word}: {', '.join(forms)}")
     return EXIT_OK
+
+
+def describe_name_count(described: dict) -> str:
+    """`@country:KP: 412 names in 40 languages (+1 ...)`; an alias of the user's own has no
+    languages, only its entries: `@dprk: 4 names (an alias of rules.yaml)`."""
+    head = f"{described['reference']}: {described['name_count']} names"
+    if not described["language_count"]:
+        return f"{head} (an alias of rules.yaml)"
+    return f"{head} in {described['language_count']} languages (+{len(described['custom'])} of your own in rules.yaml)"
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from newswatch.commands import EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, load_or_report, print_json
 
@@ -26,8 +27,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def render_status(status: dict, missed_passes: int) -> str:
-    upcoming = f"{_when(status['next_scheduled_pass'])} ({status['schedule']}, {status['timezone']})"
-    lines = [_last_pass(status["last_completed_pass"]), f"next scheduled pass: {upcoming}"]
+    lines = [_last_pass(status["last_completed_pass"]), _next_pass(status)]
     if status["stalled"]:
         lines.append(f"STALLED: no pass completed for {missed_passes} scheduled intervals: is `newswatch serve` "
                      "(or its cron/systemd job) running?")
@@ -43,11 +43,25 @@ def render_status(status: dict, missed_passes: int) -> str:
         lines.append("EVERY FEED FAILED in the last pass: check this machine's network")
     alerts, notices = status["alerts"], status["operator_notices"]
     lines.append(f"alerts: {alerts['pending']} pending, {alerts['dead']} dead; operator notices: "
-                 f"{notices['pending']} pending, {notices['dead']} dead, {notices['unrouted']} unrouted")
+                 f"{notices['pending']} pending, {notices['dead']} dead, {notices['unrouted']} unrouted"
+                 + (" (no `operator` channel in channels.yaml)" if notices["unrouted"] else ""))
     api = status["prefect_api"]
     lines.append(f"Prefect API: {api['url'] or '-'} ({api['source']}, "
                  f"{'reachable' if api['reachable'] else 'NOT reachable'})")
     return "\n".join(lines)
+
+
+def _next_pass(status: dict) -> str:
+    """When `serve` would run the next pass, in UTC and in the schedule's own zone."""
+    zone = status["timezone"]
+    at = _parse(status["next_scheduled_pass"])
+    local = "" if zone == "UTC" else f" = {at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} {zone}"
+    return (f"next scheduled pass, when `newswatch serve` runs it: {_when(at).replace(' UTC', f' UTC{local}', 1)}"
+            f"; {status['schedule']}")
+
+
+def _parse(value) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _last_pass(last: dict | None) -> str:
@@ -60,12 +74,11 @@ def _last_pass(last: dict | None) -> str:
 def _when(value) -> str:
     if value is None:
         return "-"
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    at = at.astimezone(timezone.utc)
+    at = _parse(value).astimezone(timezone.utc)
     return f"{at:%Y-%m-%d %H:%M} UTC ({_relative(round((datetime.now(timezone.utc) - at).total_seconds() / 60))})"
 
 
 def _relative(minutes_ago: int) -> str:
     if minutes_ago < 0:
-        return f"in {-minutes_ago} min"
+        return f"in {-minutes_ago} min" if minutes_ago > -120 else f"in {-minutes_ago / 60:.1f} h"
     return f"{minutes_ago} min ago" if minutes_ago < 120 else f"{minutes_ago / 60:.1f} h ago"

@@ -12,10 +12,12 @@ config takes one `check`, not one per typo.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from config import Config, Problem, RuleConfig
 from config.errors import RANKS
 from config.loader import inspect_config
+from extractors.netguard import AddressPolicy, refusal_without_dns
 from matching import RuleSet, check_rules, compile_rules
 from matching.models import MatchInput
 from newswatch.inputs import HTML_SUFFIXES, InputError, read_article
@@ -46,13 +48,30 @@ def check_everything(config_dir: Path) -> tuple[Config | None, list[str]]:
         return None, problems
     broken = {error.rule for error in check_rules(config.rules, config.aliases)}
     testable = [rule for rule in config.rules if rule.name not in broken]
-    return config, problems + check_examples(config, only=testable)
+    return config, problems + check_feed_addresses(config) + check_examples(config, only=testable)
+
+
+def check_feed_addresses(config: Config) -> list[str]:
+    """Each feed whose address the fetch settings refuse, by the guard's own decision (a literal
+    IP or localhost that fetch.allowed_networks does not cover; host names are not resolved)."""
+    fetch = config.settings.fetch
+    policy = AddressPolicy(fetch.allow_private_networks, fetch.allowed_networks)
+    problems = []
+    for index, feed in enumerate(config.feeds):
+        refusal = refusal_without_dns(urlsplit(feed.url).hostname or "", policy)
+        if refusal:
+            field = f"feeds[{config.position('feeds', index)}].url"
+            problems.append(str(Problem(feed.source.file, feed.source.line, field,
+                                        f"every fetch of this feed would be refused: {refusal}",
+                                        rank=RANKS["reference"])))
+    return problems
 
 
 def format_query_error(config: Config, error) -> str:
     index = next((i for i, rule in enumerate(config.rules) if rule.name == error.rule), 0)
     source = error.source or config.rules[index].query_source
-    head = f"{source.file}:{source.line}: rules[{index}].query: rule {error.rule!r}: {error.message}"
+    head = (f"{source.file}:{source.line}: rules[{config.position('rules', index)}].query: "
+            f"rule {error.rule!r}: {error.message}")
     caret = "\n".join("    " + line for line in error.caret_line().splitlines())
     return f"{head}\n{caret}"
 
@@ -83,7 +102,7 @@ def _check_example(
 ) -> Problem | None:
     rule = config.rules[index]
     kind = "match" if expected else "no_match"
-    field = f"rules[{index}].examples.{kind}"
+    field = f"rules[{config.position('rules', index)}].examples.{kind}"
     try:
         doc = _example_document(config, rule, example)
     except InputError as exc:

@@ -128,17 +128,23 @@ def _mark_success(session: Session, row: Feed, success: FeedSuccess) -> HealthCh
     return HealthChange(error_count=0, recovered=recovered)
 
 
+# Errors that are the user's fetch settings, not the feed's doing (a loopback or private address
+# that fetch.allowed_networks does not cover): never a reason to park the feed, which would
+# then wait 6 h after the settings are fixed.
+SETTINGS_ERRORS = frozenset({"ssrf_blocked"})
+
+
 def record_feed_error(
     engine: Engine, feed_id: int, error_class: str, message: str, *, retry_at: datetime | None = None
 ) -> HealthChange:
-    """Count a failed poll; park the feed at PARK_AFTER consecutive errors."""
+    """Count a failed poll; park the feed at PARK_AFTER consecutive errors (not for SETTINGS_ERRORS)."""
     with Session(engine) as session:
         row = session.get(Feed, feed_id)
         now = utcnow()
         row.error_count += 1
         row.last_error_class, row.last_error = error_class, clean_text(message, 1000)
         row.last_polled_at = now
-        parked_now = not row.parked and row.error_count >= PARK_AFTER
+        parked_now = not row.parked and row.error_count >= PARK_AFTER and error_class not in SETTINGS_ERRORS
         row.parked = row.parked or parked_now
         if row.parked:
             retry_at = max(retry_at or now, now + PARKED_RETRY)

@@ -128,5 +128,22 @@ def test_nothing_importable_exits_non_zero(tmp_path, capsys):
 
     assert code == 1
     assert f"{source}:1: skipped: no 'text'" in err
-    assert "cannot read" in err and "missing.jsonl" in err
+    assert f"newswatch: cannot read {tmp_path / 'missing.jsonl'}: no such file\n" in err
+    assert "FileNotFoundError" not in err
     assert "nothing could be imported" in err
+
+
+def test_a_snippet_of_two_lines_is_indented_line_by_line_in_hits(tmp_path, capsys):
+    """`hits` shows the snippet under its hit: a second line of it starts indented, not at column 0."""
+    config_dir = write_config(tmp_path / "config", feeds=[], rules=RULES)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    text = "North Korea shipped munitions to Russia.\nMore followed."
+    (tmp_path / "a.jsonl").write_text(article_line(1, now, matching=True, text=text) + "\n", encoding="utf-8")
+    assert run_cli(capsys, "import", "--config", str(config_dir), str(tmp_path / "a.jsonl"))[0] == 0
+    snippet = hits(capsys, config_dir)[0]["snippet"]
+    assert "\n" in snippet
+
+    code, out, _ = run_cli(capsys, "hits", "--config", str(config_dir))
+    assert code == 0
+    for line in snippet.splitlines():
+        assert f"\n    {line}\n" in out, out

@@ -109,6 +109,9 @@ def test_explain_and_rules_take_the_users_own_names_and_packs(tmp_path, capsys):
     assert json.loads(out)["custom"] == ["the Hermit Kingdom"]
     code, out, err = run_cli(capsys, "rules", "explain", "--config", str(config), "--json", "@company:acme")
     assert json.loads(out)["custom"] == ["Acme Corp", "아크메"]
+    code, out, err = run_cli(capsys, "rules", "explain", "--config", str(config), "@company:acme")
+    assert code == 0 and out.startswith("@company:acme: 2 names (an alias of rules.yaml)\n"), out
+    assert "0 languages" not in out
     aliases = {"country:KP": AliasGroup("country:KP", ("the Hermit Kingdom",)), "company:acme": AliasGroup("company:acme", ("Acme Corp",))}
     assert matches("@country:KP", "Trade with the hermit kingdom resumed.", aliases)
     assert matches("@company:acme", "Shares of ACME corp fell.", aliases)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from werkzeug.wrappers import Response
 
@@ -111,7 +113,10 @@ def test_dead_feed_is_parked_after_three_errors_and_the_healthy_feed_goes_on(htt
     assert [o.error_class for o in gone] == ["http_410"] * 4
     assert [o.parked for o in gone] == [False, False, True, True]
     assert gone[2].parked_now and summaries[3].feeds_parked == 1
-    assert "parked" in summaries[2].to_text()
+    gone_url = config.feeds[0].url
+    assert f"parked in this pass: Gone ({gone_url}): http_410, 3 failures in a row; next try" in summaries[2].to_text()
+    assert f"parked: Gone ({gone_url}): http_410" in summaries[3].to_text()
+    assert "Gone" not in summaries[1].to_text()
     assert all(next(o for o in s.feeds if o.feed == "Healthy").status in ("ok", "not_modified") for s in summaries)
 
 
@@ -265,3 +270,53 @@ def test_every_fetch_thread_ends_once_the_last_jobs_are_taken():
         thread.join(timeout=5)
     assert sorted(done) == list(range(5))
     assert not any(thread.is_alive() for thread in threads)
+
+
+def test_a_feed_refused_by_the_fetch_settings_is_named_by_check_never_parked_and_polled_once_allowed(
+        tmp_path, capsys):
+    """A feed on 127.0.0.2 while fetch.allowed_networks covers only 127.0.0.1: `check` names it at
+    its line; passes fail it (ssrf_blocked) but never park it, it is the settings' fault; and once
+    the settings allow it, the very next pass polls it, even if an older version had parked it."""
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from newswatch.cli import main
+    from store.tables import Feed
+    from tests.localservers import FeedServer
+
+    server = FeedServer(rss([{"title": "Missile test", "link": "http://127.0.0.2/a.html"}]).encode(), host="127.0.0.2")
+    try:
+        def configured(networks):
+            return write_config(tmp_path / "config", feeds=[{"url": server.url("/feed.xml"), "name": "Local"}],
+                                rules="rules: []\n", settings={"fetch": {"allowed_networks": networks}})
+
+        directory = configured(["127.0.0.1/32"])
+        assert main(["check", "--config", str(directory)]) == 1
+        err = capsys.readouterr().err
+        assert (f"{directory / 'feeds.yaml'}:2: feeds[0].url: every fetch of this feed would be refused: "
+                f"refused to connect to 127.0.0.2: not a public address") in err, err
+        assert "fetch.allowed_networks" in err
+
+        refused = [run_pass(load_config(directory)) for _ in range(4)]
+        outcomes = [summary.feeds[0] for summary in refused]
+        assert [(o.status, o.error_class, o.parked) for o in outcomes] == [("failed", "ssrf_blocked", False)] * 4
+        assert all(summary.feeds_parked == 0 and "  parked" not in summary.to_text() for summary in refused)
+
+        directory = configured(["127.0.0.0/8"])
+        assert main(["check", "--config", str(directory)]) == 0
+        capsys.readouterr()
+        assert run_pass(load_config(directory)).feeds[0].status == "ok"
+
+        config = load_config(configured(["127.0.0.1/32"]))  # an older version parked such a feed for 6 h
+        engine = open_database(config.settings.database_url)
+        with Session(engine) as session:
+            session.execute(update(Feed).values(parked=True, error_count=3, last_error_class="ssrf_blocked",
+                                                next_poll_at=datetime.now(timezone.utc) + timedelta(hours=6)))
+            session.commit()
+        engine.dispose()
+        still_refused = run_pass(config).feeds[0]
+        assert (still_refused.status, still_refused.parked) == ("skipped", True)
+        allowed = run_pass(load_config(configured(["127.0.0.0/8"]))).feeds[0]
+        assert allowed.status in ("ok", "not_modified") and not allowed.parked
+    finally:
+        server.close()

@@ -60,6 +60,21 @@ def run_warnings(client, run_id, expected: int, seconds: float = 30) -> list[str
         time.sleep(1)
 
 
+def test_the_summary_names_the_hits_command_as_the_user_runs_it(monkeypatch, tmp_path):
+    """Run through a venv that is not on PATH, `newswatch hits` would not be found: say the path."""
+    from newswatch.commands import invoked_as
+
+    script = tmp_path / "venv" / "bin" / "newswatch"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(script), "run"])
+    monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))
+    assert invoked_as() == str(script)
+    monkeypatch.setenv("PATH", str(script.parent))
+    assert invoked_as() == "newswatch"
+
+
 @pytest.mark.slow
 def test_three_unreachable_feeds_are_named_at_most_twice_and_their_warnings_are_in_the_runs_logs(
     prefect_server, site, tmp_path
@@ -84,6 +99,7 @@ def test_three_unreachable_feeds_are_named_at_most_twice_and_their_warnings_are_
     assert any("http_5xx" in line or "503" in line for line in warning_lines)
     ui = prefect_server.removesuffix("/api")
     assert done.stdout.rstrip().endswith(f"Prefect UI: {ui}"), done.stdout  # the server used, not :4200
+    assert "review past hits: python -m newswatch hits" in done.stdout  # as it was run
 
     with prefect_client(prefect_server) as client:
         (run,) = flow_runs_of(client, config)

@@ -9,6 +9,7 @@ Prefect API pointed at a closed port) must say exactly that.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from werkzeug.wrappers import Response
 
 from config import load_config
 from flows.run_pass import run_pass
-from store import open_database, record_feed_error
+from store import add_notice, open_database, record_feed_error
 from tests.alerts_support import numbered_article, simple_match, store_article
 from tests.conftest import REPO, rss, write_config
 from tests.localservers import free_port
@@ -77,11 +78,28 @@ def test_status_shows_last_and_next_pass_feeds_failing_parked_silent_alerts_and_
     assert status["alerts"] == {"pending": 1, "dead": 0}
     assert status["operator_notices"]["pending"] == 1  # Dead was parked after the last pass: its notice waits
     assert status["prefect_api"] == {"url": closed, "source": "PREFECT_API_URL", "reachable": False}
+    times = list(times_in(status))
+    assert len(times) >= 6  # the passes, last ok per failing feed, silent feed, incidents
+    for key, value in times:  # ISO 8601 in UTC with a Z, as `hits --json` writes them
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", value), (key, value)
 
     text = newswatch("--config", str(directory), "status", api_url=closed).stdout
     assert "feeds: 3 configured, 1 failing, 1 parked, 1 silent" in text
     assert "silent   Hourly Herald" in text and "alerts: 1 pending, 0 dead" in text
     assert f"Prefect API: {closed} (PREFECT_API_URL, NOT reachable)" in text
+    assert "next scheduled pass, when `newswatch serve` runs it: " in text
+
+
+def times_in(data, key=""):
+    """Every (key, value) of `data` that holds a time: the keys ending in _at, since, next_scheduled_pass."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            yield from times_in(value, name)
+    elif isinstance(data, list):
+        for value in data:
+            yield from times_in(value, key)
+    elif data is not None and (key.endswith("_at") or key in ("since", "next_scheduled_pass")):
+        yield key, data
 
 
 def test_status_says_stalled_when_no_pass_completed_for_the_missed_intervals(httpserver, tmp_path):
@@ -91,7 +109,8 @@ def test_status_says_stalled_when_no_pass_completed_for_the_missed_intervals(htt
     closed = f"http://127.0.0.1:{free_port()}/api"
     assert json.loads(newswatch("--config", str(directory), "status", "--json", api_url=closed).stdout)[
         "last_completed_pass"] is None
-    run_pass(load_config(directory))
+    add_notice(open_database(load_config(directory).settings.database_url), "feed_parked", "Feed parked", "x")
+    run_pass(load_config(directory))  # no `operator` channel: the notice is kept, unrouted
     from sqlalchemy import update
     from sqlmodel import Session
 
@@ -104,3 +123,4 @@ def test_status_says_stalled_when_no_pass_completed_for_the_missed_intervals(htt
     done = newswatch("--config", str(directory), "status", api_url=closed)
     assert done.returncode == 1
     assert "STALLED: no pass completed for 1 scheduled intervals" in done.stdout
+    assert "operator notices: 0 pending, 0 dead, 1 unrouted (no `operator` channel in channels.yaml)" in done.stdout

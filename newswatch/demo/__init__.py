@@ -14,6 +14,7 @@ import argparse
 import os
 import shutil
 import sys
+from textwrap import indent
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -95,7 +96,7 @@ def run_demo(args: argparse.Namespace) -> int:
         with database(f"sqlite:///{workdir / 'demo.db'}") as engine:
             for hit in list_hits(engine):
                 print(f"[{hit.rule}] {hit.title}\n    {hit.url}\n    terms: {', '.join(hit.terms)}\n"
-                      f"    {hit.snippet}")
+                      f"{indent(hit.snippet, '    ')}")
         print(f"\n== the local inbox received {len(inbox.inbox.messages)} alert e-mail(s) ==")
         for message in inbox.inbox.messages:
             text = message.get_body(preferencelist=("plain",))
