@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from newswatch import commands, rule_commands
+from newswatch import commands, feedback_commands, rule_commands
 from newswatch.timeparse import parse_since, parse_until
 
 
@@ -65,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--alert", action="store_true",
                           help="alert them through the outbox and send now (default: store silently)")
     backfill.set_defaults(func=rule_commands.cmd_backfill)
+
+    feedback_commands.add_label_parser(sub)
 
     extract = sub.add_parser("extract", parents=[common], help="the cleaned article of a file or URL")
     extract.add_argument("input", metavar="FILE_OR_URL", help=".html, .htm, .html.gz or .txt file, or http(s) URL")

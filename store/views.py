@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import Select
 from sqlmodel import Session, select
 
+from store.labels import labels_of
 from store.stories import StoryCopy, others, story_copies, story_ids
 from store.tables import Article, Delivery, Feed, Hit, as_utc
 
@@ -41,6 +42,7 @@ class HitView:
     also_reported_by: tuple[StoryCopy, ...] = ()
     deliveries: dict[str, str] = field(default_factory=dict)  # channel -> pending | sent | summarized | dead
     backfilled: bool = False  # found by `newswatch backfill` among stored articles
+    label: str | None = None  # the analyst's label for (rule, article): relevant | irrelevant
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -51,6 +53,7 @@ class HitView:
         data["marks"] = [list(m) for m in self.marks]
         data["story"] = data.pop("story_id")
         data["also_reported_by"] = [{"feed": c.feed, "url": c.url, "title": c.title} for c in self.also_reported_by]
+        data["id"] = self.hit_id  # what `newswatch label` takes as a target
         return data
 
 
@@ -88,7 +91,7 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
 
 
 def add_context(session: Session, views: Sequence[HitView]) -> list[HitView]:
-    """The views with their story, the other outlets in it, and each channel's delivery status."""
+    """The views with their story, the other outlets in it, each channel's delivery status and the label."""
     stories = story_ids(session, [view.article_id for view in views])
     copies = story_copies(session, stories.values())
     statuses: dict[int, dict[str, str]] = {}
@@ -98,9 +101,15 @@ def add_context(session: Session, views: Sequence[HitView]) -> list[HitView]:
                                .where(Delivery.hit_id.in_(hit_ids[start:start + 500])))
         for hit_id, channel, status in rows:
             statuses.setdefault(hit_id, {})[channel] = status
+    labels = labels_of(session, [(view.rule, view.article_id) for view in views])
     return [
         replace(view, story_id=stories[view.article_id],
                 also_reported_by=others(copies.get(stories[view.article_id], []), view.article_id, view.feed),
-                deliveries=statuses.get(view.hit_id, {}))
+                deliveries=statuses.get(view.hit_id, {}),
+                label=label_name(labels.get((view.rule, view.article_id))))
         for view in views
     ]
+
+
+def label_name(relevant: bool | None) -> str | None:
+    return None if relevant is None else ("relevant" if relevant else "irrelevant")
