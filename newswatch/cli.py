@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--since", type=parse_since, help="only articles published since: a date or a span")
     preview.add_argument("--json", action="store_true", help="print a JSON object")
     preview.set_defaults(func=rule_commands.cmd_rules_preview)
+    feedback_commands.add_rules_parsers(rules_sub, common, positive_int)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
