@@ -30,7 +30,7 @@ from config.models import AliasGroup, RuleConfig
 from matching.compiler import compile_rules
 from matching.errors import QueryError, QueryErrors
 from matching.models import MatchInput
-from matching.relevance import train_relevance
+from matching.relevance import adjust_to_pool, train_relevance
 from matching.tokens import fold_word, split_words
 
 MAX_TERMS = 25
@@ -38,6 +38,8 @@ MAX_EDITS = 16
 MIN_SUPPORT = 3
 ADD_PRECISION = 0.7
 MIN_GAIN = 0.002  # expected-F1 gain an edit must bring
+ADJUST_PRIOR = True
+DROP_COST = 0.1  # labelled relevant hits a dropped alternative may lose per labelled false hit
 MAX_SHARE = 0.3  # a word in more of the pool than this says nothing about a topic
 OPERATORS = {"AND", "OR", "NOT"}
 # English function words: never a query term on their own, whatever the labels say
@@ -205,7 +207,12 @@ def expected_relevance(corpus: Corpus, labels: Mapping[int, bool], hits: set[int
         hit_prior = sum(labels.values()) / len(labels) if labels else 0.5
         guess = {key: (hit_prior if key in hits else 0.02) for key in corpus.texts}
     else:
-        guess = {key: model.probability(words) for key, words in corpus.words.items()}
+        guess = {key: model.probability(corpus.words[key]) for key in corpus.texts if key in hits}
+        outside = [key for key in corpus.texts if key not in labels and key not in hits]
+        raw = [model.probability(corpus.words[key]) for key in outside]
+        judged = [relevant for key, relevant in labels.items() if key not in hits]
+        share = sum(judged) / len(judged) if len(judged) >= MIN_SUPPORT else sum(labels.values()) / len(labels)
+        guess.update(zip(outside, adjust_to_pool(raw, share) if ADJUST_PRIOR else raw))
     guess.update({key: 1.0 if relevant else 0.0 for key, relevant in labels.items()})
     return guess
 
@@ -269,13 +276,15 @@ class Search:
 
     def additions(self, plan: Plan, hits: set[int]):
         missed = [key for key in self.positives if key not in hits]
+        excluded = set().union(*(self.corpus.having(word) for word in plan.exclude))
         counts = Counter(word for key in missed for word in self.corpus.words[key] if is_plain_word(word))
         for word, count in counts.items():
-            if count < MIN_SUPPORT or word in plan.add or word in plan.exclude or word in self.never_add:
+            if (count < MIN_SUPPORT or word in plan.add or word in plan.keep or word in plan.exclude
+                    or word in self.never_add):
                 continue
             if len(self.corpus.having(word)) > self.common:
                 continue
-            gained = self.corpus.having(word) - hits
+            gained = self.corpus.having(word) - hits - excluded
             found, wrong = len(gained & self.positives), len(gained & self.negatives)
             if (found + 1) / (found + wrong + 2) < ADD_PRECISION:
                 continue
@@ -307,7 +316,7 @@ class Search:
             edited.dropped.append(part)
             remaining = self.hits(edited)
             lost = hits - remaining
-            if len(lost & self.positives) > max(1, 0.2 * len(lost & self.negatives)):
+            if len(lost & self.positives) > max(1, DROP_COST * len(lost & self.negatives)):
                 continue
             yield self.score(remaining), edited, part
 

@@ -58,3 +58,20 @@ def gradient_step(rows: list[tuple[list[str], float]], weights: dict[str, float]
     for word, weight in weights.items():
         weights[word] = weight - scale * gradient.get(word, 0.0) - STEP * L2 * weight
     return bias - scale * bias_gradient
+
+
+def adjust_to_pool(probabilities: list[float], labelled_share: float, rounds: int = 30) -> list[float]:
+    """The probabilities re-weighted for the pool's own share of relevant texts.
+
+    The analyst labels what looks interesting, so the labels hold far more relevant texts
+    than the pool does, and a model trained on them overstates every probability. The
+    pool's share is estimated by expectation-maximisation (Saerens, Latinne and Decaestecker,
+    2002) and each probability moved from the labelled share to it."""
+    if not probabilities or not 0 < labelled_share < 1:
+        return probabilities
+    share, adjusted = labelled_share, probabilities
+    for _ in range(rounds):
+        up, down = share / labelled_share, (1 - share) / (1 - labelled_share)
+        adjusted = [up * p / (up * p + down * (1 - p)) for p in probabilities]
+        share = min(max(sum(adjusted) / len(adjusted), 1e-4), 1 - 1e-4)
+    return adjusted
