@@ -18,6 +18,7 @@ the hits they stored.
 from __future__ import annotations
 
 import math
+import re
 from itertools import zip_longest
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -147,24 +148,30 @@ def labelled_json(label: LabelledArticle) -> dict:
 
 def deciding_examples(config: Config, rule: RuleConfig, report: RuleSuggestion,
                       labels: Sequence[LabelledArticle]) -> tuple[list[str], list[str]]:
-    """Up to three fixed stories as examples: for a relevant one the sentence the new query
-    matches, for an irrelevant one the sentence the old query matched and the new does not."""
+    """Up to three fixed stories as examples, each its shortest deciding sentence: for a relevant
+    story one the new query matches and the old did not, for an irrelevant one the reverse."""
     old = compile_rules([rule], config.aliases)
     new = compile_rules([RuleConfig(name=rule.name, query=report.suggestion.query, tags=rule.tags,
                                     languages=rule.languages)], config.aliases)
+    language = rule.languages[0] if rule.languages else None
     by_id = {label.article_id: label for label in labels}
     match, no_match = [], []
     for fixed in alternate(report.fixes):
         label = by_id[fixed["article_id"]]
-        doc = MatchInput(label.title, label.text, rule.languages[0] if rule.languages else None, rule.tags)
-        found = (new if label.relevant else old).match(doc)
-        sentence = found[0].snippet if found else ""
-        probe = MatchInput("", sentence, doc.language, rule.tags)
-        if sentence and bool(new.match(probe)) == label.relevant and bool(old.match(probe)) != label.relevant:
-            (match if label.relevant else no_match).append(sentence)
+        for sentence in sorted(sentences(f"{label.title}. {label.text}"), key=len):
+            probe = MatchInput("", sentence, language, rule.tags)
+            if bool(new.match(probe)) == label.relevant and bool(old.match(probe)) != label.relevant:
+                (match if label.relevant else no_match).append(sentence)
+                break
         if len(match) + len(no_match) >= MAX_NEW_EXAMPLES:
             break
     return match, no_match
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences of four words or more (a plain split at . ! ? and line ends)."""
+    parts = re.split(r"(?<=[.!?])\s+|\n+", text)
+    return [" ".join(part.split()) for part in parts if len(part.split()) >= 4]
 
 
 def alternate(fixes: list[dict]) -> list[dict]:

@@ -10,11 +10,11 @@ at most MAX_TERMS terms, no scores.
 
 How edits are chosen: a greedy search for the best expected F1 over the whole pool,
 where a labelled text counts as its label and an unlabelled one as its probability of
-relevance (matching.relevance). An edit must be backed by the labels: an added word
+relevance (matching.relevance, see `expected_relevance`). An edit must be backed by the labels: an added word
 needs MIN_SUPPORT labelled relevant stories it gains and a smoothed precision of at
-least ADD_PRECISION among the labelled texts it gains; an exclusion needs MIN_SUPPORT
+least ADD_PRECISION among the labelled texts it gains; an exclusion needs EXCLUDE_SUPPORT
 labelled false hits it removes and may cost at most one labelled relevant hit per ten
-it removes. The search works on word sets; every suggestion is then matched for real
+it removes (none when it removes fewer than ten). The search works on word sets; every suggestion is then matched for real
 (compile_rules), its `fixes` and `breaks` come from that, and a suggestion that breaks
 one of the rule's `examples` is never returned.
 """
@@ -36,10 +36,12 @@ from matching.tokens import fold_word, split_words
 MAX_TERMS = 25
 MAX_EDITS = 16
 MIN_SUPPORT = 3
+EXCLUDE_SUPPORT = 5
 ADD_PRECISION = 0.7
 MIN_GAIN = 0.002  # expected-F1 gain an edit must bring
 ADJUST_PRIOR = True
-DROP_COST = 0.1  # labelled relevant hits a dropped alternative may lose per labelled false hit
+DROP_COST = 0.1
+EXCLUDE_COST = 0.1  # labelled relevant hits an exclusion may lose per labelled false hit it removes  # labelled relevant hits a dropped alternative may lose per labelled false hit
 MAX_SHARE = 0.3  # a word in more of the pool than this says nothing about a topic
 OPERATORS = {"AND", "OR", "NOT"}
 # English function words: never a query term on their own, whatever the labels say
@@ -201,17 +203,21 @@ def match_keys(rule: RuleConfig, aliases: Mapping[str, AliasGroup], query: str, 
 
 
 def expected_relevance(corpus: Corpus, labels: Mapping[int, bool], hits: set[int]) -> dict[int, float]:
-    """Each pool text's relevance: its label, else the model's probability (a prior without one)."""
+    """Each pool text's relevance: its label, else the model's probability (a prior without one).
+
+    The labels over-represent relevant texts (the analyst labels what looks interesting), so
+    outside the rule's hits, where the model extrapolates most, its probabilities are moved to
+    the pool's own share of relevant texts (matching.relevance.adjust_to_pool); inside the
+    hits, where the labels sample evenly, they are taken as they are."""
     model = train_relevance({key: (corpus.words[key], relevant) for key, relevant in labels.items()})
     if model is None:
         hit_prior = sum(labels.values()) / len(labels) if labels else 0.5
         guess = {key: (hit_prior if key in hits else 0.02) for key in corpus.texts}
     else:
-        guess = {key: model.probability(corpus.words[key]) for key in corpus.texts if key in hits}
+        guess = {key: model.probability(words) for key, words in corpus.words.items() if key in hits}
         outside = [key for key in corpus.texts if key not in labels and key not in hits]
         raw = [model.probability(corpus.words[key]) for key in outside]
-        judged = [relevant for key, relevant in labels.items() if key not in hits]
-        share = sum(judged) / len(judged) if len(judged) >= MIN_SUPPORT else sum(labels.values()) / len(labels)
+        share = sum(labels.values()) / len(labels)
         guess.update(zip(outside, adjust_to_pool(raw, share) if ADJUST_PRIOR else raw))
     guess.update({key: 1.0 if relevant else 0.0 for key, relevant in labels.items()})
     return guess
@@ -296,12 +302,12 @@ class Search:
         false_hits = [key for key in self.negatives if key in hits]
         counts = Counter(word for key in false_hits for word in self.corpus.words[key] if is_plain_word(word))
         for word, count in counts.items():
-            if count < MIN_SUPPORT or word in plan.exclude or word in plan.add or word in self.never_exclude:
+            if count < EXCLUDE_SUPPORT or word in plan.exclude or word in plan.add or word in self.never_exclude:
                 continue
             if len(self.corpus.having(word)) > self.common:
                 continue
             lost = self.corpus.having(word) & hits
-            if len(lost & self.positives) > max(1, 0.1 * len(lost & self.negatives)):
+            if len(lost & self.positives) > EXCLUDE_COST * len(lost & self.negatives):
                 continue
             edited = plan.copy()
             edited.exclude.append(word)
