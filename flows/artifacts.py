@@ -26,7 +26,7 @@ from store.views import HitView, iso_utc
 
 MAX_ROWS = 500
 RULE_HISTORY_ROWS = 100
-HIT_COLUMNS = ("rule", "title", "source", "published", "matched terms", "snippet", "alerted")
+HIT_COLUMNS = ("rule", "title", "source", "published", "matched terms", "snippet", "alerted", "label")
 _CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
 _QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s?#]*)[?#][^\s'\")]*")
 
@@ -56,9 +56,20 @@ def hit_rows(hits: list[HitView]) -> list[dict]:
             "matched terms": ", ".join(hit.terms),
             "snippet": hit.snippet,
             "alerted": "no (first poll)" if hit.baseline else "yes",
+            "label": hit.label or "",
         }
         for hit in hits[:MAX_ROWS]
     ]
+
+
+def label_summary(hits: list[HitView]) -> str:
+    """The analyst's labels among these hits and the precision they give (`newswatch rules stats`
+    has it per rule version, with its interval)."""
+    relevant = sum(hit.label == "relevant" for hit in hits)
+    labelled = relevant + sum(hit.label == "irrelevant" for hit in hits)
+    if not labelled:
+        return ""
+    return f"; labelled {labelled}: {relevant} relevant, precision {relevant / labelled:.2f}"
 
 
 def _cell(text: str) -> str:
@@ -130,7 +141,7 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
                                                   description="How each feed of this pass did")))
     calls += [(create_table_artifact, dict(
         table=hit_rows(history), key=rule_slug(rule),
-        description=f"Rule '{rule}': its {len(history)} most recent hits, newest first"))
+        description=f"Rule '{rule}': its {len(history)} most recent hits, newest first{label_summary(history)}"))
         for rule, history in sorted(rule_history.items())]
     run_side_by_side(calls + list(also))
 

@@ -40,8 +40,8 @@ EXCLUDE_SUPPORT = 5
 ADD_PRECISION = 0.7
 MIN_GAIN = 0.002  # expected-F1 gain an edit must bring
 ADJUST_PRIOR = True
-DROP_COST = 0.1
-EXCLUDE_COST = 0.1  # labelled relevant hits an exclusion may lose per labelled false hit it removes  # labelled relevant hits a dropped alternative may lose per labelled false hit
+DROP_COST = 0.05  # labelled relevant hits a dropped alternative may lose per labelled false hit
+EXCLUDE_COST = 0.1  # labelled relevant hits an exclusion may lose per labelled false hit it removes
 MAX_SHARE = 0.3  # a word in more of the pool than this says nothing about a topic
 OPERATORS = {"AND", "OR", "NOT"}
 # English function words: never a query term on their own, whatever the labels say

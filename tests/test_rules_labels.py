@@ -83,3 +83,19 @@ def test_retention_keeps_labelled_articles(site, webhook, tmp_path, database_url
         kept = session.execute(select(Article.url, Article.text)).all()
     engine.dispose()
     assert [url for url, _ in kept] == [urls["snow"]] and "heavy snow" in kept[0][1]
+
+
+def test_rule_artifact_rows_show_labels_and_precision(site, webhook, tmp_path, capsys):
+    from flows.artifacts import hit_rows, label_summary
+    from store import list_hits
+
+    urls = publish(site)
+    config_dir = outlet_config(tmp_path / "config", site, webhook, f"sqlite:///{tmp_path / 'n.db'}")
+    run_pass(load_config(config_dir))
+    for flag, slug in (("--relevant", "missile-factory"), ("--irrelevant", "launch")):
+        assert run_cli(capsys, "label", "--config", str(config_dir), "--rule", "Missiles", flag, urls[slug])[0] == 0
+    engine = open_database(f"sqlite:///{tmp_path / 'n.db'}")
+    history = list_hits(engine, rule="Missiles")
+    engine.dispose()
+    assert {row["label"] for row in hit_rows(history)} == {"relevant", "irrelevant"}
+    assert label_summary(history) == "; labelled 2: 1 relevant, precision 0.50"
