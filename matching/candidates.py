@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from config.models import AliasGroup, RuleConfig
-from matching.learning import Corpus, Text, match_keys
+from matching.learning import Corpus, Text, is_plain_word, match_keys
 from matching.relevance import RelevanceModel, train_relevance
 
 
@@ -65,7 +65,7 @@ def likely_misses(corpus: Corpus, model: RelevanceModel, keys: list[int], hits: 
 
 def telling_words(corpus: Corpus, model: RelevanceModel, key: int, sign: int) -> str:
     """The words of the text that pull it most towards relevant (sign 1) or irrelevant (-1)."""
-    weighted = sorted((sign * model.weights.get(word, 0.0), word) for word in corpus.words[key])
+    weighted = sorted((sign * model.weights.get(word, 0.0), word) for word in corpus.words[key] if is_plain_word(word))
     words = [word for weight, word in reversed(weighted[-3:]) if weight > 0]
     return ("mentions " + ", ".join(words)) if words else "no telling words"
 
