@@ -14,8 +14,8 @@ relevance (matching.relevance, see `expected_relevance`). An edit must be backed
 needs MIN_SUPPORT labelled relevant stories it gains and a smoothed precision of at
 least ADD_PRECISION among the labelled texts it gains; an exclusion needs EXCLUDE_SUPPORT
 labelled false hits it removes and may cost at most one labelled relevant hit per ten
-it removes (none when it removes fewer than ten); a dropped alternative may cost one per
-twenty. Function words and words in more than MAX_SHARE of the pool are never written.
+it removes (none when it removes fewer than ten); a dropped alternative may cost one, or
+one per twenty labelled false hits it removes. Function words and words in more than MAX_SHARE of the pool are never written.
 The search works on word sets; every suggestion is then matched for real
 (compile_rules), its `fixes` and `breaks` come from that, and a suggestion that breaks
 one of the rule's `examples` is never returned.
