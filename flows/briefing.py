@@ -95,6 +95,11 @@ def alert_state(hits: Sequence[HitView]) -> str:
     return redact(story_alert_text(hits))
 
 
+def label_line(hit: HitView) -> str:
+    """The analyst's label of the story's hit (`newswatch label`), when it has one."""
+    return f"  \n**Label:** {hit.label}" if hit.label else ""
+
+
 def story_markdown(entry: StoryEntry, *, with_rule: bool = False) -> str:
     hit = entry.hit
     when = iso_utc(hit.published).replace("T", " ").replace("Z", " UTC") if hit.published else "undated"
@@ -105,7 +110,7 @@ def story_markdown(entry: StoryEntry, *, with_rule: bool = False) -> str:
     rule = f"**Rule:** {escape_markdown(hit.rule)}  \n" if with_rule else ""
     return (f"### {title_link(hit.title or hit.url, hit.url)}\n\n"
             f"{rule}**Outlets:** {outlets}  \n**Languages:** {escape_markdown(languages)} · "
-            f"**Published:** {when}  \n**Alert:** {escape_markdown(entry.alert_state)}\n\n"
+            f"**Published:** {when}  \n**Alert:** {escape_markdown(entry.alert_state)}{label_line(entry.hit)}\n\n"
             f"> {sentence or '(matched in the title)'}\n")
 
 
@@ -206,11 +211,21 @@ def count_languages(hits: Sequence[HitView]) -> str:
     return "by language: " + ", ".join(f"{language} {count}" for language, count in counts.most_common())
 
 
+def label_summary(hits: Sequence[HitView]) -> str:
+    """The analyst's labels among these hits and the precision they give (`newswatch rules stats`
+    has it per rule version, with its interval)."""
+    relevant = sum(hit.label == "relevant" for hit in hits)
+    labelled = relevant + sum(hit.label == "irrelevant" for hit in hits)
+    if not labelled:
+        return ""
+    return f"; labelled {labelled}: {relevant} relevant, precision {relevant / labelled:.2f}"
+
+
 def rule_briefing_calls(rule_history: Mapping[str, list[HitView]], briefings: Mapping[str, RuleBriefing],
                         key_of: Callable[[str], str]) -> list[tuple[Callable, dict]]:
     """The artifact calls of the rules' briefings, each under its rule's key."""
     return [(create_markdown_artifact, dict(
         markdown=briefing_markdown(rule, history, briefings.get(rule)), key=key_of(rule),
         description=f"Rule '{rule}': briefing of its {len(history)} most recent hit{'s' if len(history) != 1 else ''}, "
-                    f"newest first ({count_languages(history)})"))
+                    f"newest first ({count_languages(history)}){label_summary(history)}"))
         for rule, history in sorted(rule_history.items())]

@@ -21,16 +21,18 @@ stored hit was found by this very version), or `changed` (stored hits by other v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Engine
 
+from config.loader import rule_content_hash
 from config.models import Config, RuleConfig
 from matching import compile_rules
 from matching.models import MatchInput, RuleMatch
 from store import database
-from store.history import ArticleRef, StoredHit, describe_articles, iter_stored_articles, rule_versions, stored_hits
+from store.history import (ArticleRef, StoredArticle, StoredHit, describe_articles, iter_stored_articles,
+                           rule_versions, stored_hits)
 from store.views import iso_utc
 
 
@@ -138,10 +140,46 @@ def match_stored(engine: Engine, config: Config, preview: Preview) -> None:
     tags = {feed.url: feed.tags for feed in config.feeds}
     for article in iter_stored_articles(engine, preview.since):
         preview.articles += 1
-        doc = MatchInput(title=article.title, body=article.text, language=article.language,
-                         feed_tags=tags.get(article.feed_url, ()))
-        for match in ruleset.match(doc):
+        for match in ruleset.match(stored_input(article, tags)):
             by_name[match.rule].would_hit[article.article_id] = match
+
+
+def stored_input(article: StoredArticle, tags: dict[str, tuple[str, ...]]) -> MatchInput:
+    """A stored article as a pass matched it: clean title and text, language, its feed's tags."""
+    return MatchInput(title=article.title, body=article.text, language=article.language,
+                      feed_tags=tags.get(article.feed_url, ()))
+
+
+def with_query(config: Config, rule: str, query: str) -> Config:
+    """The config with one rule's query replaced, hashed as the loader would hash it."""
+    def edit(current: RuleConfig) -> RuleConfig:
+        if current.name != rule:
+            return current
+        return replace(current, query=query, content_hash=rule_content_hash(query, current.tags, current.languages,
+                                                                            config.aliases))
+    return replace(config, rules=tuple(edit(current) for current in config.rules))
+
+
+def preview_queries(engine: Engine, config: Config, rule: str, queries: Sequence[str]) -> list[Preview]:
+    """`rules preview --rule RULE` as it would report with each query written into rules.yaml,
+    the stored articles read and matched once for all of them."""
+    versions = rule_versions(engine)
+    variants = [with_query(config, rule, query) for query in queries]
+    previews = [Preview(since=None, rules=[p for p in plan_previews(v.rules, versions) if p.rule == rule])
+                for v in variants]
+    edited = [next(r for r in v.rules if r.name == rule) for v in variants]
+    ruleset = compile_rules([replace(r, name=str(index)) for index, r in enumerate(edited)], config.aliases)
+    tags, articles = {feed.url: feed.tags for feed in config.feeds}, 0
+    for article in iter_stored_articles(engine):
+        articles += 1
+        for match in ruleset.match(stored_input(article, tags)):
+            previews[int(match.rule)].rules[0].would_hit[article.article_id] = replace(match, rule=rule)
+    for preview in previews:
+        preview.articles = articles
+        collect_stored(engine, preview)
+        only = preview.rules[0]
+        preview.refs = describe_articles(engine, [*only.new, *only.gone, *only.unchanged])
+    return previews
 
 
 def collect_stored(engine: Engine, preview: Preview) -> None:

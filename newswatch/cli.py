@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from newswatch import commands, import_command, rule_commands, spike_commands, status
+from newswatch import commands, feedback_commands, import_command, rule_commands, spike_commands, status
 from newswatch.timeparse import parse_since, parse_until
 
 
@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("--json", action="store_true", help="print the summary as a JSON object")
     archive.set_defaults(func=import_command.cmd_import)
 
+    feedback_commands.add_label_parser(sub)
+
     extract = sub.add_parser("extract", parents=[common], help="the cleaned article of a file or URL")
     extract.add_argument("input", metavar="FILE_OR_URL", help=".html, .htm, .html.gz or .txt file, or http(s) URL")
     extract.add_argument("--json", action="store_true", help="print a JSON object")
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("reference", metavar="REFERENCE", help="@pack:KEY, as in @country:KP, or @alias")
     explain.add_argument("--json", action="store_true", help="print a JSON object")
     explain.set_defaults(func=rule_commands.cmd_rules_explain)
+    feedback_commands.add_rules_parsers(rules_sub, common, positive_int)
 
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")

@@ -129,3 +129,16 @@ def _example_document(config: Config, rule: RuleConfig, example: str) -> MatchIn
     if rule.languages:
         language = rule.languages[0]
     return MatchInput(title=title, body=body, language=language, feed_tags=rule.tags)
+
+
+def example_inputs(config: Config, rule: RuleConfig) -> list[tuple[MatchInput, bool]]:
+    """The rule's examples as documents with the answer each expects (unreadable files left out:
+    `newswatch check` reports them)."""
+    cases = [(example, True) for example in rule.examples.match] + [(e, False) for e in rule.examples.no_match]
+    documents = []
+    for example, expected in cases:
+        try:
+            documents.append((_example_document(config, rule, example), expected))
+        except InputError:
+            continue
+    return documents

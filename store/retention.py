@@ -3,8 +3,9 @@
 `purge_expired_articles` deletes, in batches of one transaction each, the articles
 stored (fetched) before the cutoff together with their hits, deliveries, delivery
 attempts and story rows, but never an article with a delivery still pending or being
-sent, and never part of a story while any copy of it is younger than the cutoff (so a
-late copy of an old story still finds it and does not alert again). The `SeenEntry`
+sent, never part of a story while any copy of it is younger than the cutoff (so a
+late copy of an old story still finds it and does not alert again), and never an article
+the analyst labelled for a rule (its text is what `rules suggest` learns from). The `SeenEntry`
 identities of a purged article stay (their `article_id` becomes NULL), so a feed that
 still lists the item does not bring it back as new. With nothing to purge it costs one
 indexed query.
@@ -18,7 +19,7 @@ from sqlalchemy import Engine, and_, delete, exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from store.tables import Article, Delivery, DeliveryAttempt, Hit, StoryMember, utcnow
+from store.tables import Article, Delivery, DeliveryAttempt, Hit, Label, StoryMember, utcnow
 
 PURGE_BATCH = 500
 
@@ -50,7 +51,9 @@ def _expired(cutoff: datetime):
         .join(other_article, other_article.id == other.article_id)
         .where(and_(own.article_id == Article.id, other_article.fetched_at >= cutoff))
     )
-    return (select(Article.id).where(Article.fetched_at < cutoff, Article.id.not_in(unsent), ~young_copy)
+    labelled = select(Label.article_id)
+    return (select(Article.id).where(Article.fetched_at < cutoff, Article.id.not_in(unsent),
+                                     Article.id.not_in(labelled), ~young_copy)
             .order_by(Article.id))
 
 

@@ -250,3 +250,19 @@ class MissedRun(SQLModel, table=True):
     summary: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
     published_at: datetime | None = Field(default=None, index=True)
     flow_run_id: str | None = Field(default=None, max_length=64)
+
+
+class Label(SQLModel, table=True):
+    """The analyst's judgement of one article for one rule: relevant or not.
+
+    One label per (rule, article); labelling again changes it. `rule_hash` is the content
+    hash of the rule version the label was given under, so a label outlives rule edits and
+    still says what it judged. Retention keeps a labelled article (store.retention)."""
+
+    __table_args__ = (UniqueConstraint("rule", "article_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(index=True)
+    article_id: int = Field(foreign_key="article.id", index=True)
+    relevant: bool
+    rule_hash: str = ""
+    labelled_at: datetime = Field(default_factory=utcnow)

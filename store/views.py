@@ -16,6 +16,7 @@ from sqlalchemy import Select
 from sqlmodel import Session, select
 
 from store.alertstate import AlertState, ChannelDelivery, decide_alert_state
+from store.labels import labels_of
 from store.stories import StoryCopy, in_chunks, others, story_copies, story_ids
 from store.tables import Article, Delivery, Feed, Hit, StoryAlert, as_utc
 
@@ -46,6 +47,7 @@ class HitView:
     imported: bool = False  # found in an archive loaded by `newswatch import`
     language_source: str | None = None  # how `language` was decided (extractors.language)
     alert: AlertState | None = None  # where the alert stands (filled in by add_context)
+    label: str | None = None  # the analyst's label for (rule, article): relevant | irrelevant
 
     def to_json(self) -> dict:
         """The `newswatch hits --json` object (keys are a public contract: extend, never rename)."""
@@ -57,6 +59,7 @@ class HitView:
         data["story"] = data.pop("story_id")
         data["also_reported_by"] = [{"feed": c.feed, "url": c.url, "title": c.title} for c in self.also_reported_by]
         data["alert"] = self.alert.to_json() if self.alert else None
+        data["id"] = self.hit_id  # what `newswatch label` takes as a target
         return data
 
 
@@ -96,19 +99,21 @@ def to_hit_view(hit: Hit, article: Article, feed: Feed) -> HitView:
 
 
 def add_context(session: Session, views: Sequence[HitView]) -> list[HitView]:
-    """The views with their story, the other outlets in it, each channel's delivery status
-    and the hit's alert state."""
+    """The views with their story, the other outlets in it, each channel's delivery status,
+    the hit's alert state and the analyst's label."""
     stories = story_ids(session, [view.article_id for view in views])
     copies = story_copies(session, stories.values())
     outbox = delivery_rows(session, [view.hit_id for view in views])
     claims = story_claims(session, stories.values())
+    labels = labels_of(session, [(view.rule, view.article_id) for view in views])
     return [
         replace(view, story_id=stories[view.article_id],
                 also_reported_by=others(copies.get(stories[view.article_id], []), view.article_id, view.feed),
                 deliveries={d.channel: d.status for d in outbox.get(view.hit_id, [])},
                 alert=decide_alert_state(outbox.get(view.hit_id, []), hit_id=view.hit_id, baseline=view.baseline,
                                          backfilled=view.backfilled, imported=view.imported,
-                                         story_claimed_by=claims.get((view.rule, stories[view.article_id]))))
+                                         story_claimed_by=claims.get((view.rule, stories[view.article_id]))),
+                label=label_name(labels.get((view.rule, view.article_id))))
         for view in views
     ]
 
@@ -145,3 +150,7 @@ def story_alert_text(hits: Sequence[HitView]) -> str:
     if copies and holder.alert and holder.alert.reason != "grouped":
         text += f"; {copies} cop{'y' if copies == 1 else 'ies'} grouped with it, not alerted again"
     return text
+
+
+def label_name(relevant: bool | None) -> str | None:
+    return None if relevant is None else ("relevant" if relevant else "irrelevant")

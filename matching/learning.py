@@ -1,0 +1,390 @@
+"""Suggested edits of a rule, learned from the analyst's labels: pure logic, no database.
+
+`suggest_queries(rule, aliases, pool, labels, examples)` returns whole revised queries,
+best first. `pool` is every stored text (labelled ones included), `labels` says which
+of them the analyst judged relevant or not. A revised query keeps the rule's own
+top-level alternatives (`a OR b OR c`; one it may drop), may add single words as new
+alternatives (for relevant stories the rule misses) and may exclude words
+(`(...) NOT (x OR y)`) that mark its false hits. It reads like a rule a person wrote:
+at most MAX_TERMS terms, no scores.
+
+How edits are chosen: a greedy search for the best expected F1 over the whole pool,
+where a labelled text counts as its label and an unlabelled one as its probability of
+relevance (matching.relevance, see `expected_relevance`). An edit must be backed by the labels: an added word
+needs MIN_SUPPORT labelled relevant stories it gains and a smoothed precision of at
+least ADD_PRECISION among the labelled texts it gains; an exclusion needs EXCLUDE_SUPPORT
+labelled false hits it removes and may cost at most one labelled relevant hit per ten
+it removes (none when it removes fewer than ten); a dropped alternative may cost one, or
+one per twenty labelled false hits it removes. Function words and words in more than MAX_SHARE of the pool are never written.
+The search works on word sets; every suggestion is then matched for real
+(compile_rules), its `fixes` and `breaks` come from that, and a suggestion that breaks
+one of the rule's `examples` is never returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from config.models import AliasGroup, RuleConfig
+from matching.compiler import compile_rules
+from matching.errors import QueryError, QueryErrors
+from matching.models import MatchInput
+from matching.relevance import adjust_to_pool, train_relevance
+from matching.tokens import fold_word, split_words
+
+MAX_TERMS = 25
+MAX_EDITS = 16
+MIN_SUPPORT = 3
+EXCLUDE_SUPPORT = 5
+ADD_PRECISION = 0.7
+MIN_GAIN = 0.002  # expected-F1 gain an edit must bring
+ADJUST_PRIOR = True
+DROP_COST = 0.05  # labelled relevant hits a dropped alternative may lose per labelled false hit
+EXCLUDE_COST = 0.1  # labelled relevant hits an exclusion may lose per labelled false hit it removes
+MAX_SHARE = 0.3  # a word in more of the pool than this says nothing about a topic
+OPERATORS = {"AND", "OR", "NOT"}
+# English function words: never a query term on their own, whatever the labels say
+FUNCTION_WORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has have having
+he her here hers him his how i if in into is it its itself just me more most my no nor not now of off on
+once only or other our ours out over own same she should so some such than that the their them then there
+these they this those through to too under until up very was we were what when where which while who whom
+why will with would you your said says say mr mrs ms one two three new
+""".split())
+
+
+@dataclass(frozen=True)
+class Text:
+    """A stored article as the learner sees it: what the rule matches, and its key."""
+
+    key: int
+    title: str
+    body: str
+    language: str | None = None
+    feed_tags: tuple[str, ...] = ()
+
+    def as_input(self) -> MatchInput:
+        return MatchInput(title=self.title, body=self.body, language=self.language, feed_tags=self.feed_tags)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One whole revised query: what changes, which labelled texts it fixes and breaks."""
+
+    query: str
+    change: str
+    fixes: tuple[int, ...]
+    breaks: tuple[int, ...]
+    hits: frozenset[int]  # pool keys the revised query hits
+    expected_f1: float
+
+
+@dataclass
+class Plan:
+    """A revised query under construction: kept alternatives, added words, excluded words."""
+
+    keep: list[str]
+    add: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    def copy(self) -> "Plan":
+        return Plan(list(self.keep), list(self.add), list(self.exclude), list(self.dropped))
+
+
+class Corpus:
+    """The pool's word sets and word -> texts postings, built once per suggestion run."""
+
+    def __init__(self, pool: Sequence[Text]):
+        self.texts = {text.key: text for text in pool}
+        self.words = {text.key: text_words(text) for text in pool}
+        self.postings: dict[str, set[int]] = {}
+        for key, words in self.words.items():
+            for word in words:
+                self.postings.setdefault(word, set()).add(key)
+
+    def having(self, word: str) -> set[int]:
+        return self.postings.get(word, set())
+
+
+def text_words(text: Text) -> frozenset[str]:
+    return frozenset(fold_word(word) for word in split_words(f"{text.title} {text.body}"))
+
+
+def suggest_queries(
+    rule: RuleConfig,
+    aliases: Mapping[str, AliasGroup],
+    pool: Sequence[Text],
+    labels: Mapping[int, bool],
+    examples: Sequence[tuple[MatchInput, bool]] = (),
+    limit: int = 3,
+) -> list[Suggestion]:
+    """Up to `limit` revised queries, best first; [] when the labels back no change."""
+    corpus = Corpus(pool)
+    labels = {key: relevant for key, relevant in labels.items() if key in corpus.texts}
+    start = read_plan(rule.query)
+    found = match_queries(rule, aliases, [rule.query, *start.keep], corpus)
+    part_hits = {part: found[part] for part in start.keep}
+    weights = expected_relevance(corpus, labels, found[rule.query])
+    search = Search(corpus, labels, weights, part_hits, example_words(examples))
+    path = search.run(start)
+    plans = [plan for plan in (path[-1], path[len(path) // 2], path[1] if len(path) > 1 else None)
+             if plan is not None and plan is not start and keeps_examples(rule, aliases, render(plan), examples)]
+    queries = list(dict.fromkeys(render(plan) for plan in plans))
+    found.update(match_queries(rule, aliases, queries, corpus))
+    suggestions = [judge(query, describe(plan, start, labels), found[query], found[rule.query], labels, search)
+                   for query, plan in zip(queries, plans)]
+    return sorted(suggestions, key=lambda s: -s.expected_f1)[:limit]
+
+
+def read_plan(query: str) -> Plan:
+    """The query as alternatives and exclusions: `(a OR b) NOT (x OR y)` as the learner writes it."""
+    parts = split_alternatives(query)
+    shape = re.fullmatch(r"(\(.*\)|[^\s()]+) NOT (\(.*\)|[^\s()]+)", query.strip())
+    if len(parts) == 1 and shape:
+        body, excluded = (unwrap(group) for group in shape.groups())
+        words = split_alternatives(excluded)
+        if all(is_plain_word(word) for word in words) and balanced(body) and balanced(excluded):
+            return Plan(keep=split_alternatives(body), exclude=words)
+    return Plan(keep=parts)
+
+
+def unwrap(text: str) -> str:
+    return text[1:-1] if text.startswith("(") and text.endswith(")") and balanced(text[1:-1]) else text
+
+
+def balanced(text: str) -> bool:
+    depth = 0
+    for char in re.sub(r'"[^"]*"', "", text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def split_alternatives(query: str) -> list[str]:
+    """The query's top-level `OR` alternatives as written (one part when there is none)."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for match in re.finditer(r'"|\(|\)|\s+OR\s+', query):
+        token = match.group()
+        if token == '"':
+            quoted = not quoted
+        elif not quoted and token == "(":
+            depth += 1
+        elif not quoted and token == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and token.strip() == "OR":
+            parts.append(query[start:match.start()].strip())
+            start = match.end()
+    parts.append(query[start:].strip())
+    return [part for part in parts if part]
+
+
+def match_queries(rule: RuleConfig, aliases: Mapping[str, AliasGroup], queries: Sequence[str],
+                  corpus: Corpus) -> dict[str, frozenset[int]]:
+    """query -> the pool texts the rule would hit with it, matched for real, all in one pass."""
+    queries = list(dict.fromkeys(queries))
+    if not queries:
+        return {}
+    variants = [replace(rule, name=f"{rule.name} #{index}", query=query) for index, query in enumerate(queries)]
+    ruleset = compile_rules(variants, aliases)
+    found: dict[str, set[int]] = {query: set() for query in queries}
+    for key, text in corpus.texts.items():
+        for match in ruleset.match(text.as_input()):
+            found[queries[int(match.rule.rsplit("#", 1)[1])]].add(key)
+    return {query: frozenset(keys) for query, keys in found.items()}
+
+
+def match_keys(rule: RuleConfig, aliases: Mapping[str, AliasGroup], query: str, corpus: Corpus) -> frozenset[int]:
+    """The pool texts the rule would hit with this query."""
+    return match_queries(rule, aliases, [query], corpus)[query]
+
+
+def expected_relevance(corpus: Corpus, labels: Mapping[int, bool], hits: set[int]) -> dict[int, float]:
+    """Each pool text's relevance: its label, else the model's probability (a prior without one).
+
+    The labels over-represent relevant texts (the analyst labels what looks interesting), so
+    outside the rule's hits, where the model extrapolates most, its probabilities are moved to
+    the pool's own share of relevant texts (matching.relevance.adjust_to_pool); inside the
+    hits, where the labels sample evenly, they are taken as they are."""
+    model = train_relevance({key: (corpus.words[key], relevant) for key, relevant in labels.items()})
+    if model is None:
+        hit_prior = sum(labels.values()) / len(labels) if labels else 0.5
+        guess = {key: (hit_prior if key in hits else 0.02) for key in corpus.texts}
+    else:
+        guess = {key: model.probability(words) for key, words in corpus.words.items() if key in hits}
+        outside = [key for key in corpus.texts if key not in labels and key not in hits]
+        raw = [model.probability(corpus.words[key]) for key in outside]
+        share = sum(labels.values()) / len(labels)
+        guess.update(zip(outside, adjust_to_pool(raw, share) if ADJUST_PRIOR else raw))
+    guess.update({key: 1.0 if relevant else 0.0 for key, relevant in labels.items()})
+    return guess
+
+
+def example_words(examples: Sequence[tuple[MatchInput, bool]]) -> tuple[set[str], set[str]]:
+    """Words of the match examples (never excluded) and of the no_match ones (never added)."""
+    keep: set[str] = set()
+    avoid: set[str] = set()
+    for doc, expected in examples:
+        words = {fold_word(w) for w in split_words(f"{doc.title} {doc.body}")}
+        (keep if expected else avoid).update(words)
+    return keep, avoid
+
+
+class Search:
+    """The greedy search over edits, scored by expected F1 over the pool."""
+
+    def __init__(self, corpus: Corpus, labels: Mapping[int, bool], weights: dict[int, float],
+                 part_hits: dict[str, frozenset[int]], protected: tuple[set[str], set[str]]):
+        self.corpus, self.labels, self.weights, self.part_hits = corpus, labels, weights, part_hits
+        self.total = sum(weights.values())
+        self.positives = {key for key, relevant in labels.items() if relevant}
+        self.negatives = {key for key, relevant in labels.items() if not relevant}
+        self.never_exclude, self.never_add = protected
+        self.common = MAX_SHARE * len(corpus.texts)
+
+    def hits(self, plan: Plan) -> set[int]:
+        found: set[int] = set()
+        for part in plan.keep:
+            found |= self.part_hits[part]
+        for word in plan.add:
+            found |= self.corpus.having(word)
+        for word in plan.exclude:
+            found -= self.corpus.having(word)
+        return found
+
+    def score(self, hits: set[int]) -> float:
+        return 2 * sum(self.weights[key] for key in hits) / (len(hits) + self.total) if self.total else 0.0
+
+    def run(self, plan: Plan) -> list[Plan]:
+        """Every plan on the greedy path, the unchanged one first."""
+        path = [plan]
+        hits = self.hits(plan)
+        current = self.score(hits)
+        for _ in range(MAX_EDITS):
+            best = self.best_edit(path[-1], hits)
+            if best is None or best[0] <= current + MIN_GAIN:
+                break
+            current, plan = best
+            path.append(plan)
+            hits = self.hits(plan)
+        return path
+
+    def best_edit(self, plan: Plan, hits: set[int]) -> tuple[float, Plan] | None:
+        """The edit that scores best; between equal scores, the rarer word, then the longer one."""
+        options = [*self.additions(plan, hits), *self.exclusions(plan, hits), *self.drops(plan, hits)]
+        options = [option for option in options if count_terms(render(option[1])) <= MAX_TERMS]
+        best = max(options, default=None, key=lambda option: (
+            round(option[0], 9), -len(self.corpus.having(option[2])), len(option[2])))
+        return None if best is None else best[:2]
+
+    def additions(self, plan: Plan, hits: set[int]):
+        missed = [key for key in self.positives if key not in hits]
+        excluded = set().union(*(self.corpus.having(word) for word in plan.exclude))
+        counts = Counter(word for key in missed for word in self.corpus.words[key] if is_plain_word(word))
+        for word, count in counts.items():
+            if (count < MIN_SUPPORT or word in plan.add or word in plan.keep or word in plan.exclude
+                    or word in self.never_add):
+                continue
+            if len(self.corpus.having(word)) > self.common:
+                continue
+            gained = self.corpus.having(word) - hits - excluded
+            found, wrong = len(gained & self.positives), len(gained & self.negatives)
+            if (found + 1) / (found + wrong + 2) < ADD_PRECISION:
+                continue
+            edited = plan.copy()
+            edited.add.append(word)
+            yield self.score(hits | gained), edited, word
+
+    def exclusions(self, plan: Plan, hits: set[int]):
+        false_hits = [key for key in self.negatives if key in hits]
+        counts = Counter(word for key in false_hits for word in self.corpus.words[key] if is_plain_word(word))
+        for word, count in counts.items():
+            if count < EXCLUDE_SUPPORT or word in plan.exclude or word in plan.add or word in self.never_exclude:
+                continue
+            if len(self.corpus.having(word)) > self.common:
+                continue
+            lost = self.corpus.having(word) & hits
+            if len(lost & self.positives) > EXCLUDE_COST * len(lost & self.negatives):
+                continue
+            edited = plan.copy()
+            edited.exclude.append(word)
+            yield self.score(hits - lost), edited, word
+
+    def drops(self, plan: Plan, hits: set[int]):
+        if len(plan.keep) + len(plan.add) < 2:
+            return
+        for part in plan.keep:
+            edited = plan.copy()
+            edited.keep.remove(part)
+            edited.dropped.append(part)
+            remaining = self.hits(edited)
+            lost = hits - remaining
+            if len(lost & self.positives) > max(1, DROP_COST * len(lost & self.negatives)):
+                continue
+            yield self.score(remaining), edited, part
+
+
+def is_plain_word(word: str) -> bool:
+    """A word the learner may write into a query: letters only, two or more, not a function word."""
+    return (len(word) >= 2 and word.isalpha() and word.isascii() and word not in FUNCTION_WORDS
+            and word.upper() not in OPERATORS | {"NEAR", "ATLEAST"})
+
+
+def render(plan: Plan) -> str:
+    """The plan as a query a person would write."""
+    parts = [*plan.keep, *plan.add]
+    if not parts:
+        return ""
+    body = " OR ".join(parts)
+    if not plan.exclude:
+        return body
+    if len(parts) > 1 or re.search(r"\s", parts[0]):
+        body = f"({body})"
+    excluded = plan.exclude[0] if len(plan.exclude) == 1 else f"({' OR '.join(plan.exclude)})"
+    return f"{body} NOT {excluded}"
+
+
+def count_terms(query: str) -> int:
+    """Terms as written: each word, phrase or alias outside the operators."""
+    phrases = re.findall(r'"[^"]*"', query)
+    rest = re.sub(r'"[^"]*"', " ", query)
+    words = [w for w in re.findall(r"[^\s()]+", rest)
+             if w not in OPERATORS and not re.fullmatch(r"(NEAR|ATLEAST)/\d+", w) and not w.endswith(":")]
+    return len(phrases) + len(words)
+
+
+def keeps_examples(rule: RuleConfig, aliases: Mapping[str, AliasGroup], query: str,
+                   examples: Sequence[tuple[MatchInput, bool]]) -> bool:
+    """Whether the query compiles and still agrees with every one of the rule's examples."""
+    try:
+        ruleset = compile_rules([replace(rule, query=query)], aliases)
+    except (QueryError, QueryErrors):
+        return False
+    return all(bool(ruleset.match(doc)) == expected for doc, expected in examples)
+
+
+def judge(query: str, change: str, hits: frozenset[int], current: frozenset[int], labels: Mapping[int, bool],
+          search: Search) -> Suggestion:
+    """The suggestion with the labelled texts it fixes and breaks (matched for real)."""
+    fixes = tuple(sorted(k for k, rel in labels.items() if (k in hits) == rel and (k in current) != rel))
+    breaks = tuple(sorted(k for k, rel in labels.items() if (k in hits) != rel and (k in current) == rel))
+    return Suggestion(query, change, fixes, breaks, hits, search.score(set(hits)))
+
+
+def describe(plan: Plan, start: Plan, labels: Mapping[int, bool]) -> str:
+    """One sentence: what changes and which labels back it."""
+    said = []
+    excluded = [word for word in plan.exclude if word not in start.exclude]
+    if plan.add:
+        said.append(f"add {', '.join(plan.add)} as alternatives (for relevant stories the rule misses)")
+    if excluded:
+        said.append(f"exclude {', '.join(excluded)} (words of its false hits)")
+    if plan.dropped:
+        said.append(f"drop {', '.join(plan.dropped)} (it finds mostly irrelevant stories)")
+    said[0] = said[0][0].upper() + said[0][1:]
+    return "; ".join(said) + f". Learned from {len(labels)} label(s)."

@@ -1,0 +1,38 @@
+"""matching.learning on plain texts: a suggestion says what it breaks, keeps the rule's examples,
+and stays within the term limit."""
+
+from __future__ import annotations
+
+from config.models import RuleConfig
+from matching.learning import MAX_TERMS, Text, count_terms, read_plan, render, suggest_queries
+from matching.models import MatchInput
+
+
+def pool_and_labels() -> tuple[list[Text], dict[int, bool]]:
+    """Ten false hits share only `joystick`; one relevant hit has it too; five relevant hits do not."""
+    texts = [Text(n, "", f"missile joystick x{n}y z{n}w") for n in range(10)]
+    texts.append(Text(10, "", "missile test joystick q10r"))
+    texts += [Text(n, "", f"missile test k{n}m") for n in range(11, 16)]
+    texts += [Text(n, "", f"weather report p{n}s") for n in range(16, 60)]
+    labels = {n: n >= 10 for n in range(16)}
+    return texts, labels
+
+
+def test_an_exclusion_that_loses_a_labelled_relevant_story_lists_it_in_breaks():
+    texts, labels = pool_and_labels()
+    suggestions = suggest_queries(RuleConfig(name="m", query="missile"), {}, texts, labels)
+    assert suggestions and suggestions[0].query == "missile NOT joystick"
+    assert suggestions[0].breaks == (10,) and suggestions[0].fixes == tuple(range(10))
+
+
+def test_a_suggestion_never_breaks_the_rules_examples():
+    texts, labels = pool_and_labels()
+    example = (MatchInput("", "a missile test with a joystick"), True)
+    assert suggest_queries(RuleConfig(name="m", query="missile"), {}, texts, labels, [example]) == []
+
+
+def test_plans_read_back_and_stay_within_the_term_limit():
+    plan = read_plan('(missile* OR "foreign exchange" OR rocket) NOT (joystick OR arcade)')
+    assert plan.keep == ["missile*", '"foreign exchange"', "rocket"] and plan.exclude == ["joystick", "arcade"]
+    assert render(plan) == '(missile* OR "foreign exchange" OR rocket) NOT (joystick OR arcade)'
+    assert count_terms(render(plan)) == 5 <= MAX_TERMS
