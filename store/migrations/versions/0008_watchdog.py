@@ -2,7 +2,7 @@
 index on a feed's newest articles (feed_id, fetched_at) for the silent-feed check
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-07 16:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """hits remember whether they came from an archive loaded by `newswatch import`
 
-Revision ID: 0012
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-07 16:00:00
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0012'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None

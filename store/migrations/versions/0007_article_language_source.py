@@ -1,7 +1,7 @@
 """articles remember how their language was decided (text, metadata, both, or undecided)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 16:30:00
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0005'
-down_revision = '0011'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """labels: the analyst's relevant/irrelevant judgement of an article for a rule (issue 21)
 
-Revision ID: 0013
-Revises: 0004
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-07 16:40:00
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0013'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """rule events (volume spikes, stories that spread) and their outbox
 
-Revision ID: 0011
-Revises: 0012
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07 16:00:00
 """
 
@@ -12,8 +12,8 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0011'
-down_revision = '0012'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """passes that ran without the Prefect API wait in `missedrun` until the UI is caught up
 
-Revision ID: 0007
-Revises: 0004
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-07 16:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 
-revision = '0007'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
