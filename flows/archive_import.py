@@ -102,7 +102,7 @@ def read_lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[b
 def save_batch(engine, config: Config, ruleset: RuleSet, batch: list[ArchivedArticle], report: ImportReport, *,
                alert: bool) -> None:
     """Match a batch and store it, grouped by outlet, in one transaction."""
-    feed_ids = archive_feed_ids(engine, (item.feed for item in batch), config.feeds)
+    feed_ids = archive_feed_ids(engine, (item.feed for item in batch))
     tags = {feed.name: feed.tags for feed in config.feeds}
     groups: dict[int, list[ArticleToSave]] = {}
     for item in batch:

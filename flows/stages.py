@@ -32,6 +32,7 @@ from extractors.http import SafeClient
 from extractors.language import settle_language
 from extractors.models import Article, FeedEntry
 from extractors.pool import ExtractionPool
+from flows.redaction import redact
 from flows.streams import BatchWriter, fetch_pages
 from matching import RuleSet
 from matching.models import MatchInput
@@ -125,7 +126,9 @@ def _fail(ctx: PassContext, poll: FeedPoll, error_class, error, retry_after=None
     retry_at = datetime.now(timezone.utc) + timedelta(seconds=retry_after) if retry_after else None
     change = record_feed_error(ctx.engine, poll.feed.id, error_class or "error", error or "", retry_at=retry_at)
     parked = poll.feed.parked or change.parked_now
-    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, error, describe_next_try(change, parked))
+    # the warning reaches the run's logs in the Prefect UI: an error quoting the feed's URL loses its tokens
+    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, redact(error or ""),
+                describe_next_try(change, parked))
     outcome = poll.outcome
     outcome.status, outcome.error_class, outcome.error = "failed", error_class, error
     outcome.error_count, outcome.parked_now = change.error_count, change.parked_now

@@ -29,6 +29,7 @@ from cronsim import CronSim
 from sqlalchemy import Engine
 
 from config.models import Config, Schedule, WatchdogSettings
+from flows.redaction import redact
 from store import FeedState
 from store.health import (IncidentNotice, PassRecord, close_incident, item_histories, last_completed_pass,
                           last_item_at, open_incident, open_incidents, record_completed_pass)
@@ -143,21 +144,21 @@ def check_silent_feeds(engine: Engine, config: Config, answered: Sequence[FeedSt
         last, gap = last_items[feed.id], usual_gap(histories[feed.id], watchdog.silent_feed_min_items)
         if gap is not None and now - last > watchdog.silent_feed_factor * max(gap, interval):
             open_incident(engine, f"{SILENT_FEED}{feed.id}", _silent_notice(feed, last, now - last, gap, watchdog),
-                          detail=json.dumps({"feed": feed.name, "url": feed.url, "last_item_at": last.isoformat(),
+                          detail=json.dumps({"feed": feed.name, "url": redact(feed.url), "last_item_at": last.isoformat(),
                                              "usual_gap_hours": round(gap.total_seconds() / 3600, 2)}))
     for feed in answered:
         last, silent_since = last_items.get(feed.id), silent_after.get(key := f"{SILENT_FEED}{feed.id}")
         if last is not None and silent_since and last > datetime.fromisoformat(silent_since):
             close_incident(engine, key, IncidentNotice(
                 "feed_publishing", f"feed publishing again: {feed.name}",
-                f"The feed {feed.name} ({feed.url}) has new items again (the last at {last:%Y-%m-%d %H:%M} UTC)."))
+                f"The feed {feed.name} ({redact(feed.url)}) has new items again (the last at {last:%Y-%m-%d %H:%M} UTC)."))
 
 
 def _silent_notice(feed: FeedState, last: datetime, quiet_for: timedelta, gap: timedelta,
                    watchdog: WatchdogSettings) -> IncidentNotice:
     return IncidentNotice(
         "feed_silent", f"feed silent: {feed.name} (nothing new for {_span(quiet_for)})",
-        f"The feed {feed.name} ({feed.url}) answers but has had no new item since {last:%Y-%m-%d %H:%M} UTC, "
+        f"The feed {feed.name} ({redact(feed.url)}) answers but has had no new item since {last:%Y-%m-%d %H:%M} UTC, "
         f"{_span(quiet_for)} ago; it usually publishes every {_span(gap)} (median gap of its last items), and the "
         f"limit is {watchdog.silent_feed_factor:g} times that. The publisher may have moved or frozen the feed: "
         "open it in a browser and update feeds.yaml. You will be told when it publishes again.")

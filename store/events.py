@@ -80,6 +80,8 @@ def _hits_by_rule(session: Session, hit_ids: Sequence[int]) -> dict[str, list[in
 def _record_spike(session: Session, rule: RuleConfig, channels: Sequence[str], now: datetime) -> list[int]:
     window = timedelta(hours=rule.spikes.window_hours)
     times = story_times(session, rule.name, now - window - HISTORY_NEEDED)
+    # an imported archive builds the baseline but is no news: its stories never make the window spike
+    times = [story for story in times if not (story.imported and story.at > now - window)]
     verdict = judge_window([story.at for story in times], now, rule.spikes)
     if verdict is None or not verdict.spike:
         return []

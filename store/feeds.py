@@ -166,18 +166,17 @@ def _parked_text(row: Feed) -> str:
 ARCHIVE_SCHEME = "import:"
 
 
-def archive_feed_ids(engine: Engine, names: Iterable[str], configured: Sequence[FeedConfig] = ()) -> dict[str, int]:
+def archive_feed_ids(engine: Engine, names: Iterable[str]) -> dict[str, int]:
     """The feed row of each outlet named in an imported archive, created when missing.
 
-    A name that is a configured feed's name is that feed (its tags apply to the rules);
-    any other name gets a row of its own under `import:NAME`, which is never polled
-    (a pass polls only the feeds of feeds.yaml), so `hits --feed NAME` finds its articles."""
-    by_name = {feed.name: feed.url for feed in configured}
-    urls = {name: by_name.get(name) or ARCHIVE_SCHEME + name[:1900] for name in dict.fromkeys(names)}
+    Every name gets a row of its own under `import:NAME`, never polled (a pass polls only the
+    feeds of feeds.yaml), so `hits --feed NAME` finds its articles. It is never a configured
+    feed's row, even under the same name: the health of a polled feed (parking, silence) is
+    judged by what the feed itself brings, and an import is not the feed publishing."""
+    urls = {name: ARCHIVE_SCHEME + name[:1900] for name in dict.fromkeys(names)}
     with Session(engine) as session:
         for name, url in urls.items():
-            archive_only = url.startswith(ARCHIVE_SCHEME)  # a configured feed keeps its own first poll
-            insert_ignore(session, Feed.__table__, {"url": url, "name": name, "baseline_done": archive_only,
+            insert_ignore(session, Feed.__table__, {"url": url, "name": name, "baseline_done": True,
                                                     "error_count": 0, "parked": False, "created_at": utcnow()})
         ids = dict(session.execute(select(Feed.url, Feed.id).where(Feed.url.in_(list(urls.values())))).all())
         session.commit()

@@ -25,6 +25,7 @@ from store.tables import Article, Feed, Hit, StoryMember, as_utc
 class StoryTime:
     story_id: int
     at: datetime
+    imported: bool = False  # every hit of it came from `newswatch import`: history, not news
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,22 @@ class StoryOutline:
 def story_times(session: Session, rule: str, since: datetime) -> list[StoryTime]:
     """The rule's stories that first appeared since `since`, oldest first."""
     rows = session.execute(
-        select(Hit.article_id, Article.published, Hit.found_at, StoryMember.story_id)
+        select(Hit.article_id, Article.published, Hit.found_at, StoryMember.story_id, Hit.imported)
         .join(Article, Article.id == Hit.article_id)
         .outerjoin(StoryMember, StoryMember.article_id == Hit.article_id)
         .where(Hit.rule == rule, or_(Article.published >= since, Hit.found_at >= since))
     ).all()
     first: dict[int, datetime] = {}
-    for article_id, published, found_at, story_id in rows:
+    found_live: set[int] = set()
+    for article_id, published, found_at, story_id, imported in rows:
         found = as_utc(found_at)
         at = min(as_utc(published), found) if published is not None else found
         story = story_id if story_id is not None else article_id
         if story not in first or at < first[story]:
             first[story] = at
-    stories = [StoryTime(story, at) for story, at in first.items() if at >= since]
+        if not imported:
+            found_live.add(story)
+    stories = [StoryTime(story, at, story not in found_live) for story, at in first.items() if at >= since]
     return sorted(stories, key=lambda story: (story.at, story.story_id))
 
 

@@ -235,3 +235,23 @@ def test_a_spike_alert_that_fails_is_retried_then_given_up_and_reported(tmp_path
         engine.dispose()
     finally:
         operator.close()
+
+
+def test_an_imported_burst_builds_history_but_never_spikes(tmp_path, site, webhook, capsys):
+    """`newswatch import` of an archive is history, not news: ten stories of the last hours loaded
+    from a file make no spike alert when the next live hit is judged."""
+    from tests.spikes_support import story_text
+
+    now = datetime.now(timezone.utc)
+    quiet = [item for item in quiet_then_burst(now) if item[0] < 100]
+    config_dir = volcano_config(tmp_path, site, webhook, [publish(site, "/volcano", quiet)])
+    run_pass(load_config(config_dir))  # the quiet days, polled
+    archive = tmp_path / "burst.jsonl"
+    archive.write_text("".join(json.dumps({
+        "url": f"https://archive.example/{n}", "title": f"Archived bulletin {n}", "text": story_text(200 + n),
+        "published": (now - timedelta(minutes=10 + 9 * n)).isoformat()}) + "\n" for n in range(10)))
+    assert main(["import", "--config", str(config_dir), str(archive)]) == 0
+    publish(site, "/volcano", quiet + [(300, now - timedelta(minutes=2))])  # one live story
+    run_pass(load_config(config_dir))
+    assert spike_messages(webhook) == []
+    capsys.readouterr()

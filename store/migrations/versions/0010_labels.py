@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column('article_id', sa.Integer(), nullable=False),
         sa.Column('relevant', sa.Boolean(), nullable=False),
         sa.Column('rule_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column('labelled_at', sa.DateTime(), nullable=False),
+        sa.Column('labelled_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(['article_id'], ['article.id']),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('rule', 'article_id'),
