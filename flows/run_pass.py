@@ -16,9 +16,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import zip_longest
+from pathlib import Path
 
 from alerts import RelayReport, send_pending
+from config.errors import ConfigError, Problem
 from config.models import Config
+from config.paths import find_left_behind_database
 from extractors.http import SafeClient
 from extractors.netguard import AddressPolicy, refusal_without_dns
 from extractors.pool import ExtractionPool
@@ -163,12 +166,22 @@ def freeze_startup_objects() -> None:
         gc.freeze()
 
 
+def refuse_left_behind_database(config: Config) -> None:
+    """A pass never starts over on a new, empty database while the old one, with its pending
+    alerts, sits where relative paths used to point (a deployment loads its config without the
+    CLI's check): ConfigError with the hint that says how to move it."""
+    hint = find_left_behind_database(config.settings.database_url, config.settings.old_database)
+    if hint:
+        raise ConfigError([Problem(str(Path(config.directory) / "settings.yaml"), 0, "database_url", hint)])
+
+
 def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shard(), *,
              notify_stalls: bool = True) -> PassSummary:
     """Poll every due feed of `shard`, store what is new, send pending alerts, purge articles past
     `retention_days`; return the summary. The dead-man's switch (`flows.watchdog`) is checked
     at the start and once the feeds are stored; `notify_stalls=False` when Prefect tells of stalls."""
     freeze_startup_objects()
+    refuse_left_behind_database(config)
     summary = PassSummary(started_at=datetime.now(timezone.utc))
     engine = open_database(config.settings.database_url)
     try:

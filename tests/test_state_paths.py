@@ -167,3 +167,21 @@ def test_run_then_hits_from_two_other_directories_see_the_same_hits_and_leave_th
     assert (config_dir / "data" / "newswatch.db").is_file()
     for start in starts:
         assert list(start.iterdir()) == [], f"files created in the current directory {start}"
+
+
+def test_a_pass_started_without_the_cli_refuses_a_new_database_while_the_old_one_is_left_behind(
+        tmp_path, monkeypatch):
+    """A deployment's flow loads its config itself: its pass must not start over on an empty
+    database (and lose the pending alerts of the old one) any more than the CLI does."""
+    from config.errors import ConfigError
+    from flows.run_pass import run_pass
+    from store import open_database
+
+    config_dir = config_without_database_url(tmp_path / "srv" / "config")
+    old_cwd = tmp_path / "worker"
+    (old_cwd / "data").mkdir(parents=True)
+    open_database(f"sqlite:///{old_cwd / 'data' / 'newswatch.db'}").dispose()
+    monkeypatch.chdir(old_cwd)
+    with pytest.raises(ConfigError, match="where this command used to look"):
+        run_pass(load_config(config_dir))
+    assert not (config_dir / "data" / "newswatch.db").exists()
