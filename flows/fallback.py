@@ -199,6 +199,9 @@ def monitor_or_without_prefect(config: Config, home: Path, say: Callable[[str], 
     except PrefectServerError as exc:
         reason = str(exc).splitlines()[0]
     say(unreachable_line(api_url, reason))
+    if reason.startswith("lost during the pass"):
+        say("newswatch: the pass that lost the API may already have stored hits and sent their alerts (never twice); "
+            "this summary counts only what the pass without Prefect found: `newswatch hits --since 1h` lists them all")
     return run_without_prefect(config, reason)
 
 
