@@ -25,8 +25,13 @@ class RuleEditError(ValueError):
 
 
 def edit_rule(path: Path, name: str, query: str, match: Sequence[str] = (), no_match: Sequence[str] = ()) -> None:
-    """Write `query` into the rule called `name` and append the examples."""
-    text = path.read_text(encoding="utf-8")
+    """Write `query` into the rule called `name` and append the examples. A symlinked
+    rules.yaml is edited where it lives; a file with CRLF line ends keeps them."""
+    path = path.resolve()
+    with open(path, encoding="utf-8", newline="") as file:
+        raw = file.read()
+    crlf = "\r\n" in raw
+    text = raw.replace("\r\n", "\n") if crlf else raw
     item = find_rule_node(yaml.compose(text, Loader=yaml.SafeLoader), name, path)
     splices = [query_splice(item, query, path, name)]
     examples = {"match": [one_line(e) for e in match], "no_match": [one_line(e) for e in no_match]}
@@ -34,7 +39,7 @@ def edit_rule(path: Path, name: str, query: str, match: Sequence[str] = (), no_m
         splices += examples_splices(text, item, examples, path, name)
     edited = apply_splices(text, splices)
     check_edit(edited, name, query, examples, path)
-    write_atomically(path, edited)
+    write_atomically(path, edited.replace("\n", "\r\n") if crlf else edited)
 
 
 def find_rule_node(root, name: str, path: Path) -> yaml.MappingNode:
@@ -167,7 +172,14 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
-        os.chmod(temporary, path.stat().st_mode & 0o7777)
+            out.flush()
+            os.fsync(out.fileno())  # the new file is on disk before it takes the old one's name
+        status = path.stat()
+        os.chmod(temporary, status.st_mode & 0o7777)
+        try:
+            os.chown(temporary, status.st_uid, status.st_gid)
+        except PermissionError:  # not ours to give away: the file stays the editing user's
+            pass
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

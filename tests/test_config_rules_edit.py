@@ -62,3 +62,21 @@ def test_unspliceable_shapes_and_unknown_rules_leave_the_file(tmp_path):
     with pytest.raises(RuleEditError, match="no rule named 'Z'"):
         edit_rule(path, "Z", "other")
     assert path.read_text() == SOURCE
+
+
+def test_a_symlinked_crlf_file_is_edited_where_it_lives_with_its_line_ends(tmp_path):
+    """Dotfile setups link rules.yaml from elsewhere, and Windows editors write CRLF: the link stays
+    a link to the edited file, and every line keeps its CRLF."""
+    real = tmp_path / "dotfiles" / "rules.yaml"
+    real.parent.mkdir()
+    real.write_bytes(SOURCE.replace("\n", "\r\n").encode())
+    link = tmp_path / "config" / "rules.yaml"
+    link.parent.mkdir()
+    link.symlink_to(real)
+
+    edit_rule(link, "A", "missile* OR rocket", ["a rocket flew"])
+
+    assert link.is_symlink() and link.resolve() == real
+    expected = SOURCE.replace("query: 'missile*'", "query: 'missile* OR rocket'").replace(
+        "    channels: [x]\n", "    channels: [x]\n    examples:\n      match:\n        - 'a rocket flew'\n")
+    assert real.read_bytes() == expected.replace("\n", "\r\n").encode()
