@@ -114,8 +114,10 @@ def publish_missed_runs(config: Config) -> int:
     config_dir = str(Path(config.directory).resolve())
     published = 0
     with database(config.settings.database_url) as engine:
-        missed = claim_missed_runs(engine)
-        for index, run in enumerate(missed):
+        # one claimed at a time: a claim that waits behind others' publishing could go stale
+        # (STALE_CLAIM) and be claimed, and published, a second time by another publisher
+        while claimed := claim_missed_runs(engine, limit=1):
+            run = claimed[0]
             summary = summary_from_json(run.summary)
             name = missed_run_name(summary, config.settings.schedule.timezone)
             try:
@@ -125,8 +127,7 @@ def publish_missed_runs(config: Config) -> int:
             except Exception:  # noqa: BLE001 - the API went away again: keep this pass and the rest for later
                 state = None
             if state is None or not state.is_completed():
-                for left in missed[index:]:
-                    release_missed_run(engine, left.missed_id)
+                release_missed_run(engine, run.missed_id)
                 break
             finish_missed_run(engine, run.missed_id, str(state.state_details.flow_run_id))
             published += 1

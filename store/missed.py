@@ -80,8 +80,9 @@ def read_missed_run(engine: Engine, missed_id: int) -> MissedRunView:
 
 
 def finish_missed_run(engine: Engine, missed_id: int, flow_run_id: str) -> None:
+    """Mark the run published (the first publisher to finish keeps its flow run id)."""
     with Session(engine) as session:
-        session.execute(update(MissedRun).where(MissedRun.id == missed_id)
+        session.execute(update(MissedRun).where(MissedRun.id == missed_id, MissedRun.flow_run_id.is_(None))
                         .values(flow_run_id=flow_run_id, published_at=utcnow()))
         session.commit()
 
