@@ -100,7 +100,7 @@ def text_entry(hit: HitView) -> str:
     lines = [
         one_line(hit.title or hit.url, 1000),
         hit.url,
-        f"Source: {hit.feed} · Published: {published_text(hit)}",
+        f"Source: {hit.feed} · Language: {hit.language or 'unknown'} · Published: {published_text(hit)}",
         f"Matched terms: {', '.join(hit.terms)}",
         hit.snippet,
     ]

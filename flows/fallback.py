@@ -151,8 +151,11 @@ def missed_pass(config_dir: str, missed_id: int) -> None:
     hits, history = read_hits(config.settings.database_url, summary.hit_ids)
     briefings = read_briefings(config.settings.database_url, history) if history else {}
     publish_pass_artifacts(summary, hits, history, briefings=briefings, instance=config.settings.instance)
-    get_run_logger().info("this pass ran at %s without Prefect (%s); published later:\n%s",
-                          f"{summary.started_at:%Y-%m-%d %H:%M:%S %Z}", run.reason, summary.to_text())
+    # one line, not the summary again: in the terminal of the run that publishes it, a second
+    # summary read as alerts sent twice (they were sent once, when the pass ran)
+    get_run_logger().info("this pass ran at %s without Prefect (%s) and is published now: %s "
+                          "(its alerts went out when it ran; the monitor-summary artifact has its summary)",
+                          f"{summary.started_at:%Y-%m-%d %H:%M:%S %Z}", run.reason, summary.headline_line())
 
 
 def summary_from_json(data: dict) -> PassSummary:

@@ -127,7 +127,7 @@ def _fail(ctx: PassContext, poll: FeedPoll, error_class, error, retry_after=None
     change = record_feed_error(ctx.engine, poll.feed.id, error_class or "error", error or "", retry_at=retry_at)
     parked = poll.feed.parked or change.parked_now
     # the warning reaches the run's logs in the Prefect UI: an error quoting the feed's URL loses its tokens
-    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, redact(error or ""),
+    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, redact(error or "").rstrip("."),
                 describe_next_try(change, parked))
     outcome = poll.outcome
     outcome.status, outcome.error_class, outcome.error = "failed", error_class, error

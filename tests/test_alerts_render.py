@@ -188,3 +188,4 @@ def test_alerts_show_the_articles_language():
     assert "<b>Language:</b> ko" in render_hit(hit_view(language="ko"), "html").body
     assert "Language: ko" in render_hit(hit_view(language="ko"), "markdown").body
     assert "Language: unknown" in render_hit(hit_view(language=None), "markdown").body
+    assert "Language: ko" in render_hit(hit_view(language="ko"), "text").body  # json:// and other plain channels
