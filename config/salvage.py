@@ -1,7 +1,8 @@
 """Keep what is valid of a config file that has problems, so `check` can go on checking it.
 
-A file whose YAML parses but has field problems is not thrown away whole: each rule, feed,
-channel that has a problem is left out, and so is each setting that has one (its default
+A file whose YAML parses but has field problems is not thrown away whole: a wrong field of a
+rule, feed or channel is left out (its default stands in, so the rest of the entry, e.g. a
+rule's channels and query, is still checked); an entry that cannot stand without it is left out, and so is each setting that has one (its default
 stands in; an alias keeps the names it has, so the queries using it are still checked); the rest is validated again and goes on to the checks that span files,
 the queries and the secrets. So one `check` lists every problem, not one round per file.
 A salvaged file is for reporting only: any problem still makes `run` refuse the config.
@@ -54,12 +55,29 @@ def salvage(data: dict, model: type[BaseModel], errors: list[Mapping[str, Any]],
     return None
 
 
+def _remove_field(entries, key, name) -> bool:
+    """Remove field `name` of entry `key` (a list index or a mapping key); whether it was there.
+    A field that is missing (a required one) is not there: then the whole entry is left out."""
+    if isinstance(entries, list) and isinstance(key, int) and 0 <= key < len(entries):
+        entry = entries[key]
+    elif isinstance(entries, dict):
+        entry = entries.get(key)
+    else:
+        return False
+    if isinstance(entry, dict) and name in entry:
+        del entry[name]
+        return True
+    return False
+
+
 def _leave_out(data: dict, loc: tuple, dropped: dict[str, set]) -> None:
     """Mark the entry at `loc` left out (a list item, a named channel or alias), else remove
     the setting at `loc` (its default stands in)."""
     if len(loc) >= 2 and loc[0] == "aliases" and isinstance(data.get("aliases"), dict):
         data["aliases"][loc[1]] = _as_entries(data["aliases"].get(loc[1]))  # still defined for the queries
         return
+    if len(loc) >= 3 and loc[0] in LISTS + MAPPINGS and _remove_field(data.get(loc[0]), loc[1], loc[2]):
+        return  # a wrong field of an entry: its default stands in, and the rest of the entry is still checked
     if len(loc) >= 2 and loc[0] in LISTS + MAPPINGS:
         dropped.setdefault(loc[0], set()).add(loc[1])
         if loc[0] in MAPPINGS and isinstance(data.get(loc[0]), dict):

@@ -209,3 +209,23 @@ def test_an_alias_with_a_problem_is_reported_once_and_still_defined_for_the_quer
     assert main(["check", "--config", str(directory)]) == 1
     lines = capsys.readouterr().err.splitlines()[1:]
     assert len(lines) == 1 and lines[0].startswith(f"{directory / 'rules.yaml'}:2: aliases.dprk: "), lines
+
+
+def test_a_rule_with_a_typo_still_has_its_channels_and_query_checked(tmp_path, capsys):
+    """A misspelt field of a rule does not hide the rule's other problems: its unknown channel and
+    its bad query are reported in the same run (a new user needed three runs for this)."""
+    from newswatch.cli import main
+
+    directory = write_config(tmp_path / "config", feeds=[{"url": "http://127.0.0.1:9/a.xml"}],
+                             channels={"hook": {"url": "json://127.0.0.1:9/"}})
+    (directory / "rules.yaml").write_text(
+        "rules:\n"
+        "  - name: KP shells\n"
+        "    query: '@country:KP NEAR/30 (shell* OR @armz)'\n"
+        "    channels: [slack-desk]\n"
+        "    langauges: [en]\n")
+    assert main(["check", "--config", str(directory)]) == 1
+    err = capsys.readouterr().err
+    assert "rules.yaml:5: rules[0].langauges: unknown field; did you mean 'languages'?" in err
+    assert "rules.yaml:4: rules[0].channels: unknown channel 'slack-desk'" in err
+    assert "unknown alias @armz" in err
