@@ -30,7 +30,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     if rule is None:
         return EXIT_FAILED
     from store import database
-    from store.labels import find_targets, save_labels
+    from store.labels import find_targets, hits_of_other_rules, save_labels
 
     with database(config.settings.database_url) as engine:
         found, unknown = find_targets(engine, args.targets)
@@ -39,6 +39,10 @@ def cmd_label(args: argparse.Namespace) -> int:
                   "(nothing was labelled; `newswatch hits --json` lists hit ids and URLs)", file=sys.stderr)
             return EXIT_FAILED
         saved = save_labels(engine, rule.name, rule.content_hash, found.values(), args.relevant)
+        others = hits_of_other_rules(engine, args.targets, rule.name)
+    for target, other in others.items():  # allowed (a story the rule missed), but said: it may be a slip
+        print(f"note: hit {target} is a hit of rule {other!r}; its article is labelled for {rule.name!r}",
+              file=sys.stderr)
     answer = "relevant" if args.relevant else "irrelevant"
     print(f"[{rule.name}] {saved.added + saved.changed + saved.unchanged} article(s) labelled {answer}: "
           f"{saved.added} new, {saved.changed} changed, {saved.unchanged} already so")

@@ -55,6 +55,16 @@ def find_targets(engine: Engine, targets: Sequence[str]) -> tuple[dict[str, int]
     return found, unknown
 
 
+def hits_of_other_rules(engine: Engine, targets: Sequence[str], rule: str) -> dict[str, str]:
+    """target -> its hit's rule, for the targets that are hit ids of a rule other than `rule`."""
+    ids = [int(target.strip()) for target in targets if target.strip().isdigit()]
+    if not ids:
+        return {}
+    with Session(engine) as session:
+        rows = session.execute(select(Hit.id, Hit.rule).where(Hit.id.in_(ids), Hit.rule != rule)).all()
+    return {str(hit_id): hit_rule for hit_id, hit_rule in rows}
+
+
 def find_target(session: Session, target: str) -> int | None:
     if target.isdigit():
         article_id = session.execute(select(Hit.article_id).where(Hit.id == int(target))).scalar()

@@ -40,6 +40,12 @@ def test_label_hits_and_articles_then_change_a_label(site, webhook, tmp_path, da
     labels = {hit["url"]: hit["label"] for hit in hits_json(capsys, config_dir, "--rule", "Missiles")}
     assert labels == {urls["launch"]: "irrelevant", urls["missile-factory"]: "relevant"}
     assert all(hit["label"] is None for hit in hits_json(capsys, config_dir, "--rule", "Drones"))
+    drone_hit = hits_json(capsys, config_dir, "--rule", "Drones")[0]
+    code, out, err = run_cli(capsys, "label", "--config", str(config_dir), "--rule", "Missiles", "--irrelevant",
+                             str(drone_hit["id"]))  # another rule's hit id: allowed, but said
+    assert code == 0 and f"note: hit {drone_hit['id']} is a hit of rule 'Drones'" in err
+    code, out, err = run_cli(capsys, "label", "--config", str(config_dir), "--rule", "Missiles", "--relevant",
+                             drone_hit["url"])  # the label given back, so the rest of the test reads as before
 
     edit_rules(config_dir)  # a new version of Missiles: the label changes under it
     code, out, err = run_cli(capsys, "label", "--config", str(config_dir), "--rule", "Missiles", "--relevant",
