@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Engine, and_, exists, func, or_
 from sqlmodel import Session, select
 
-from store.tables import Article, Delivery, Feed, Hit, StoryMember
+from store.tables import Article, Delivery, EventDelivery, Feed, Hit, StoryMember
 from store.views import HitView, add_context, hit_view_query, to_hit_view
 
 
@@ -62,6 +62,10 @@ def count_rows(engine: Engine) -> dict[str, int]:
 
 
 def delivery_counts(engine: Engine) -> dict[str, int]:
+    """Outbox rows by status: hits' deliveries and those of rule events (spikes, story updates)."""
+    counts: dict[str, int] = {}
     with Session(engine) as session:
-        rows = session.exec(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
-    return {status: count for status, count in rows}
+        for table in (Delivery, EventDelivery):
+            for status, count in session.exec(select(table.status, func.count()).group_by(table.status)).all():
+                counts[status] = counts.get(status, 0) + count
+    return counts
