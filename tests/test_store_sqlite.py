@@ -65,11 +65,10 @@ PAGE = ("<html><body><article><h1>{0}</h1><p>{0}: North Korea shipped artillery 
 
 def fill_disk(mountpoint: Path) -> Path:
     filler = mountpoint / "filler"
-    with open(filler, "wb") as handle:
+    with open(filler, "wb", buffering=0) as handle:  # unbuffered: nothing is left to flush (and fail) on close
         try:
             while True:
                 handle.write(b"\0" * 65536)
-                handle.flush()
         except OSError:
             pass
     return filler
