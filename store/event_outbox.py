@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, update
 from sqlmodel import Session, select
 
 from store.claims import new_claim_token
-from store.outbox import retry_delay
+from store.outbox import FINAL, apply_attempt
 from store.stories import in_chunks
 from store.tables import EventDelivery, RuleEvent, as_utc, utcnow
 from store.text import clean_text
@@ -83,24 +83,12 @@ def record_event_deliveries(engine: Engine, delivery_ids: Sequence[int], *, ok: 
         for chunk in in_chunks(list(delivery_ids)):
             for row in session.exec(select(EventDelivery).where(EventDelivery.id.in_(chunk))):
                 taken = bool(claim_token) and row.status == "sending" and row.claim_token != claim_token
-                if row.status not in ("sent", "summarized", "dead") and not (taken and not ok):
-                    _apply_attempt(row, ok, error, max_attempts, now, sent_status)
+                if row.status not in FINAL and not (taken and not ok):
+                    apply_attempt(row, ok, error, max_attempts, now, sent_status)
                     session.add(row)
                 statuses[row.id] = row.status
         session.commit()
     return statuses
-
-
-def _apply_attempt(row: EventDelivery, ok: bool, error: str | None, max_attempts: int, now: datetime,
-                   sent_status: str) -> None:
-    row.attempts += 1
-    row.claim_token = row.claimed_at = None
-    if ok:
-        row.status, row.sent_at, row.last_error = sent_status, now, None
-    elif row.attempts >= max_attempts:
-        row.status, row.last_error = "dead", error
-    else:
-        row.status, row.last_error, row.next_attempt_at = "pending", error, now + retry_delay(row.attempts)
 
 
 def defer_event_deliveries(engine: Engine, delivery_ids: Sequence[int], until: datetime) -> None:

@@ -28,7 +28,7 @@ from sqlmodel import Session, select
 
 from store.claims import CLAIM_LEASE, claimer_is_gone, new_claim_token
 from store.stories import in_chunks
-from store.tables import Delivery, DeliveryAttempt, Hit, as_utc, utcnow
+from store.tables import Delivery, DeliveryAttempt, EventDelivery, Hit, as_utc, utcnow
 from store.text import clean_text
 from store.views import HitView, add_context, hit_view_query, to_hit_view
 
@@ -189,7 +189,7 @@ def record_deliveries(
             for delivery in session.exec(select(Delivery).where(Delivery.id.in_(chunk))):
                 taken = bool(claim_token) and delivery.status == "sending" and delivery.claim_token != claim_token
                 if delivery.status not in FINAL and not (taken and not ok):
-                    _apply_attempt(delivery, ok, error, max_attempts, now, sent_status)
+                    apply_attempt(delivery, ok, error, max_attempts, now, sent_status)
                     session.add(delivery)
                 statuses[delivery.id] = delivery.status
                 session.add(DeliveryAttempt(delivery_id=delivery.id, at=now, ok=ok, error=error))
@@ -197,8 +197,10 @@ def record_deliveries(
     return statuses
 
 
-def _apply_attempt(delivery: Delivery, ok: bool, error: str | None, max_attempts: int, now: datetime,
-                   sent_status: str) -> str:
+def apply_attempt(delivery: Delivery | EventDelivery, ok: bool, error: str | None, max_attempts: int,
+                  now: datetime, sent_status: str) -> str:
+    """Count one send attempt on an outbox row (a hit's or a rule event's): sent, dead after
+    `max_attempts`, else pending again after the retry delay; its claim ends either way."""
     delivery.attempts += 1
     delivery.claim_token = delivery.claimed_at = None
     if ok:
