@@ -8,10 +8,10 @@ two relays running at once never send one row twice), and hands back, when it en
 whatever it claimed but did not send. For each instant channel (in parallel, so a slow one never delays the others) it plans
 the run with `alerts.plan` (at most N messages, a rule's cooldown honoured, the rest in
 ONE summary message whose deliveries are marked `summarized`), sends each message with
-its own apprise object and deadline (email a few at a time: each SMTP connection costs
-~0.1 s of TLS setup), and records each outcome as soon as it is known, so a crash loses
-at most the ones in flight (redelivered, never lost). A channel that times out is left
-for the next run. Deliveries that die are reported to the operator once,
+its own apprise object and deadline (email a few at a time: each SMTP connection waits
+mostly on its TLS handshake, and those waits can overlap), and records each outcome as
+soon as it is known, so a crash loses at most the ones in flight (redelivered, never
+lost). A channel that times out is left for the next run. Deliveries that die are reported to the operator once,
 per channel and run, and pending operator notices are sent as one message at the end.
 Digest channels are left for the digest flow. Spike and story-update alerts
 (`alerts.events`) go out after the hits, under the same cooldowns and caps.

@@ -67,8 +67,8 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
 
     The last valid result is kept: loading the same directory again, with the same bytes
     in every file and the same environment, returns the same (immutable) Config without
-    parsing again (`newswatch run` validates the config, then its flow loads it: a
-    second parse of 1,000 feeds cost 0.1 s)."""
+    parsing again (`newswatch run` validates the config, then its flow loads it: the
+    second parse would only repeat the first, and its cost grows with the feeds)."""
     directory = Path(directory)
     environ = os.environ if environ is None else environ
     if not directory.is_dir():

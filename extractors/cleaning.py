@@ -63,7 +63,8 @@ def script_of(char: str) -> str | None:
 
 def script_counts(text: str) -> Counter[str]:
     """Letters per script, counted over the text's distinct characters (a page has a few
-    hundred): a Unicode name lookup per character was a fifth of each extraction's CPU."""
+    hundred): the Unicode name lookup is the costly step, so it runs once per character
+    kind, not once per character of the text."""
     counts: Counter[str] = Counter()
     for char, count in Counter(text).items():
         script = script_of(char)

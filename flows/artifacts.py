@@ -120,8 +120,8 @@ def publish_pass_artifacts(summary: PassSummary, hits: list[HitView],
 
 def run_side_by_side(calls: list[tuple[Callable, dict]], threads: int = 8) -> None:
     """Each call on a thread, in a copy of this context (the flow run's, so each artifact is
-    the run's), all at once: one after the other, a pass waited for every API round trip,
-    0.07-0.11 s of a 4-second quiet pass. The first error is raised once all have ended."""
+    the run's), all at once: none depends on another, so a pass need not wait for each API
+    round trip in turn. The first error is raised once all have ended."""
     with ThreadPoolExecutor(max_workers=max(1, min(len(calls), threads)), thread_name_prefix="artifact") as pool:
         futures = [pool.submit(contextvars.copy_context().run, func, **kwargs) for func, kwargs in calls]
     for future in futures:

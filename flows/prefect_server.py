@@ -249,8 +249,8 @@ def one_shot_run_settings() -> contextlib.AbstractContextManager:
     """Settings for a run the caller waits on (`newswatch run`): no flow-run heartbeat
     unless PREFECT_FLOWS_HEARTBEAT_FREQUENCY asks for one. Heartbeats only feed a
     zombie-run automation the user would have to create, and the engine joins the
-    heartbeat thread, which sleeps in 1 s steps, at the end of every run: up to a second
-    (0.5 s on average) added to each pass."""
+    heartbeat thread, which sleeps in steps, at the end of every run: each pass would end
+    up to one step later for a feature nobody asked for."""
     heartbeat_variables = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
     if any(os.environ.get(name) for name in heartbeat_variables):
         return contextlib.nullcontext()

@@ -116,7 +116,7 @@ def save_article_groups(
 
     Each step is one statement for the whole batch (claims, articles, stories, hits, story
     claims, outbox rows), with the same result as saving the items one by one, in order,
-    which cost ~7 statements per article."""
+    which would take several statements per article."""
     items = [(group, feed_id, item) for group, (feed_id, batch) in enumerate(groups) for item in batch]
     results = [SavedBatch() for _ in groups]
     with Session(engine) as session:

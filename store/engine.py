@@ -88,7 +88,7 @@ def open_database(database_url: str) -> Engine:
     """An engine on a database migrated to the current schema (created on first use)."""
     engine = make_engine(database_url)
     if not at_schema_head(engine):
-        from store.migrate import upgrade_database  # Alembic: 0.05-0.15 s to import and load
+        from store.migrate import upgrade_database  # Alembic is loaded only when a migration is due
 
         upgrade_database(engine)
     return engine

@@ -66,7 +66,8 @@ def sync_feeds(engine: Engine, feeds: Iterable[FeedConfig]) -> list[FeedState]:
                 known.add(feed.url)
                 insert_ignore(session, Feed.__table__, {"url": feed.url, "name": feed.name, "baseline_done": False,
                                                         "error_count": 0, "parked": False, "created_at": utcnow()})
-        # rows, not ORM objects: loading 1,000 Feed objects took 0.1 s of every pass
+        # rows, not ORM objects: the pass only reads these values, and an ORM object per feed
+        # (identity map, change tracking) would be built for nothing on every pass
         rows = {row.url: row for row in session.execute(
             select(Feed.__table__).where(Feed.url.in_([f.url for f in feeds])))}
         for feed in feeds:

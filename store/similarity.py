@@ -47,7 +47,7 @@ class Sketch:
 def shingle_set(text: str, width: int = SHINGLE_WORDS) -> set[str]:
     """Distinct runs of `width` consecutive lower-cased words."""
     words = _WORD.findall(text.casefold())
-    if width == 3:  # the stored sketches' width, as one zip (a fifth faster than slicing)
+    if width == 3:  # the stored sketches' width, as one zip: no slice and join per word of every article
         return {f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:])}
     return {" ".join(words[i:i + width]) for i in range(max(len(words) - width + 1, 0))}
 
@@ -76,7 +76,7 @@ def minhash_values(shingles: set[str]) -> np.ndarray:
     """datasketch's `MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32")` of the
     shingles, value for value (the signatures stored so far came from it, datasketch 2's
     default; tests/test_stories.py checks the equality), computed here so that importing
-    the store does not import datasketch and scipy (0.3 s of every run's start-up), with
+    the store does not import datasketch and scipy at every run's start-up, with
     the per-item work in one numpy pass: SHA-1's first 4 bytes read little-endian (its
     `sha1_hash32`), the MurmurHash3 32-bit finalizer, then a * h + b modulo 2**32 for each
     permutation; the minimum per permutation."""

@@ -377,8 +377,9 @@ def about() -> dict:
 
 
 def serialise(pack: dict) -> str:
-    """JSON with each list joined into one string (names by tabs, forms by spaces): a few
-    thousand strings parse several times faster than ninety thousand list items."""
+    """JSON with each list joined into one string (names by tabs, forms by spaces): the pack
+    is read on every start, and a few thousand strings are far less for the JSON parser to
+    build than ninety thousand list items."""
     compact = dict(pack)
     compact["names"] = {code: {language: "\t".join(names) for language, names in by.items()} for code, by in pack["names"].items()}
     compact["forms"] = {word: " ".join(forms) for word, forms in pack["forms"].items()}
