@@ -100,10 +100,14 @@ def rule_versions(engine: Engine) -> dict[str, dict[str, int]]:
     """Every rule name with stored hits -> {content hash -> how many hits it stored}, all time."""
     versions: dict[str, dict[str, int]] = {}
     with Session(engine) as session:
-        for rule, rule_hash, count in session.execute(
-                select(Hit.rule, Hit.rule_hash, func.count(Hit.id)).group_by(Hit.rule, Hit.rule_hash)):
+        for rule, rule_hash, count in session.execute(rule_versions_query()):
             versions.setdefault(rule, {})[rule_hash] = count
     return versions
+
+
+def rule_versions_query():
+    """Hits per (rule, content hash): answered from ix_hit_rule_rule_hash alone."""
+    return select(Hit.rule, Hit.rule_hash, func.count()).group_by(Hit.rule, Hit.rule_hash)
 
 
 def describe_articles(engine: Engine, article_ids: Iterable[int]) -> dict[int, ArticleRef]:
