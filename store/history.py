@@ -82,6 +82,15 @@ def iter_stored_articles(engine: Engine, since: datetime | None = None) -> Itera
         after = rows[-1][0]
 
 
+def count_stored_articles(engine: Engine, since: datetime | None = None) -> int:
+    """How many articles `iter_stored_articles` yields (for a progress bar)."""
+    query = select(func.count()).select_from(Article)
+    if since is not None:
+        query = query.where(article_date() >= since)
+    with Session(engine) as session:
+        return session.execute(query).scalar_one()
+
+
 def stored_hits(
     engine: Engine, since: datetime | None = None, rules: Collection[str] | None = None
 ) -> list[StoredHit]:
