@@ -89,6 +89,7 @@ class Compiled:
 
 MEMO_SIZE = 8
 _memo: OrderedDict[tuple, Compiled] = OrderedDict()  # (rules, aliases) -> Compiled, most recent last
+_last: list = []  # [rules, aliases, Compiled] of the last call, the very objects passed
 
 
 def compile_all(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup],
@@ -97,6 +98,9 @@ def compile_all(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup],
     by value (validating a config and then running it compiles once). With `cache_dir`, a
     rule set that compiles without a problem is also kept on disk (`matching.cache`), so
     the next process reads it instead of compiling."""
+    if _last and _last[0] is rules and _last[1] is aliases and isinstance(rules, tuple):  # the config's own, again
+        return _last[2]
+    given = (rules, aliases)
     rules = tuple(rules)
     key = (rules, tuple(sorted(aliases.items())))
     found = _memo.get(key)
@@ -108,12 +112,14 @@ def compile_all(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup],
     _memo.move_to_end(key)
     while len(_memo) > MEMO_SIZE:
         _memo.popitem(last=False)
+    _last[:] = [*given, found]
     return found
 
 
 def forget_compiled() -> None:
     """Drop the rule sets compiled in this process (the next compile reads the disk cache or compiles)."""
     _memo.clear()
+    _last.clear()
 
 
 def read_cached(rules: tuple[RuleConfig, ...], aliases: Mapping[str, AliasGroup],
