@@ -66,6 +66,7 @@ def write_config(directory: Path, count: int, seed: int) -> None:
     (directory / "rules.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (directory / "feeds.yaml").write_text("feeds:\n  - url: https://news.example/feed.xml\n", encoding="utf-8")
     (directory / "settings.yaml").write_text("data_dir: data\n", encoding="utf-8")
+    (directory / "data").mkdir()  # as after a first run: the rule-set cache lives in it
 
 
 def run_seconds(arguments: list[str]) -> tuple[float, float]:

@@ -10,8 +10,9 @@ A cache file is only ever a shortcut: it is written to a temporary file and rena
 place (a reader never sees half a file), read back only when it names the very key asked
 for, and anything unreadable (truncated, from another Python, not a cache at all) counts as
 absent and is compiled again. Failing to write (read-only data directory, full disk) is
-not an error either. The directory is the config's data directory (`cache/` in it): the
-files are the user's own, like the database beside them. Only the KEEP newest files stay.
+not an error either. The directory is `cache/` in the config's data directory, written only
+once that exists (a first `check` before any run leaves no trace): the files are the user's
+own, like the database beside them. Only the KEEP newest files stay.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def store_compiled(directory: Path, key: str, value: Any) -> bool:
     """Write `value` under `key` atomically; False when it could not be written."""
     directory = Path(directory)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(exist_ok=True)  # in the data directory, never creating it: a command that only reads starts nothing
         handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=directory)
         try:
             with os.fdopen(handle, "wb") as file:

@@ -104,6 +104,12 @@ def test_a_directory_that_cannot_be_written_is_no_error(tmp_path: Path) -> None:
     assert ruleset.match(DOCUMENTS[0])
 
 
+def test_the_cache_never_creates_the_data_directory(tmp_path: Path) -> None:
+    """Before the first run there is no data directory, and a `check` must not start one."""
+    compile_rules(RULES, ALIASES, cache_dir=tmp_path / "data" / "cache")
+    assert not (tmp_path / "data").exists()
+
+
 def test_rules_with_problems_are_reported_every_time_and_never_cached(tmp_path: Path) -> None:
     broken = RULES + (RuleConfig(name="broken", query="missile AND (", content_hash="h0"),)
     assert [e.rule for e in check_rules(broken, ALIASES, cache_dir=tmp_path)] == ["broken"]
