@@ -29,8 +29,8 @@ ALIASES = {"dprk": AliasGroup("dprk", ("Pyongyang", "North Korea*"))}
 
 
 @pytest.fixture
-def engine(tmp_path):
-    with database(f"sqlite:///{tmp_path / 'history.db'}") as opened:
+def engine(database_url):
+    with database(database_url) as opened:
         with Session(opened) as session:
             feeds = [Feed(url="https://news.example/rss", name="news"),
                      Feed(url="https://sport.example/rss", name="sport")]
