@@ -56,7 +56,7 @@ def compile_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]
     """Compile every rule into one matcher; raise QueryError (or QueryErrors) on problems.
 
     Compiled once per process: the same rules and aliases again give the same RuleSet
-    (see `compile_all`)."""
+    (see `compile_all`); each call gets a RuleSet of its own over them."""
     compiled = compile_all(rules, aliases, cache_dir)
     if len(compiled.errors) == 1:
         raise compiled.errors[0]
@@ -73,18 +73,21 @@ def check_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup],
 
 @dataclass
 class Compiled:
-    """The rules that compile, their shared vocabulary, every problem; the RuleSet once asked for."""
+    """The rules that compile, their vocabulary, every problem, and the prefilter's index once built."""
 
     rules: list[CompiledRule]
     vocabulary: Vocabulary
     errors: list[QueryError]
-    matcher: RuleSet | None = None
-    prepared: Prepared | None = None  # read from the cache: the RuleSet's index, built
+    prepared: Prepared | None = None  # (clauses, index): read from the cache, or built by the first RuleSet
 
     def ruleset(self) -> RuleSet:
-        if self.matcher is None:
-            self.matcher = RuleSet(self.rules, self.vocabulary, self.prepared)
-        return self.matcher
+        """A matcher of its own (what it learns from documents, and the words it has looked up,
+        are not shared: passes in threads may each match), over the shared compiled rules."""
+        if self.prepared is None:
+            matcher = RuleSet(self.rules, self.vocabulary)
+            self.prepared = matcher.prepared()
+            return matcher
+        return RuleSet(self.rules, self.vocabulary.fresh_copy(), self.prepared)
 
 
 MEMO_SIZE = 8

@@ -65,6 +65,13 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.weights)
 
+    def fresh_copy(self) -> Vocabulary:
+        """The same words and ids, sharing every table, with lookup caches of its own."""
+        copy = object.__new__(Vocabulary)
+        copy.__dict__.update(self.__dict__)
+        copy.seen, copy.known, copy.runs = set(), {}, {}
+        return copy
+
     def __getstate__(self) -> dict:
         """What a cached rule set keeps (`matching.cache`): the words, not what documents taught
         the lookup caches, nor the automaton (a C object, rebuilt by `freeze`)."""

@@ -50,10 +50,14 @@ def fresh_process():
 def test_the_same_rules_are_compiled_once_per_process() -> None:
     assert check_rules(RULES, ALIASES) == []
     first = compile_rules(RULES, ALIASES)
-    again = compile_rules(list(RULES), dict(ALIASES))  # equal rules, other containers: the same matcher
-    assert again is first
+    again = compile_rules(list(RULES), dict(ALIASES))  # equal rules, other containers: the same compiled rules
+    assert [rule.root for rule in again.rules] == [rule.root for rule in first.rules]
+    assert all(a.root is b.root for a, b in zip(again.rules, first.rules))
+    assert again is not first  # each caller matches with its own RuleSet (threads may match at once)
+    assert answers(again) == answers(first)
     changed = compile_rules(RULES[:-1] + (RuleConfig(name="title", query="summit", content_hash="h7"),), ALIASES)
-    assert changed is not first and [r.name for r in changed.rules] == [r.name for r in first.rules]
+    assert changed.rules[-1].root is not first.rules[-1].root
+    assert not any(a.root is b.root for a, b in zip(changed.rules, first.rules))  # other rules: compiled anew
 
 
 def test_a_rule_set_read_from_the_cache_matches_as_a_fresh_compile(tmp_path: Path) -> None:
