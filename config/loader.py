@@ -73,15 +73,17 @@ def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | 
     environ = os.environ if environ is None else environ
     if not directory.is_dir():
         raise ConfigError([_missing_directory(directory)])
-    digest = config_digest(directory)
-    key = (str(directory.resolve()), digest, frozenset(environ.items()), current_directory())
+    key = _load_key(directory, environ, config_digest(directory))
     if _last_loaded and _last_loaded[0] == key:
         return _last_loaded[1]
     config, problems = inspect_config(directory, environ)
     if problems:
         raise ConfigError(problems)
-    _last_loaded[:] = [key, config]
     return config
+
+
+def _load_key(directory: Path, environ: Mapping[str, str], digest: str) -> tuple:
+    return (str(directory.resolve()), digest, frozenset(environ.items()), current_directory())
 
 
 def inspect_config(directory: str | os.PathLike[str],
@@ -100,11 +102,14 @@ def inspect_config(directory: str | os.PathLike[str],
     valid = set(parsed)
     for name, model in FILES.items():
         parsed.setdefault(name, (model.model_validate(EMPTY.get(name, {})), {}))
-    config = _build_config(directory, parsed, environ, config_digest(directory))
+    digest = config_digest(directory)
+    config = _build_config(directory, parsed, environ, digest)
     if left_out:
         positions = {kind: kept for salvaged in left_out.values() for kind, kept in salvaged.positions.items()}
         config = replace(config, positions=positions)
     problems += _cross_checks(config, parsed, environ, valid, left_out.get("channels.yaml"))
+    if not problems:  # a command that checked the config, then runs a flow that loads it, reads it once
+        _last_loaded[:] = [_load_key(directory, environ, digest), config]
     return config, most_important_first(problems)
 
 
@@ -307,14 +312,18 @@ def rule_content_hash(query: str, tags, languages, aliases: Mapping[str, AliasGr
     The name and channels are left out on purpose: renaming a rule or re-routing its
     alerts does not make it a different rule.
     """
-    used = sorted(set(re.findall(r"@([\w-]+(?::[\w-]+)?)", query)))
+    used = sorted(set(_ALIAS_REFERENCE.findall(query)))
     payload = {
         "query": query,
         "aliases": {name: list(aliases[name].entries) for name in used if name in aliases},
         "tags": sorted(tags),
         "languages": sorted(languages),
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+    return hashlib.sha256(_SORTED_JSON.encode(payload).encode()).hexdigest()[:16]
+
+
+_ALIAS_REFERENCE = re.compile(r"@([\w-]+(?::[\w-]+)?)")
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)  # json.dumps(sort_keys=True) builds one per call
 
 
 def _build_channels(directory: Path, parsed: tuple, environ: Mapping[str, str]) -> dict[str, ChannelConfig]:

@@ -167,7 +167,7 @@ class RuleSchema(Strict):
     channels: list[str] | None = None
     tags: list[str] = []
     languages: list[str] = []
-    examples: ExamplesSchema = ExamplesSchema()
+    examples: ExamplesSchema = Field(default_factory=ExamplesSchema)  # a default instance would be deep-copied per rule
     cooldown_minutes: int | None = Field(default=None, ge=1, le=7 * 24 * 60)
     spikes: SpikeSchema | None = None
     story_updates: int | None = Field(default=None, ge=1, le=1000)

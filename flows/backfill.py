@@ -21,6 +21,7 @@ from datetime import datetime
 
 from alerts import RelayReport, send_pending
 from config.models import Config
+from flows.history_match import Progress
 from flows.preview import Preview, RulePreview, preview_stored
 from store import database
 from store.backfill import BackfillSaved, EarlierHit, FoundHit, save_backfill_hits
@@ -35,10 +36,11 @@ class BackfillReport:
 
 
 def backfill_rules(config: Config, *, rule: str | None = None, since: datetime | None = None,
-                   alert: bool = False) -> BackfillReport:
-    """Store every rule's (or one rule's) new hits among the stored articles; with `alert`, send them."""
+                   alert: bool = False, progress: Progress | None = None) -> BackfillReport:
+    """Store every rule's (or one rule's) new hits among the stored articles; with `alert`, send them.
+    `progress(done, total)` follows the articles matched."""
     with database(config.settings.database_url) as engine:
-        preview = preview_stored(engine, config, rule=rule, since=since)
+        preview = preview_stored(engine, config, rule=rule, since=since, progress=progress)
         rules = [p for p in preview.rules if p.status != "deleted"]
         found = [FoundHit(article_id, p.would_hit[article_id]) for p in rules for article_id in p.new]
         saved = save_backfill_hits(engine, found, alert=alert, channels_for_rule=_channels_for(config),

@@ -23,16 +23,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from config.loader import rule_content_hash
 from config.models import Config, RuleConfig
-from matching import compile_rules
-from matching.models import MatchInput, RuleMatch
+from flows.history_match import MatchJob, Progress, feed_tags, match_history
+from flows.history_match import stored_input  # noqa: F401  (flows.feedback imports it from here)
+from matching.models import RuleMatch
 from store import database
-from store.history import (ArticleRef, StoredArticle, StoredHit, describe_articles, iter_stored_articles,
-                           rule_versions, stored_hits)
+from store.history import ArticleRef, StoredHit, describe_articles, rule_versions, stored_hits
 from store.views import iso_utc
 
 
@@ -78,14 +79,15 @@ class Preview:
                 "rules": [rule_json(rule, self.refs) for rule in self.rules]}
 
 
-def preview_rules(config: Config, *, rule: str | None = None, since: datetime | None = None) -> Preview:
+def preview_rules(config: Config, *, rule: str | None = None, since: datetime | None = None,
+                  progress: Progress | None = None) -> Preview:
     """Open the database, preview, close it again."""
     with database(config.settings.database_url) as engine:
-        return preview_stored(engine, config, rule=rule, since=since)
+        return preview_stored(engine, config, rule=rule, since=since, progress=progress)
 
 
 def preview_stored(engine: Engine, config: Config, *, rule: str | None = None,
-                   since: datetime | None = None) -> Preview:
+                   since: datetime | None = None, progress: Progress | None = None) -> Preview:
     """Each selected rule (every rule, and every deleted one, by default) over the stored articles."""
     versions = rule_versions(engine)
     previews = plan_previews(config.rules, versions)
@@ -95,7 +97,7 @@ def preview_stored(engine: Engine, config: Config, *, rule: str | None = None,
             raise UnknownRule(f"no rule named {rule!r} in rules.yaml and no stored hit for it "
                               f"(rules: {', '.join(r.name for r in config.rules)})")
     preview = Preview(since=since, rules=previews)
-    match_stored(engine, config, preview)
+    match_stored(engine, config, preview, progress)
     collect_stored(engine, preview)
     changed = {a for p in previews for a in (*p.new, *p.gone, *p.unchanged)}
     preview.refs = describe_articles(engine, changed)
@@ -130,24 +132,22 @@ def rule_status(rule: RuleConfig, former: tuple[str, ...], stored_versions: dict
     return "unchanged" if set(stored_versions) == {rule.content_hash} else "changed"
 
 
-def match_stored(engine: Engine, config: Config, preview: Preview) -> None:
+def match_stored(engine: Engine, config: Config, preview: Preview, progress: Progress | None = None) -> None:
     """Fill each current rule's `would_hit` from the stored articles (the since window)."""
     by_name = {p.rule: p for p in preview.rules if p.status != "deleted"}
-    rules = [rule for rule in config.rules if rule.name in by_name]
+    rules = tuple(rule for rule in config.rules if rule.name in by_name)
     if not rules:
         return
-    ruleset = compile_rules(rules, config.aliases)
-    tags = {feed.url: feed.tags for feed in config.feeds}
-    for article in iter_stored_articles(engine, preview.since):
+    job = MatchJob(rules, config.aliases, feed_tags(config.feeds), rules_cache_dir(config))
+    for article_id, matches in match_history(engine, job, since=preview.since, progress=progress):
         preview.articles += 1
-        for match in ruleset.match(stored_input(article, tags)):
-            by_name[match.rule].would_hit[article.article_id] = match
+        for match in matches:
+            by_name[match.rule].would_hit[article_id] = match
 
 
-def stored_input(article: StoredArticle, tags: dict[str, tuple[str, ...]]) -> MatchInput:
-    """A stored article as a pass matched it: clean title and text, language, its feed's tags."""
-    return MatchInput(title=article.title, body=article.text, language=article.language,
-                      feed_tags=tags.get(article.feed_url, ()))
+def rules_cache_dir(config: Config) -> str:
+    """Where compiled rule sets are kept between processes (`matching.cache`)."""
+    return str(Path(config.settings.data_dir) / "cache")
 
 
 def with_query(config: Config, rule: str, query: str) -> Config:
@@ -168,12 +168,13 @@ def preview_queries(engine: Engine, config: Config, rule: str, queries: Sequence
     previews = [Preview(since=None, rules=[p for p in plan_previews(v.rules, versions) if p.rule == rule])
                 for v in variants]
     edited = [next(r for r in v.rules if r.name == rule) for v in variants]
-    ruleset = compile_rules([replace(r, name=str(index)) for index, r in enumerate(edited)], config.aliases)
-    tags, articles = {feed.url: feed.tags for feed in config.feeds}, 0
-    for article in iter_stored_articles(engine):
+    job = MatchJob(tuple(replace(r, name=str(index)) for index, r in enumerate(edited)), config.aliases,
+                   feed_tags(config.feeds))
+    articles = 0
+    for article_id, matches in match_history(engine, job):
         articles += 1
-        for match in ruleset.match(stored_input(article, tags)):
-            previews[int(match.rule)].rules[0].would_hit[article.article_id] = replace(match, rule=rule)
+        for match in matches:
+            previews[int(match.rule)].rules[0].would_hit[article_id] = replace(match, rule=rule)
     for preview in previews:
         preview.articles = articles
         collect_stored(engine, preview)

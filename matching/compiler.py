@@ -4,6 +4,9 @@
 entries, numbers every distinct word in one shared `Vocabulary`, and hands the
 compiled rules to a `RuleSet`. `check_rules` does the same work but returns the list
 of problems instead of raising, so `newswatch check` can show them all at once.
+Both share one compilation per process (`compile_all` keeps the last few rule sets by
+value), and, given a `cache_dir`, one across processes (`matching.cache`): a command that
+validates the config and then matches parses and compiles each rule once, or not at all.
 
 Alias names are case-sensitive (the rule's content hash names them as written).
 An alias entry is written like a query term: `North Korea*` is the phrase "north
@@ -19,7 +22,12 @@ match as written only.
 
 from __future__ import annotations
 
+import os
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 from config.models import AliasGroup, RuleConfig
 from matching.document import Vocabulary
@@ -27,8 +35,8 @@ from matching.errors import QueryError, QueryErrors
 from matching.namepacks import PackError, builtin_forms, expand_reference, split_reference
 from matching.evaluate import GAP, AllOf, AnyOf, AtLeast, EvalNode, InField, Names, Near, Phrase, Without
 from matching.parser import QueryWord, WordError, parse_query, read_words
-from matching import parser
-from matching.ruleset import CompiledRule, RuleSet
+from matching import cache, parser
+from matching.ruleset import CompiledRule, Prepared, RuleSet
 
 MAX_EXPANDED_TERMS = 2000
 # Words that stand inside names in many languages and fill news text in others: in the
@@ -43,24 +51,107 @@ GAP_MIN_CHARS = 5
 _ENTRY_QUOTES = ('"', "“", "”", "'")
 
 
-def compile_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]) -> RuleSet:
-    """Compile every rule into one matcher; raise QueryError (or QueryErrors) on problems."""
-    compiled, vocabulary, errors = compile_all(rules, aliases)
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise QueryErrors(errors)
-    return RuleSet(compiled, vocabulary)
+def compile_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup],
+                  cache_dir: str | os.PathLike[str] | None = None) -> RuleSet:
+    """Compile every rule into one matcher; raise QueryError (or QueryErrors) on problems.
+
+    Compiled once per process: the same rules and aliases again give the same RuleSet
+    (see `compile_all`); each call gets a RuleSet of its own over them."""
+    compiled = compile_all(rules, aliases, cache_dir)
+    if len(compiled.errors) == 1:
+        raise compiled.errors[0]
+    if compiled.errors:
+        raise QueryErrors(list(compiled.errors))
+    return compiled.ruleset()
 
 
-def check_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]) -> list[QueryError]:
+def check_rules(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup],
+                cache_dir: str | os.PathLike[str] | None = None) -> list[QueryError]:
     """Every problem in `rules`, in rule order; empty when all compile."""
-    return compile_all(rules, aliases)[2]
+    return list(compile_all(rules, aliases, cache_dir).errors)
 
 
-def compile_all(
-    rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]
-) -> tuple[list[CompiledRule], Vocabulary, list[QueryError]]:
+@dataclass
+class Compiled:
+    """The rules that compile, their vocabulary, every problem, and the prefilter's index once built."""
+
+    rules: list[CompiledRule]
+    vocabulary: Vocabulary
+    errors: list[QueryError]
+    prepared: Prepared | None = None  # (clauses, index): read from the cache, or built by the first RuleSet
+
+    def ruleset(self) -> RuleSet:
+        """A matcher of its own (what it learns from documents, and the words it has looked up,
+        are not shared: passes in threads may each match), over the shared compiled rules."""
+        if self.prepared is None:
+            matcher = RuleSet(self.rules, self.vocabulary)
+            self.prepared = matcher.prepared()
+            return matcher
+        return RuleSet(self.rules, self.vocabulary.fresh_copy(), self.prepared)
+
+
+MEMO_SIZE = 8
+_memo: OrderedDict[tuple, Compiled] = OrderedDict()  # (rules, aliases) -> Compiled, most recent last
+_last: list = []  # [rules, aliases, Compiled] of the last call, the very objects passed
+
+
+def compile_all(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup],
+                cache_dir: str | os.PathLike[str] | None = None) -> Compiled:
+    """Each rule parsed and compiled once per process: the last MEMO_SIZE rule sets are kept
+    by value (validating a config and then running it compiles once). With `cache_dir`, a
+    rule set that compiles without a problem is also kept on disk (`matching.cache`), so
+    the next process reads it instead of compiling."""
+    if _last and _last[0] is rules and _last[1] is aliases and isinstance(rules, tuple):  # the config's own, again
+        return _last[2]
+    given = (rules, aliases)
+    rules = tuple(rules)
+    key = (rules, tuple(sorted(aliases.items())))
+    found = _memo.get(key)
+    if found is None:
+        found = (read_cached(rules, aliases, cache_dir) if cache_dir is not None else None) or compile_fresh(rules, aliases)
+        if cache_dir is not None and not found.errors:
+            write_cached(rules, aliases, cache_dir, found)
+    _memo[key] = found
+    _memo.move_to_end(key)
+    while len(_memo) > MEMO_SIZE:
+        _memo.popitem(last=False)
+    _last[:] = [*given, found]
+    return found
+
+
+def forget_compiled() -> None:
+    """Drop the rule sets compiled in this process (the next compile reads the disk cache or compiles)."""
+    _memo.clear()
+    _last.clear()
+
+
+def read_cached(rules: tuple[RuleConfig, ...], aliases: Mapping[str, AliasGroup],
+                cache_dir: str | os.PathLike[str]) -> Compiled | None:
+    """The compiled rules stored for exactly these rules, rebuilt around the caller's RuleConfigs."""
+    stored = cache.load_compiled(Path(cache_dir), cache.cache_key(rules, aliases))
+    if stored is None:
+        return None
+    try:
+        trees, vocabulary, prepared = stored
+        compiled = [CompiledRule(rules[index].name, rules[index].content_hash, rules[index], None,
+                                 frozenset(patterns), partial(cache.load_tree, tree))
+                    for index, tree, patterns in trees]
+    except (IndexError, TypeError, ValueError):
+        return None
+    return Compiled(compiled, vocabulary, [], prepared=prepared)
+
+
+def write_cached(rules: tuple[RuleConfig, ...], aliases: Mapping[str, AliasGroup],
+                 cache_dir: str | os.PathLike[str], compiled: Compiled) -> None:
+    key = cache.cache_key(rules, aliases)
+    if cache.cache_path(Path(cache_dir), key).exists():
+        return
+    position = {id(rule): index for index, rule in enumerate(rules)}
+    trees = [(position[id(rule.config)], cache.dump_tree(rule.root), tuple(rule.patterns)) for rule in compiled.rules]
+    cache.store_compiled(Path(cache_dir), key, (trees, compiled.vocabulary, compiled.ruleset().prepared()))
+
+
+def compile_fresh(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]) -> Compiled:
     vocabulary = Vocabulary()
     builder = _Builder(aliases, vocabulary)
     compiled: list[CompiledRule] = []
@@ -76,7 +167,7 @@ def compile_all(
         if root is not None and not problems:
             compiled.append(CompiledRule(rule.name, rule.content_hash, rule, root, frozenset(root.patterns_used())))
     vocabulary.freeze()
-    return compiled, vocabulary, errors
+    return Compiled(compiled, vocabulary, errors)
 
 
 def duplicate_error(rule: RuleConfig, first: RuleConfig) -> QueryError:

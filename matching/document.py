@@ -65,6 +65,25 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.weights)
 
+    def fresh_copy(self) -> Vocabulary:
+        """The same words and ids, sharing every table, with lookup caches of its own."""
+        copy = object.__new__(Vocabulary)
+        copy.__dict__.update(self.__dict__)
+        copy.seen, copy.known, copy.runs = set(), {}, {}
+        return copy
+
+    def __getstate__(self) -> dict:
+        """What a cached rule set keeps (`matching.cache`): the words, not what documents taught
+        the lookup caches, nor the automaton (a C object, rebuilt by `freeze`)."""
+        state = dict(self.__dict__)
+        state.update(automaton=None, seen=set(), known={}, runs={})
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if self.cjk:
+            self.freeze()
+
     def add_word(self, word: QueryWord, forms: Collection[str] = ()) -> int:
         """The pattern id of `word`, numbering it if new; an unquoted word with `forms`
         (its other folded forms) also matches each of them."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 from config.models import RuleConfig
 from matching.document import EVERYWHERE, Document, Vocabulary
@@ -36,17 +35,31 @@ Checks = tuple[frozenset[int], tuple[frozenset[int], ...]]
 Checked = tuple[int, tuple[int, ...], tuple[tuple[int, ...], ...]]  # a rule's index and its Checks, as tuples
 Entry = tuple[tuple[int, ...], tuple[Checked, ...]]
 Index = list[Entry | None]  # by pattern id
+Prepared = tuple[list, Index]  # (clauses per rule, index): see RuleSet.prepared
 
 
-@dataclass(frozen=True)
 class CompiledRule:
-    """One rule ready to evaluate; `patterns` are the pattern ids of all its words."""
+    """One rule ready to evaluate; `patterns` are the pattern ids of all its words.
 
-    name: str
-    hash: str
-    config: RuleConfig
-    root: EvalNode
-    patterns: frozenset[int]
+    `root` is the rule's evaluation tree; a rule read from the cache (`matching.cache`)
+    holds a `load` function instead and builds its tree on first use, so loading 10,000
+    rules costs only the trees of the rules some document makes candidates."""
+
+    __slots__ = ("name", "hash", "config", "patterns", "_root", "_load")
+
+    def __init__(self, name: str, hash: str, config: RuleConfig, root: EvalNode | None,
+                 patterns: frozenset[int], load: Callable[[], EvalNode] | None = None):
+        self.name, self.hash, self.config, self.patterns = name, hash, config, patterns
+        self._root, self._load = root, load
+
+    @property
+    def root(self) -> EvalNode:
+        if self._root is None:
+            self._root = self._load()
+        return self._root
+
+    def __repr__(self) -> str:
+        return f"CompiledRule({self.name!r}, {self.hash!r})"
 
 
 def weigh(clause: frozenset[int], vocabulary: Vocabulary) -> float:
@@ -57,16 +70,27 @@ def weigh(clause: frozenset[int], vocabulary: Vocabulary) -> float:
 class RuleSet:
     """Every compiled rule behind one vocabulary and one prefilter."""
 
-    def __init__(self, rules: Iterable[CompiledRule], vocabulary: Vocabulary):
+    def __init__(self, rules: Iterable[CompiledRule], vocabulary: Vocabulary, prepared: Prepared | None = None):
+        """`prepared` is what `prepared()` returned for the same rules and vocabulary (a
+        cached rule set, see `matching.cache`): the index is then not built again."""
         self.rules = tuple(rules)
         self.vocabulary = vocabulary
-        self.clauses = [rule.root.clauses() for rule in self.rules]
+        if prepared is None:
+            self.clauses = [rule.root.clauses() for rule in self.rules]
+            self.index = self.build_index(lambda clause: weigh(clause, vocabulary))
+        else:
+            self.clauses, self.index = prepared
         self.always = tuple(i for i, found in enumerate(self.clauses) if not found)
         cjk_text = {pattern: text for text, pattern in vocabulary.cjk.items()}
         self.cjk_words = [tuple(cjk_text[p] for p in rule.patterns if p in cjk_text) for rule in self.rules]
         self.documents_seen = 0
         self.seen: Counter[int] = Counter()  # pattern id -> documents it occurred in
-        self.index = self.build_index(lambda clause: weigh(clause, vocabulary))
+
+    def prepared(self) -> Prepared:
+        """The clauses and the first index, as built from the words alone (before `learn`)."""
+        if self.documents_seen >= REINDEX_AFTER[0]:
+            return self.clauses, self.build_index(lambda clause: weigh(clause, self.vocabulary))
+        return self.clauses, self.index
 
     def build_index(self, weight: Callable[[frozenset[int]], float]) -> Index:
         """Per pattern id, the rules indexed under it, or None: each rule is indexed

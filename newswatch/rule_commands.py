@@ -12,10 +12,28 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from newswatch.commands import EXIT_BAD_CONFIG, EXIT_FAILED, EXIT_OK, load_or_report, print_json
 
 SHOWN = 20  # articles listed per rule and kind in the text output
+
+
+@contextmanager
+def articles_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar of the stored articles matched, on stderr when it is a terminal (rich, as
+    Prefect installs it); nothing otherwise, so pipes and --json output stay clean."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def cmd_rules_preview(args: argparse.Namespace) -> int:
@@ -25,7 +43,8 @@ def cmd_rules_preview(args: argparse.Namespace) -> int:
     from flows.preview import UnknownRule, preview_rules
 
     try:
-        preview = preview_rules(config, rule=args.rule, since=args.since)
+        with articles_bar("previewing") as progress:
+            preview = preview_rules(config, rule=args.rule, since=args.since, progress=progress)
     except UnknownRule as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -109,7 +128,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from flows.preview import UnknownRule
 
     try:
-        report = backfill_rules(config, rule=args.rule, since=args.since, alert=args.alert)
+        with articles_bar("backfilling") as progress:
+            report = backfill_rules(config, rule=args.rule, since=args.since, alert=args.alert, progress=progress)
     except UnknownRule as exc:
         print(f"newswatch: {exc}", file=sys.stderr)
         return EXIT_FAILED

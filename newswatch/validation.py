@@ -35,7 +35,7 @@ def find_config_problems(config_dir: Path) -> tuple[Config | None, list[str]]:
     config, problems = inspect_config(config_dir)
     if config is None:
         return None, [str(problem) for problem in problems]
-    query_errors = [error for error in check_rules(config.rules, config.aliases)
+    query_errors = [error for error in check_rules(config.rules, config.aliases, rules_cache(config))
                     if not error.message.startswith("another rule is already named")]  # the loader said it
     return config, [str(problem) for problem in problems] + [format_query_error(config, e) for e in query_errors]
 
@@ -47,8 +47,13 @@ def check_everything(config_dir: Path) -> tuple[Config | None, list[str]]:
     if config is None:
         return None, problems
     broken = {error.rule for error in check_rules(config.rules, config.aliases)}
-    testable = [rule for rule in config.rules if rule.name not in broken]
+    testable = [rule for rule in config.rules if rule.name not in broken] if broken else config.rules
     return config, problems + check_feed_addresses(config) + check_examples(config, only=testable)
+
+
+def rules_cache(config: Config) -> Path:
+    """Where compiled rule sets are kept between commands (`matching.cache`): the data directory."""
+    return Path(config.settings.data_dir) / "cache"
 
 
 def check_feed_addresses(config: Config) -> list[str]:
@@ -82,9 +87,10 @@ def check_examples(config: Config, ruleset: RuleSet | None = None,
     return one line per example that disagrees."""
     rules = config.rules if only is None else tuple(only)
     ruleset = ruleset or compile_rules(rules, config.aliases)
+    selected = {id(rule) for rule in rules}
     problems = []
     for index, rule in enumerate(config.rules):
-        if rule not in rules:
+        if id(rule) not in selected or not (rule.examples.match or rule.examples.no_match):
             continue
         cases = ((True, rule.examples.match, rule.examples.match_lines),
                  (False, rule.examples.no_match, rule.examples.no_match_lines))

@@ -82,6 +82,15 @@ def iter_stored_articles(engine: Engine, since: datetime | None = None) -> Itera
         after = rows[-1][0]
 
 
+def count_stored_articles(engine: Engine, since: datetime | None = None) -> int:
+    """How many articles `iter_stored_articles` yields (for a progress bar)."""
+    query = select(func.count()).select_from(Article)
+    if since is not None:
+        query = query.where(article_date() >= since)
+    with Session(engine) as session:
+        return session.execute(query).scalar_one()
+
+
 def stored_hits(
     engine: Engine, since: datetime | None = None, rules: Collection[str] | None = None
 ) -> list[StoredHit]:
@@ -100,10 +109,14 @@ def rule_versions(engine: Engine) -> dict[str, dict[str, int]]:
     """Every rule name with stored hits -> {content hash -> how many hits it stored}, all time."""
     versions: dict[str, dict[str, int]] = {}
     with Session(engine) as session:
-        for rule, rule_hash, count in session.execute(
-                select(Hit.rule, Hit.rule_hash, func.count(Hit.id)).group_by(Hit.rule, Hit.rule_hash)):
+        for rule, rule_hash, count in session.execute(rule_versions_query()):
             versions.setdefault(rule, {})[rule_hash] = count
     return versions
+
+
+def rule_versions_query():
+    """Hits per (rule, content hash): answered from ix_hit_rule_rule_hash alone."""
+    return select(Hit.rule, Hit.rule_hash, func.count()).group_by(Hit.rule, Hit.rule_hash)
 
 
 def describe_articles(engine: Engine, article_ids: Iterable[int]) -> dict[int, ArticleRef]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, exists, func, or_
+from sqlalchemy import Engine, Select, and_, exists, func, or_
 from sqlmodel import Session, select
 
 from store.tables import Article, Delivery, EventDelivery, Feed, Hit, StoryMember
@@ -24,6 +24,22 @@ def list_hits(
     limit: int | None = None,
 ) -> list[HitView]:
     """Past hits, newest first: found in [since, until), of a rule, a feed (name or URL), a story."""
+    query = hits_query(rule=rule, since=since, until=until, feed=feed, story=story, hit_ids=hit_ids, limit=limit)
+    with Session(engine) as session:
+        return add_context(session, [to_hit_view(*row) for row in session.execute(query)])
+
+
+def hits_query(
+    *,
+    rule: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    feed: str | None = None,
+    story: int | None = None,
+    hit_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+) -> Select:
+    """The query `list_hits` runs (its plan uses ix_hit_rule_found_at for --rule and --since)."""
     query = hit_view_query()
     if rule is not None:
         query = query.where(Hit.rule == rule)
@@ -40,8 +56,7 @@ def list_hits(
     query = query.order_by(Hit.found_at.desc(), Hit.id.desc())
     if limit:
         query = query.limit(limit)
-    with Session(engine) as session:
-        return add_context(session, [to_hit_view(*row) for row in session.execute(query)])
+    return query
 
 
 def in_story(story: int):

@@ -77,7 +77,9 @@ class Article(SQLModel, table=True):
 class Hit(SQLModel, table=True):
     """One rule matching one article, with the explanation shown to the user."""
 
-    __table_args__ = (UniqueConstraint("rule", "article_id"),)
+    __table_args__ = (UniqueConstraint("rule", "article_id"),
+                      Index("ix_hit_rule_found_at", "rule", "found_at"),  # hits --rule X --since, newest first
+                      Index("ix_hit_rule_rule_hash", "rule", "rule_hash"))  # hits per rule version
     id: int | None = Field(default=None, primary_key=True)
     rule: str = Field(index=True)
     rule_hash: str = ""
