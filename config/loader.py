@@ -63,24 +63,14 @@ def resolve_config_dir(option: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the whole config directory, or raise ConfigError listing every problem.
-
-    The last valid result is kept: loading the same directory again, with the same bytes
-    in every file and the same environment, returns the same (immutable) Config without
-    parsing again (`newswatch run` validates the config, then its flow loads it: a
-    second parse of 1,000 feeds cost 0.1 s)."""
+    """Read and validate the whole config directory, or raise ConfigError listing every problem."""
     directory = Path(directory)
     environ = os.environ if environ is None else environ
     if not directory.is_dir():
         raise ConfigError([_missing_directory(directory)])
-    digest = config_digest(directory)
-    key = (str(directory.resolve()), digest, frozenset(environ.items()), current_directory())
-    if _last_loaded and _last_loaded[0] == key:
-        return _last_loaded[1]
     config, problems = inspect_config(directory, environ)
     if problems:
         raise ConfigError(problems)
-    _last_loaded[:] = [key, config]
     return config
 
 
@@ -111,9 +101,6 @@ def inspect_config(directory: str | os.PathLike[str],
 def _missing_directory(directory: Path) -> Problem:
     return Problem(str(directory), 0, "config", "directory not found; pass --config DIR or set NEWSWATCH_CONFIG",
                    rank=RANKS["file"])
-
-
-_last_loaded: list = []  # [(directory, digest, environment, cwd), Config] of the last valid load
 
 
 def config_digest(directory: Path) -> str:
