@@ -31,7 +31,7 @@ import feedparser
 
 from extractors.identity import entry_key
 from extractors.models import FeedEntry
-from extractors.retry import clamp_ttl
+from extractors.wait_times import clamp_ttl
 from extractors.sniff import describe_magic
 from extractors.text import clean_text, html_to_text
 from extractors.urls import canonicalize_url

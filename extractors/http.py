@@ -34,7 +34,7 @@ from extractors.deadline import check_deadline, deadline_scope, time_left
 from extractors.decoding import ACCEPT_ENCODING, make_decoder
 from extractors.errors import FetchError
 from extractors.netguard import AddressPolicy
-from extractors.retry import parse_retry_after
+from extractors.wait_times import parse_retry_after
 from extractors.sniff import check_content_type, check_magic
 from extractors.transport import GuardedTransport
 
