@@ -73,8 +73,13 @@ def private_accesses(tree: ast.AST) -> list[str]:
 
 
 def assignments_into_libraries(tree: ast.AST) -> list[str]:
-    """`lib.x = ...`, `lib.x += ...`, `del lib.x`, `setattr(lib, ...)`, `sys.modules[...] = ...`."""
+    """`lib.x = ...`, `lib.x += ...`, `del lib.x`, `setattr(lib, ...)`, `sys.modules[...] = ...`
+    (except a module of our own made by `importlib.util.module_from_spec`, registered under a
+    new name before it runs, as the importlib docs' recipe for importing a source file does)."""
     bound = library_bindings(tree)
+    new_modules = {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
+                   and ast.unparse(node.value).startswith(("importlib.util.module_from_spec(", "module_from_spec("))
+                   for target in node.targets if isinstance(target, ast.Name)}
     found = []
     for node in ast.walk(tree):
         targets: list[ast.AST] = []
@@ -90,7 +95,8 @@ def assignments_into_libraries(tree: ast.AST) -> list[str]:
         for target in targets:
             if isinstance(target, ast.Attribute) and root_name(target) in bound and ast.unparse(target) not in ASSIGNABLE:
                 found.append(f"line {node.lineno}: {ast.unparse(target)} = ...")
-            elif isinstance(target, ast.Subscript) and ast.unparse(target.value) == "sys.modules":
+            elif (isinstance(target, ast.Subscript) and ast.unparse(target.value) == "sys.modules"
+                  and not (isinstance(node, ast.Assign) and ast.unparse(node.value) in new_modules)):
                 found.append(f"line {node.lineno}: {ast.unparse(target)} = ...")
     return found
 
@@ -155,10 +161,15 @@ def test_the_hacks_this_rule_removed_would_be_caught():
         "patch_class": "from prefect import Flow\nFlow.serialize_parameters = lambda self, p: p\n",
         "set_attr": "import gc\nsetattr(gc, 'freeze', print)\n",
         "sys_modules": "import sys\nsys.modules['ssl'] = None\n",
+        "sys_modules_swap": "import importlib.util, sys\nfake = importlib.util.module_from_spec(spec)\n"
+                            "sys.modules['ssl'] = object()\n",
         "private_import": "from httpx._transports.default import map_httpcore_exceptions\n",
     }
     found = check_sources(hacks)
     assert {problem.split()[0] for problem in found} == set(hacks), found
+    recipe = ("import importlib.util, sys\nspec = importlib.util.spec_from_file_location('bench_x', 'bench/x.py')\n"
+              "module = importlib.util.module_from_spec(spec)\nsys.modules[spec.name] = module\n")
+    assert check_sources({"own_module_by_path": recipe}) == []
 
 
 def test_a_subclass_using_its_library_base_class_privates_is_caught():
