@@ -19,11 +19,8 @@ from urllib.parse import quote, unquote
 
 import apprise
 
-from alerts import lazytls
 from alerts.render import Message
 from config.secrets import mask_url
-
-lazytls.install()
 
 
 @dataclass(frozen=True)

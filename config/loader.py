@@ -23,21 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from config import schema
 from config.errors import RANKS, ConfigError, Problem, most_important_first
-from config.models import (
-    AlertSettings,
-    AliasGroup,
-    ChannelConfig,
-    Config,
-    FeedConfig,
-    FetchSettings,
-    RuleConfig,
-    RuleExamples,
-    Schedule,
-    Settings,
-    Source,
-    SpikeConfig,
-    WatchdogSettings,
-)
+from config.models import AliasGroup, ChannelConfig, Config, FeedConfig, RuleConfig, RuleExamples, Settings, Source
 from config.paths import current_directory, resolve_state_paths
 from config.salvage import Salvaged, salvage
 from config.secrets import fill_placeholders
@@ -51,9 +37,10 @@ FILES = {
 }
 REQUIRED_FILES = ("feeds.yaml", "rules.yaml")
 EMPTY = {"feeds.yaml": {"feeds": []}, "rules.yaml": {"rules": []}}  # what a file with problems counts as
-KNOWN_FIELDS = sorted(
-    {name for model in vars(schema).values() if isinstance(model, type) and issubclass(model, BaseModel)
-     for name in model.model_fields}
+KNOWN_FIELDS = sorted(  # every key a file may hold (pydantic models and dataclasses; `window` is an alias)
+    {key for model in vars(schema).values() if isinstance(model, type) and hasattr(model, "__pydantic_fields__")
+     for name, info in model.__pydantic_fields__.items()
+     for key in (name, *getattr(info.validation_alias, "choices", ()))}
 )
 
 
@@ -63,27 +50,15 @@ def resolve_config_dir(option: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(directory: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
-    """Read and validate the whole config directory, or raise ConfigError listing every problem.
-
-    The last valid result is kept: loading the same directory again, with the same bytes
-    in every file and the same environment, returns the same (immutable) Config without
-    parsing again (`newswatch run` validates the config, then its flow loads it: the
-    second parse would only repeat the first, and its cost grows with the feeds)."""
+    """Read and validate the whole config directory, or raise ConfigError listing every problem."""
     directory = Path(directory)
     environ = os.environ if environ is None else environ
     if not directory.is_dir():
         raise ConfigError([_missing_directory(directory)])
-    key = _load_key(directory, environ, config_digest(directory))
-    if _last_loaded and _last_loaded[0] == key:
-        return _last_loaded[1]
     config, problems = inspect_config(directory, environ)
     if problems:
         raise ConfigError(problems)
     return config
-
-
-def _load_key(directory: Path, environ: Mapping[str, str], digest: str) -> tuple:
-    return (str(directory.resolve()), digest, frozenset(environ.items()), current_directory())
 
 
 def inspect_config(directory: str | os.PathLike[str],
@@ -108,17 +83,12 @@ def inspect_config(directory: str | os.PathLike[str],
         positions = {kind: kept for salvaged in left_out.values() for kind, kept in salvaged.positions.items()}
         config = replace(config, positions=positions)
     problems += _cross_checks(config, parsed, environ, valid, left_out.get("channels.yaml"))
-    if not problems:  # a command that checked the config, then runs a flow that loads it, reads it once
-        _last_loaded[:] = [_load_key(directory, environ, digest), config]
     return config, most_important_first(problems)
 
 
 def _missing_directory(directory: Path) -> Problem:
     return Problem(str(directory), 0, "config", "directory not found; pass --config DIR or set NEWSWATCH_CONFIG",
                    rank=RANKS["file"])
-
-
-_last_loaded: list = []  # [(directory, digest, environment, cwd), Config] of the last valid load
 
 
 def config_digest(directory: Path) -> str:
@@ -178,7 +148,7 @@ def _validate_file(path: Path, model: type[BaseModel]) -> tuple[BaseModel, dict]
 def _problem_from_error(path: Path, error: Mapping[str, Any], lines: dict) -> Problem:
     loc = tuple(error["loc"])
     message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         message = "unknown field" + _did_you_mean(str(loc[-1]))
     elif error["type"] == "missing":
         message = "required field is missing"
@@ -224,24 +194,18 @@ def _build_config(directory: Path, parsed: dict, environ: Mapping[str, str], dig
 
 
 def _build_settings(directory: Path, model: schema.SettingsSchema, environ: Mapping[str, str]) -> Settings:
-    fetch = model.fetch.model_dump()
-    fetch["allowed_networks"] = tuple(fetch["allowed_networks"])
-    if fetch["user_agent"] is None:
-        del fetch["user_agent"]
-    schedule = model.schedule
-    interval = schedule.interval_minutes if (schedule.interval_minutes or schedule.cron) else 15
     paths = resolve_state_paths(directory, environ.get("NEWSWATCH_DATA_DIR") or model.data_dir,
                                 environ.get("NEWSWATCH_DATABASE_URL") or model.database_url, current_directory())
     return Settings(
         database_url=paths.database_url,
         data_dir=paths.data_dir,
         old_database=paths.old_database,
-        schedule=Schedule(interval_minutes=interval, cron=schedule.cron, timezone=schedule.timezone),
-        fetch=FetchSettings(**fetch),
-        alerts=AlertSettings(**model.alerts.model_dump()),
+        schedule=model.schedule,
+        fetch=model.fetch,
+        alerts=model.alerts,
         retention_days=model.retention_days,
         instance=model.instance or default_instance(directory),
-        watchdog=WatchdogSettings(**model.watchdog.model_dump()),
+        watchdog=model.watchdog,
     )
 
 
@@ -290,16 +254,9 @@ def _build_rule(rule: schema.RuleSchema, index: int, path: str, lines: dict, ali
         query_source=Source(path, lines.get(("rules", index, "query"), 1)),
         content_hash=rule_content_hash(rule.query, rule.tags, rule.languages, aliases),
         cooldown_minutes=rule.cooldown_minutes,
-        spikes=_build_spikes(rule.spikes),
+        spikes=rule.spikes,
         story_updates=rule.story_updates,
     )
-
-
-def _build_spikes(spikes: schema.SpikeSchema | None) -> SpikeConfig | None:
-    if spikes is None:
-        return None
-    return SpikeConfig(window_hours=schema.window_hours(spikes.window), min_stories=spikes.min_stories,
-                       sensitivity=spikes.sensitivity)
 
 
 def _lines(lines: dict, path: tuple, count: int) -> tuple[int, ...]:

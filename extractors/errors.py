@@ -15,13 +15,13 @@ message says what happened and, where it helps, what to do about it.
     ├── BadRedirect        bad_redirect         3xx without a usable Location
     ├── UnsupportedType    unsupported_type     PDF, image, binary...
     ├── BadEncoding        bad_encoding         unknown or corrupt Content-Encoding
-    ├── ProtocolFailed     protocol_error       malformed HTTP from the server
     └── HTTPStatusError    http_404, http_410, http_429, http_5xx, http_4xx
-    ExtractError                    article extraction failures (pool results)
-    ├── ExtractTimeout     extract_timeout      page took longer than its budget
-    ├── ExtractCrashed     extract_crashed      worker died (memory cap, segfault)
-    └── ExtractEmpty       extract_empty        nothing that looks like an article
-    ParseTimeout           parse_timeout        feed parser took longer than its budget
+
+Raised by httpx and named by `SafeClient` (`classify_httpx_error`): connect_error,
+protocol_error (malformed HTTP from the server), fetch_error. Reported by the worker
+processes as results, never raised: extract_timeout (page took longer than its budget),
+extract_crashed (worker died: memory cap, segfault), extract_empty (nothing that looks like
+an article), parse_timeout and parse_crashed (the feed parser's).
 """
 
 from __future__ import annotations
@@ -73,10 +73,6 @@ class BadEncoding(FetchError):
     error_class = "bad_encoding"
 
 
-class ProtocolFailed(FetchError):
-    error_class = "protocol_error"
-
-
 class HTTPStatusError(FetchError):
     """A final response that is not 2xx or 304; `error_class` is set per status."""
 
@@ -91,23 +87,3 @@ def classify_status(status: int) -> str:
     if status >= 500:
         return "http_5xx"
     return f"http_{status}"
-
-
-class ExtractError(Exception):
-    error_class = "extract_error"
-
-
-class ExtractTimeout(ExtractError):
-    error_class = "extract_timeout"
-
-
-class ExtractCrashed(ExtractError):
-    error_class = "extract_crashed"
-
-
-class ExtractEmpty(ExtractError):
-    error_class = "extract_empty"
-
-
-class ParseTimeout(Exception):
-    error_class = "parse_timeout"

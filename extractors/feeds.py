@@ -31,7 +31,7 @@ import feedparser
 
 from extractors.identity import entry_key
 from extractors.models import FeedEntry
-from extractors.retry import clamp_ttl
+from extractors.wait_times import clamp_ttl
 from extractors.sniff import describe_magic
 from extractors.text import clean_text, html_to_text
 from extractors.urls import canonicalize_url
@@ -56,7 +56,6 @@ class ParsedFeed:
     error: str | None = None
     ttl_seconds: int | None = None
     link: str | None = None
-    bozo: bool = False  # feedparser recovered from malformed input
 
 
 def parse_feed(body: bytes, headers: dict[str, str] | None = None, url: str = "") -> ParsedFeed:
@@ -105,7 +104,6 @@ def build_parsed_feed(result: Any, headers: dict[str, str]) -> ParsedFeed:
         entries=build_entries(result.get("entries", []), feed.get("language") or headers.get("content-language")),
         ttl_seconds=clamp_ttl(feed_ttl(feed, headers)),
         link=clean_link(feed.get("link")),
-        bozo=bool(result.get("bozo")),
     )
 
 

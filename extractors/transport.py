@@ -1,7 +1,9 @@
 """An httpx transport whose every TCP connection passes the address guard.
 
-Contract: `GuardedTransport(policy, ...)` is an `httpx.HTTPTransport` whose httpcore
-pools (one per origin, `OriginPools`) use `GuardedBackend`. For each new connection the backend resolves the host
+Contract: `GuardedTransport(policy, ...)` is an `httpx.BaseTransport` (httpx's interface for
+custom transports) that sends each request through an `httpcore.ConnectionPool` built with
+`GuardedBackend` as its network backend: one pool for http, one for https (its TLS context
+made on first use). For each new connection the backend resolves the host
 itself, checks every resolved address with the `AddressPolicy` (refusing the host if
 any address is blocked), connects to a checked IP, and checks the peer address of the
 connected socket again. The URL, the Host header and TLS SNI/certificate checks keep
@@ -11,12 +13,12 @@ Every connect/read/write timeout is clamped to the thread's fetch deadline.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import ssl
 import threading
 import typing
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import certifi
 import httpcore
@@ -105,127 +107,94 @@ class GuardedBackend(httpcore.NetworkBackend):
         self._sync.sleep(seconds)
 
 
-class OriginPools:
-    """httpcore connection pools, one per origin (scheme, host, port); past `max_origins`
-    the least recently used pools with no request in flight are closed with their idle
-    connections, so a pass over hundreds of outlets keeps few sockets open.
-
-    Why not one pool: on every request and every response's close, httpcore's pool walks
-    all its connections and polls each idle socket for a hang-up. Over 8 outlets x 2
-    connections that was ~30 poll() calls per page fetched, each one giving up and taking
-    back the GIL that 16 fetch threads want; an origin's pool walks its own 2 connections
-    (the per-host slot keeps them at that). Fetch CPU, 1,000 pages over 8 outlets with
-    16 threads on busy cores: 1.12 -> 1.05 ms per page (median of 5 paired runs).
-    """
-
-    def __init__(self, make_pool: Callable[[bytes], httpcore.ConnectionPool], max_origins: int) -> None:
-        self._make_pool = make_pool
-        self._max_origins = max(max_origins, 1)
-        self._pools: OrderedDict[tuple, _Origin] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def handle_request(self, request: httpcore.Request) -> httpcore.Response:
-        origin, evicted = self._checkout((request.url.scheme, request.url.host, request.url.port))
-        for pool in evicted:
-            pool.close()
-        try:
-            response = origin.pool.handle_request(request)
-        except BaseException:
-            self._release(origin)
-            raise
-        return httpcore.Response(status=response.status, headers=response.headers,
-                                 content=_ReleasingStream(response.stream, lambda: self._release(origin)),
-                                 extensions=response.extensions)
-
-    def _checkout(self, key: tuple) -> tuple[_Origin, list[httpcore.ConnectionPool]]:
-        with self._lock:
-            origin = self._pools.get(key)
-            if origin is None:
-                origin = self._pools[key] = _Origin(self._make_pool(key[0]))
-            self._pools.move_to_end(key)
-            origin.active += 1
-            evicted = []
-            for old_key in list(self._pools)[:-1]:
-                if len(self._pools) <= self._max_origins:
-                    break
-                if not self._pools[old_key].active:
-                    evicted.append(self._pools.pop(old_key).pool)
-            return origin, evicted
-
-    def _release(self, origin: _Origin) -> None:
-        with self._lock:
-            origin.active -= 1
-
-    def close(self) -> None:
-        with self._lock:
-            pools = [origin.pool for origin in self._pools.values()]
-            self._pools.clear()
-        for pool in pools:
-            pool.close()
-
-    def __enter__(self) -> OriginPools:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+# httpcore's exceptions as httpx's, most specific first (what httpx's own transport raises)
+HTTPCORE_TO_HTTPX: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.ProxyError, httpx.ProxyError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+)
 
 
-class _Origin:
-    __slots__ = ("pool", "active")
+@contextlib.contextmanager
+def httpx_errors() -> Iterator[None]:
+    """Raise httpcore's errors as the httpx errors the client's callers handle."""
+    try:
+        yield
+    except Exception as exc:
+        for raised, mapped in HTTPCORE_TO_HTTPX:
+            if isinstance(exc, raised):
+                raise mapped(str(exc)) from exc
+        raise
 
-    def __init__(self, pool: httpcore.ConnectionPool) -> None:
-        self.pool = pool
-        self.active = 0  # requests sent through this pool whose response is not closed yet
 
+class ResponseBody(httpx.SyncByteStream):
+    """An httpcore response body read and closed through httpx."""
 
-class _ReleasingStream:
-    """A response body that tells its `OriginPools` when it is closed (once)."""
-
-    def __init__(self, stream: typing.Iterable[bytes], release: Callable[[], None]) -> None:
-        self._stream = stream
-        self._release: Callable[[], None] | None = release
+    def __init__(self, stream: typing.Iterable[bytes]) -> None:
+        self.stream = stream
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from self._stream
+        with httpx_errors():
+            yield from self.stream
 
     def close(self) -> None:
-        try:
-            if hasattr(self._stream, "close"):
-                self._stream.close()
-        finally:
-            release, self._release = self._release, None
-            if release is not None:
-                release()
+        if hasattr(self.stream, "close"):
+            self.stream.close()
 
 
-class GuardedTransport(httpx.HTTPTransport):
+class GuardedTransport(httpx.BaseTransport):
     """HTTP/1.1 transport with the address guard and the deadline; no proxies, no env.
-    Up to `max_origins` origins keep their pools (default: the keep-alive limit). The TLS
-    context (loading the CA bundle: ~15 ms) is made for the first https origin only."""
+    The TLS context is made for the first https request only: a pass over plain-http
+    feeds never loads the CA bundle."""
 
-    def __init__(self, policy: AddressPolicy, limits: httpx.Limits, verify: bool = True,
-                 max_origins: int | None = None) -> None:
-        super().__init__(verify=False, trust_env=False, limits=limits)  # its own pool is replaced
-        self._pool.close()
-        self._limits, self._verify, self._backend = limits, verify, GuardedBackend(policy)
-        self._ssl_context: ssl.SSLContext | None = None
-        self._ssl_lock = threading.Lock()
-        self._pool = OriginPools(self._make_pool, max_origins or limits.max_keepalive_connections or 16)
+    def __init__(self, policy: AddressPolicy, limits: httpx.Limits, verify: bool = True) -> None:
+        self.limits, self.verify, self.backend = limits, verify, GuardedBackend(policy)
+        self.pools: dict[bytes, httpcore.ConnectionPool] = {}
+        self.lock = threading.Lock()
 
-    def _make_pool(self, scheme: bytes) -> httpcore.ConnectionPool:
-        return httpcore.ConnectionPool(
-            ssl_context=self._tls_context() if scheme == b"https" else None,
-            max_connections=self._limits.max_connections,
-            max_keepalive_connections=self._limits.max_keepalive_connections,
-            keepalive_expiry=self._limits.keepalive_expiry,
-            network_backend=self._backend,
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=request.url.raw_scheme, host=request.url.raw_host,
+                             port=request.url.port, target=request.url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
         )
+        with httpx_errors():
+            response = self.pool_for(request.url.raw_scheme).handle_request(core_request)
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=ResponseBody(response.stream), extensions=response.extensions)
 
-    def _tls_context(self) -> ssl.SSLContext:
-        with self._ssl_lock:
-            if self._ssl_context is None:
-                self._ssl_context = make_ssl_context(self._verify)
-            return self._ssl_context
+    def pool_for(self, scheme: bytes) -> httpcore.ConnectionPool:
+        """The connection pool of `scheme`, made on its first request."""
+        with self.lock:
+            if scheme not in self.pools:
+                self.pools[scheme] = httpcore.ConnectionPool(
+                    ssl_context=make_ssl_context(self.verify) if scheme == b"https" else None,
+                    max_connections=self.limits.max_connections,
+                    max_keepalive_connections=self.limits.max_keepalive_connections,
+                    keepalive_expiry=self.limits.keepalive_expiry,
+                    network_backend=self.backend,
+                )
+            return self.pools[scheme]
+
+    def close(self) -> None:
+        with self.lock:
+            pools, self.pools = list(self.pools.values()), {}
+        for pool in pools:
+            pool.close()
 
 
 def make_ssl_context(verify: bool = True) -> ssl.SSLContext:

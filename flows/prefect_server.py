@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, PREFECT_UI_URL, temporary_settings
 
-from flows.prefect_client import PrefectApiError, plain_http_settings, settings_updated
+from flows.prefect_client import PrefectApiError, check_server_version
 
 DEFAULT_PORT = 4200
 PORT_VARIABLE = "NEWSWATCH_PREFECT_PORT"
@@ -254,19 +254,19 @@ def one_shot_run_settings() -> contextlib.AbstractContextManager:
     heartbeat_variables = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
     if any(os.environ.get(name) for name in heartbeat_variables):
         return contextlib.nullcontext()
-    return settings_updated(flows={"heartbeat_frequency": None})
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
 @contextlib.contextmanager
 def prefect_api(home: Path) -> Iterator[str]:
-    """Use the configured PREFECT_API_URL, else the local persistent server; either way with
-    `plain_http_settings` when the API is plain http (raises PrefectApiError on a server of
-    another major version)."""
+    """Use the configured PREFECT_API_URL, else the local persistent server; either way after
+    `check_server_version` (raises PrefectApiError on a server of another major version)."""
     configured = PREFECT_API_URL.value()
     if configured:
-        with plain_http_settings(configured):
-            yield configured
+        check_server_version(configured)
+        yield configured
         return
     api_url = start_local_server(home)
-    with temporary_settings(updates={PREFECT_API_URL: api_url}), plain_http_settings(api_url):
+    check_server_version(api_url)
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
         yield api_url

@@ -290,11 +290,8 @@ class Document:
 
     def holds_word(self, position: int) -> bool:
         """True when a word of the title or the body is at this position."""
-        field = self.field_at(position)
+        field = self.fields[1] if position >= self.fields[1].base else self.fields[0]
         return field.base <= position < field.base + len(field.words)
-
-    def field_at(self, position: int) -> FieldText:
-        return self.fields[1] if position >= self.fields[1].base else self.fields[0]
 
     def scope_of(self, name: str) -> Scope:
         return self.scopes[name]

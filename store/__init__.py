@@ -4,7 +4,7 @@ from store.articles import ArticleToSave, SavedBatch, identity_keys, save_articl
 from store.engine import database, make_engine, open_database
 from store.feeds import (FeedState, FeedSuccess, HealthChange, archive_feed_ids, record_feed_error,
                          record_feed_success, record_feed_successes, sync_feeds)
-from store.notices import NoticeView, add_notice, claim_notices, mark_notices_unrouted, pending_notices, record_notices
+from store.notices import NoticeView, add_notice, claim_notices, mark_notices_unrouted, record_notices
 from store.outbox import (
     DeliveryJob,
     ReleasedClaim,
@@ -14,7 +14,6 @@ from store.outbox import (
     last_alert_at,
     pending_deliveries,
     record_deliveries,
-    record_delivery,
     release_claims,
     release_stale_claims,
 )
@@ -43,7 +42,6 @@ __all__ = [
     "defer_deliveries",
     "last_alert_at",
     "mark_notices_unrouted",
-    "pending_notices",
     "record_deliveries",
     "record_notices",
     "SavedBatch",
@@ -56,7 +54,6 @@ __all__ = [
     "open_database",
     "pending_deliveries",
     "purge_expired_articles",
-    "record_delivery",
     "record_feed_error",
     "record_feed_success",
     "record_feed_successes",

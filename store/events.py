@@ -21,10 +21,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, text
+from sqlalchemy import Engine, func
 from sqlmodel import Session, select
 
 from config.models import RuleConfig, SpikeConfig
+from store.dialect import lock_transaction
 from store.event_outbox import EventView, view_event
 from store.spikestats import BASELINE, WEEK, WEEKS_BACK, find_spikes, judge_window
 from store.stories import in_chunks, story_ids
@@ -64,8 +65,7 @@ def lock_events(session: Session) -> None:
     """Two passes judging at once (shards) must not both record one spike: the second waits
     for the first's commit and sees its event. SQLite's writers are serialised already (BEGIN
     IMMEDIATE); on PostgreSQL a transaction-scoped advisory lock does it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK})
+    lock_transaction(session, EVENTS_LOCK)
 
 
 def _hits_by_rule(session: Session, hit_ids: Sequence[int]) -> dict[str, list[int]]:

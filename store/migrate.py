@@ -8,13 +8,13 @@ database calls it too, so an upgraded newswatch never runs on an old schema.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, inspect
+
+from store.dialect import check_foreign_keys, foreign_keys_off_for_migration
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -40,38 +40,13 @@ def upgrade_database(engine: Engine, revision: str = "head") -> None:
 
 
 def _upgrade(engine: Engine, revision: str) -> None:
-    with engine.connect() as connection, _sqlite_foreign_keys_off(connection):
+    with engine.connect() as connection, foreign_keys_off_for_migration(connection):
         config = alembic_config(connection)
         if _created_before_migrations(connection):
             command.stamp(config, FIRST_REVISION)
         command.upgrade(config, revision)
-        _check_foreign_keys(connection)
+        check_foreign_keys(connection)
         connection.commit()
-
-
-@contextmanager
-def _sqlite_foreign_keys_off(connection) -> Iterator[None]:
-    """SQLite's ALTER TABLE rebuilds a table (copy, drop, rename); with foreign keys on,
-    dropping a table that other rows point at fails, so migrations run with them off
-    (set outside any transaction, as SQLite requires); `_check_foreign_keys` checks them before commit."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    raw = connection.connection.driver_connection
-    raw.execute("PRAGMA foreign_keys=OFF")
-    try:
-        yield
-    except BaseException:
-        connection.invalidate()  # never back to the pool with foreign keys off
-        raise
-    raw.execute("PRAGMA foreign_keys=ON")  # after the commit: outside a transaction it takes effect
-
-
-def _check_foreign_keys(connection) -> None:
-    if connection.dialect.name == "sqlite":
-        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if problems:
-            raise RuntimeError(f"a migration left rows pointing at missing rows: {problems[:5]}")
 
 
 def _created_before_migrations(connection) -> bool:

@@ -43,14 +43,6 @@ def add_notice(engine: Engine, kind: str, subject: str, body: str) -> None:
         session.commit()
 
 
-def pending_notices(engine: Engine, now: datetime | None = None) -> list[NoticeView]:
-    now = now or utcnow()
-    with Session(engine) as session:
-        rows = session.exec(select(Notice).where(Notice.status == "pending", Notice.next_attempt_at <= now)
-                            .order_by(Notice.id))
-        return [NoticeView(n.id, n.kind, n.subject, n.body, n.created_at) for n in rows]
-
-
 def claim_notices(engine: Engine, now: datetime | None = None) -> tuple[str, list[NoticeView]]:
     """Claim the due pending notices (marked `sending`, committed before any send): (token, notices)."""
     token, now = new_claim_token(), now or utcnow()

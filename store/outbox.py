@@ -161,15 +161,6 @@ def retry_delay(attempts: int, rng: random.Random | None = None) -> timedelta:
     return base * (rng or random).uniform(0.8, 1.2)
 
 
-def record_delivery(
-    engine: Engine, delivery_id: int, *, ok: bool, error: str | None, max_attempts: int,
-    now: datetime | None = None, sent_status: str = "sent", claim_token: str | None = None,
-) -> str:
-    """Record one attempt and return the delivery's new status."""
-    return record_deliveries(engine, [delivery_id], ok=ok, error=error, max_attempts=max_attempts, now=now,
-                             sent_status=sent_status, claim_token=claim_token)[delivery_id]
-
-
 FINAL = ("sent", "summarized", "dead")
 
 

@@ -17,15 +17,15 @@ does it, taken before the first lookup, so the second saver sees the first one's
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert, select, text
+from sqlalchemy import bindparam, delete, insert, select
 from sqlmodel import Session
 
+from store.dialect import lock_transaction, max_parameters, placeholder
 from store.similarity import BAND_ROWS, NUM_PERM, Sketch, band_keys, is_same_story, sketch_text
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
 from store.upsert import insert_ignore_returning
@@ -38,8 +38,7 @@ STORY_LOCK = 7_460_014  # a constant shared by every newswatch process (store/mi
 
 def lock_story_index(session: Session) -> None:
     """Hold the story index until the transaction ends (PostgreSQL; SQLite holds it already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STORY_LOCK})
+    lock_transaction(session, STORY_LOCK)
 
 
 @dataclass(frozen=True)
@@ -84,15 +83,10 @@ def _insert_bands(session: Session, rows: list[tuple[str, int]], now: datetime) 
     cost of the insert. The timestamp is processed once, by the column type's own
     processor, so it is stored exactly as SQLAlchemy would store it."""
     connection = session.connection()
-    mark, stamp = _placeholder(connection.dialect), _stored_time(connection.dialect, now)
+    mark, stamp = placeholder(connection), _stored_time(connection.dialect, now)
     connection.exec_driver_sql(
         f"INSERT INTO {StoryBand.__table__.name} (band, article_id, created_at) VALUES ({mark}, {mark}, {mark})",
         [(band, article, stamp) for band, article in rows])
-
-
-def _placeholder(dialect) -> str:
-    """The driver's positional parameter mark, for SQL handed to it as it is (SQLite and psycopg)."""
-    return {"qmark": "?", "format": "%s", "pyformat": "%s"}[dialect.paramstyle]
 
 
 Candidate = tuple[int, int, int, "Sketch | None"]  # (shared bands, article id, story id, sketch)
@@ -159,11 +153,7 @@ def _stored_candidates(session: Session, bands: list[list[str]], since: datetime
 def _probes_per_query(session: Session) -> int:
     """As many articles' bands as the backend takes parameters in one statement: SQLite's
     limit is 32,766 since 3.32 but may be built as low as 999; PostgreSQL's is 65,535."""
-    connection = session.connection()
-    limit = 65_535
-    if connection.dialect.name == "sqlite":
-        driver = connection.connection.driver_connection
-        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(driver, "getlimit") else 999
+    limit = max_parameters(session.connection())
     return max(1, min(MAX_PROBES_PER_QUERY, (limit - 1) // (2 * NUM_BANDS)))
 
 
@@ -176,7 +166,7 @@ def _shared_bands(session: Session, probes: list[tuple[int, str]], since: dateti
         return []
     connection = session.connection()
     dialect = connection.dialect
-    mark = _placeholder(dialect)
+    mark = placeholder(connection)
     table = StoryBand.__table__.name
     sql = (f"WITH probe(probe, band) AS (VALUES {', '.join([f'({mark}, {mark})'] * len(probes))}) "
            f"SELECT probe.probe, {table}.article_id, count(*) FROM probe "

@@ -1,14 +1,11 @@
-"""Email over STARTTLS still verifies certificates after the lazy TLS context change
-(alerts/lazytls.py), and a plain connection never builds a context at all."""
+"""Email over STARTTLS verifies the server's certificate unless the channel URL says
+`verify=no`; the same server delivers once verification is off."""
 
 from __future__ import annotations
-
-import ssl
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from alerts import lazytls
 from alerts.deliver import send_message
 from alerts.render import Message
 from newswatch.demo.servers import Inbox, free_port
@@ -43,17 +40,3 @@ def test_starttls_without_verification_delivers(tls_smtp):
     inbox, port = tls_smtp
     assert send_message(url(port, "no"), MESSAGE, 10).ok
     assert len(inbox.messages) == 1
-
-
-def test_lazy_context_applies_settings_made_before_first_use():
-    context = lazytls.LazyContext()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    assert context._real is None and context.verify_mode == ssl.CERT_NONE
-    real = context.real()
-    assert real.check_hostname is False and real.verify_mode == ssl.CERT_NONE
-    assert lazytls.LazyContext().real().verify_mode == ssl.CERT_REQUIRED
-
-
-def test_install_is_a_no_op_when_apprise_has_no_such_module():
-    assert lazytls.install("apprise.no_such_module") is False

@@ -11,7 +11,7 @@ from config.models import FetchSettings
 from extractors.feeds import parse_feed, parse_feed_with_budget
 from extractors.http import SafeClient
 from extractors.identity import entry_key
-from extractors.retry import clamp_ttl, parse_retry_after
+from extractors.wait_times import clamp_ttl, parse_retry_after
 from extractors.urls import canonicalize_url
 from extractors.workers import Failure, run_with_budget
 

@@ -1,21 +1,19 @@
 """A Prefect API over plain http: its version is checked once, by newswatch, with a clear
-error on a server of another major version; the run's clients then skip Prefect's own
-checks and certifi's bundle. Anything else (https, redirects, credentials) keeps Prefect's
-defaults. Fake servers are real HTTP servers on 127.0.0.1 (pytest-httpserver)."""
+error on a server of another major version. Anything else (https, redirects, credentials)
+is left to Prefect's own checks. Fake servers are real HTTP servers on 127.0.0.1
+(pytest-httpserver)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import prefect
 import pytest
 from packaging.version import Version
-from prefect.settings import get_current_settings
 
-from flows.prefect_client import PrefectApiError, plain_http_settings
+from flows.prefect_client import PrefectApiError, check_server_version
 from tests.conftest import write_config
 
 THIS_PREFECT = Version(prefect.__version__)
@@ -27,27 +25,16 @@ def api_of(httpserver, version: str | None = None, status: int = 200, headers: d
     return httpserver.url_for("/api")
 
 
-def client_settings() -> tuple[bool, str | None]:
-    settings = get_current_settings()
-    return settings.client.server_version_check_enabled, settings.api.ssl_cert_file
-
-
-def test_a_compatible_http_server_is_checked_once_here_and_the_clients_skip_certifi(httpserver):
-    defaults = client_settings()
-    with plain_http_settings(api_of(httpserver, prefect.__version__)):
-        check_enabled, ca_file = client_settings()
-        assert check_enabled is False  # newswatch checked it; Prefect's two checks are off
-        assert Path(ca_file).read_text().count("BEGIN CERTIFICATE") == 1
-        assert Path(ca_file).parent == Path(get_current_settings().home).expanduser()
-    assert client_settings() == defaults
-    assert Path(ca_file).is_file()  # kept: `serve`'s flow runs, processes of their own, inherit its path
+def test_a_compatible_http_server_is_checked_once_and_passes_quietly(httpserver, capsys):
+    check_server_version(api_of(httpserver, prefect.__version__))
     assert len(httpserver.log) == 1
+    assert capsys.readouterr().err == ""
 
 
 def test_a_server_of_another_major_version_is_refused_with_what_to_do(httpserver):
     other = f"{THIS_PREFECT.major - 1}.20.0"
     with pytest.raises(PrefectApiError) as error:
-        plain_http_settings(api_of(httpserver, other))
+        check_server_version(api_of(httpserver, other))
     message = str(error.value)
     assert f"runs Prefect {other}" in message and f"uses Prefect {THIS_PREFECT}" in message
     assert "major versions must match" in message and "server.pid" in message
@@ -57,13 +44,12 @@ def test_an_older_server_of_the_same_major_version_is_a_warning(httpserver, caps
     older = f"{THIS_PREFECT.major}.0.0"
     if Version(older) >= THIS_PREFECT:
         pytest.skip(f"Prefect {THIS_PREFECT} has no older release of its major version")
-    with plain_http_settings(api_of(httpserver, older)):
-        assert client_settings()[0] is False
+    check_server_version(api_of(httpserver, older))
     assert f"runs Prefect {older}, older than this installation's {THIS_PREFECT}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("answer", ["redirect", "credentials", "not-prefect"])
-def test_an_api_that_does_not_answer_its_version_itself_keeps_prefects_defaults(httpserver, answer):
+def test_an_api_that_does_not_answer_its_version_itself_is_left_to_prefect(httpserver, answer, capsys):
     """Each answer but its flaw is a good one: the redirect leads to a valid version, the 401
     carries one, the last is a 200 without one."""
     httpserver.expect_request("/elsewhere/admin/version").respond_with_json(prefect.__version__)
@@ -73,9 +59,8 @@ def test_an_api_that_does_not_answer_its_version_itself_keeps_prefects_defaults(
         "credentials": lambda: api_of(httpserver, prefect.__version__, status=401),
         "not-prefect": lambda: api_of(httpserver, "not a version"),
     }[answer]()
-    defaults = client_settings()
-    with plain_http_settings(api_url):
-        assert client_settings() == defaults
+    check_server_version(api_url)  # neither an error nor a warning
+    assert capsys.readouterr().err == ""
     assert [request.path for request, _ in httpserver.log] == ["/api/admin/version"]  # no redirect followed
 
 
@@ -86,9 +71,7 @@ def test_an_https_api_is_left_to_prefect_without_a_request(monkeypatch):
         raise AssertionError("an https API was probed")
 
     monkeypatch.setattr(httpx, "get", no_request)
-    defaults = client_settings()
-    with plain_http_settings("https://127.0.0.1:1/api"):
-        assert client_settings() == defaults
+    check_server_version("https://127.0.0.1:1/api")
 
 
 def test_newswatch_run_against_a_server_of_another_major_version_says_so_and_exits_1(httpserver, tmp_path):

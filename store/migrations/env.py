@@ -7,10 +7,10 @@ the other; on SQLite the engine's BEGIN IMMEDIATE does the same.
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from store import tables  # noqa: F401  (registers the tables)
+from store.dialect import is_sqlite, lock_transaction
 
 MIGRATION_LOCK = 7_460_013  # any constant shared by all newswatch processes
 
@@ -20,12 +20,11 @@ def run_migrations() -> None:
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
+        render_as_batch=is_sqlite(connection),
         compare_type=True,
     )
     with context.begin_transaction():
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        lock_transaction(connection, MIGRATION_LOCK)
         context.run_migrations()
 
 
