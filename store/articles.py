@@ -22,6 +22,7 @@ from sqlmodel import Session
 from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
+from store.similarity import StorySketch
 from store.stories import assign_stories, claim_stories, lock_story_index, prune_story_index
 from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
 from store.text import clean_text
@@ -72,6 +73,7 @@ class ArticleToSave:
     baseline: bool = False
     imported: bool = False
     alert: bool = True
+    sketch: StorySketch | None = None  # the story sketch, when computed ahead (import)
 
     @property
     def alerts(self) -> bool:
@@ -133,7 +135,7 @@ def save_article_groups(
         article_ids = _insert_articles(session, [(feed_id, item) for _, feed_id, item, _ in new])
         session.execute(LINK_CLAIM, [{"claim_id": claim, "owner": article_id}
                                      for (*_, claimed), article_id in zip(new, article_ids) for claim in claimed])
-        story_ids = assign_stories(session, [(article_id, _story_text(item))
+        story_ids = assign_stories(session, [(article_id, item.sketch or _story_text(item))
                                              for (_, _, item, _), article_id in zip(new, article_ids)])
         hits = [(results[group], article_id, story_id, match, item)
                 for (group, _, item, _), article_id, story_id in zip(new, article_ids, story_ids)

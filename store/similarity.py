@@ -44,6 +44,14 @@ class Sketch:
         return np.frombuffer(self.signature, dtype=np.uint32)
 
 
+@dataclass(frozen=True)
+class StorySketch:
+    """A text's sketch computed ahead of storing (by an import's worker processes), so the
+    store does not sketch it again; `sketch` None: too short to group."""
+
+    sketch: Sketch | None
+
+
 def shingle_set(text: str, width: int = SHINGLE_WORDS) -> set[str]:
     """Distinct runs of `width` consecutive lower-cased words."""
     words = _WORD.findall(text.casefold())

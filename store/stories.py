@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, insert, select, text
 from sqlmodel import Session
 
-from store.similarity import BAND_ROWS, NUM_PERM, Sketch, band_keys, is_same_story, sketch_text
+from store.similarity import BAND_ROWS, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story, sketch_text
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
 from store.upsert import insert_ignore_returning
 
@@ -52,8 +52,10 @@ class StoryCopy:
     title: str
 
 
-def assign_stories(session: Session, articles: Sequence[tuple[int, str]], now: datetime | None = None) -> list[int]:
-    """File each (article id, text) under its story, in order; their story ids.
+def assign_stories(session: Session, articles: Sequence[tuple[int, str | StorySketch]],
+                   now: datetime | None = None) -> list[int]:
+    """File each (article id, text or its sketch computed ahead) under its story, in order;
+    their story ids.
 
     The same stories as filing them one by one: an article's candidates are the best
     `MAX_CANDIDATES` among the stored ones and the earlier ones of this batch, whose
@@ -62,7 +64,7 @@ def assign_stories(session: Session, articles: Sequence[tuple[int, str]], now: d
     the raw band pairs would be many) and two statements write the batch.
     """
     now = now or utcnow()
-    sketches = [sketch_text(text) for _, text in articles]
+    sketches = [text.sketch if isinstance(text, StorySketch) else sketch_text(text) for _, text in articles]
     bands = [band_keys(sketch) if sketch else [] for sketch in sketches]
     stored, batch = _stored_candidates(session, bands, now - STORY_WINDOW), _Batch()
     for (article_id, _), sketch, keys, found in zip(articles, sketches, bands, stored):
