@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine, bindparam, insert, select
 from sqlmodel import Session
@@ -23,7 +23,7 @@ from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
 from store.similarity import StorySketch
-from store.stories import assign_stories, claim_stories, lock_story_index, prune_story_index
+from store.stories import STORY_WINDOW, assign_stories, claim_stories, lock_story_index, prune_story_index
 from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
 from store.text import clean_text
 from store.upsert import insert_ignore_returning
@@ -135,7 +135,7 @@ def save_article_groups(
         article_ids = _insert_articles(session, [(feed_id, item) for _, feed_id, item, _ in new])
         session.execute(LINK_CLAIM, [{"claim_id": claim, "owner": article_id}
                                      for (*_, claimed), article_id in zip(new, article_ids) for claim in claimed])
-        story_ids = assign_stories(session, [(article_id, item.sketch or _story_text(item))
+        story_ids = assign_stories(session, [(article_id, _story_input(item))
                                              for (_, _, item, _), article_id in zip(new, article_ids)])
         hits = [(results[group], article_id, story_id, match, item)
                 for (group, _, item, _), article_id, story_id in zip(new, article_ids, story_ids)
@@ -149,6 +149,16 @@ def save_article_groups(
 
 def _story_text(item: ArticleToSave) -> str:
     return f"{item.article.title or item.entry.title or ''}\n{item.article.text or ''}"
+
+
+def _story_input(item: ArticleToSave) -> str | StorySketch:
+    """What files the article under its story: its text, or its sketch computed ahead, marked
+    as history when it is an import published before the story window (old news)."""
+    if item.sketch is None:
+        return _story_text(item)
+    published = as_utc(item.entry.published)
+    old = item.imported and published is not None and published < utcnow() - STORY_WINDOW
+    return replace(item.sketch, history=old)
 
 
 def _claim_identities(session: Session, entries: Sequence[Sequence[str]]) -> list[list[int] | None]:

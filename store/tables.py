@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from store.packed import PackedText
 
 
 def utcnow() -> datetime:
@@ -63,7 +65,7 @@ class Article(SQLModel, table=True):
     entry_key: str = Field(index=True, max_length=2100)
     url: str = Field(max_length=2000)
     title: str = ""
-    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    text: str = Field(default="", sa_column=Column(PackedText, nullable=False, default=""))  # zlib (store.packed)
     published: datetime | None = Field(default=None, index=True)
     language: str | None = None
     author: str | None = None
@@ -139,12 +141,16 @@ class StoryMember(SQLModel, table=True):
 
 
 class StoryBand(SQLModel, table=True):
-    """The LSH index: one row per band of a sketch; articles sharing a band are candidates."""
+    """The LSH index: one row per band of a sketch; articles sharing a band are candidates.
 
-    id: int | None = Field(default=None, primary_key=True)
-    band: str = Field(index=True, max_length=40)
-    article_id: int = Field(foreign_key="article.id", index=True, ondelete="CASCADE")
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    Compact, as it is the largest table: an integer key, no row id (SQLite WITHOUT ROWID),
+    and rows only for the articles of the story window (store.stories.prune_story_index
+    drops older ones by article id, the primary key's first column)."""
+
+    __table_args__ = (Index("ix_storyband_band", "band", "article_id"), {"sqlite_with_rowid": False})
+    article_id: int = Field(primary_key=True, foreign_key="article.id", ondelete="CASCADE",
+                            sa_column_kwargs={"autoincrement": False})
+    band: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
 
 
 class StoryAlert(SQLModel, table=True):
