@@ -81,6 +81,7 @@ def describe_os_error(exc: OSError) -> str:
 def import_file(engine, config: Config, matcher: Matcher, path: Path, report: ImportReport, *, alert: bool,
                 progress: Callable[[int], None] | None, workers: int) -> None:
     batch: list[PreparedArticle] = []
+    feed_ids: dict[str, int] = {}  # the outlets' feed rows, looked up once per import
     chunks = chunk_lines(read_lines(path, progress))
     for prepared in prepare_chunks(chunks, matcher, workers, (config.rules, config.aliases)):
         for item in prepared:
@@ -90,10 +91,10 @@ def import_file(engine, config: Config, matcher: Matcher, path: Path, report: Im
                 continue
             batch.append(item)
             if len(batch) >= BATCH:
-                save_batch(engine, config, batch, report, alert=alert)
+                save_batch(engine, config, batch, report, alert=alert, feed_ids=feed_ids)
                 batch = []
     if batch:
-        save_batch(engine, config, batch, report, alert=alert)
+        save_batch(engine, config, batch, report, alert=alert, feed_ids=feed_ids)
 
 
 def read_lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[bytes]:
@@ -106,9 +107,13 @@ def read_lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[b
             yield line
 
 
-def save_batch(engine, config: Config, batch: list[PreparedArticle], report: ImportReport, *, alert: bool) -> None:
-    """Store a batch of matched articles, grouped by outlet, in one transaction."""
-    feed_ids = archive_feed_ids(engine, (item.feed for item in batch))
+def save_batch(engine, config: Config, batch: list[PreparedArticle], report: ImportReport, *, alert: bool,
+               feed_ids: dict[str, int]) -> None:
+    """Store a batch of matched articles, grouped by outlet, in one transaction; `feed_ids`
+    caches the outlets' rows, new outlets added."""
+    new_outlets = {item.feed for item in batch} - feed_ids.keys()
+    if new_outlets:
+        feed_ids.update(archive_feed_ids(engine, new_outlets))
     groups: dict[int, list[ArticleToSave]] = {}
     for item in batch:
         groups.setdefault(feed_ids[item.feed], []).append(

@@ -42,6 +42,16 @@ def identity_keys(entry: FeedEntry, feed_id: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key[:2100] for key in keys))
 
 
+def _claimed_keys(item: ArticleToSave, feed_id: int) -> tuple[str, ...]:
+    """The identity keys an item claims: all of them, except for an imported article whose
+    entry key is its canonical link (no GUID): its feed key would only repeat the link key,
+    as an import's outlet row is never polled, so only the link key is stored (half the rows)."""
+    keys = identity_keys(item.entry, feed_id)
+    if item.imported and item.entry.link and item.entry.entry_key == item.entry.link:
+        return tuple(key for key in keys if key.startswith("link:")) or keys
+    return keys
+
+
 def select_unseen(engine: Engine, feed_id: int, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
     """The entries none of whose identity keys is stored yet (first occurrence wins)."""
     all_keys = {key for entry in entries for key in identity_keys(entry, feed_id)}
@@ -124,7 +134,7 @@ def save_article_groups(
     with Session(engine) as session:
         lock_story_index(session)
         prune_story_index(session)
-        claims = _claim_identities(session, [identity_keys(item.entry, feed_id) for _, feed_id, item in items])
+        claims = _claim_identities(session, [_claimed_keys(item, feed_id) for _, feed_id, item in items])
         for (group, _, _), claimed in zip(items, claims):
             results[group].already_stored += claimed is None
         new = [(group, feed_id, item, claimed) for (group, feed_id, item), claimed in zip(items, claims)

@@ -61,8 +61,8 @@ class Article(SQLModel, table=True):
     # a feed's newest items, for the silent-feed check (store.health): without it SQLite walked fetched_at
     __table_args__ = (Index("ix_article_feed_fetched", "feed_id", "fetched_at"),)
     id: int | None = Field(default=None, primary_key=True)
-    feed_id: int = Field(foreign_key="feed.id", index=True)
-    entry_key: str = Field(index=True, max_length=2100)
+    feed_id: int = Field(foreign_key="feed.id")  # indexed by ix_article_feed_fetched, which leads with it
+    entry_key: str = Field(max_length=2100)  # identity is decided by SeenEntry.key; never looked up here
     url: str = Field(max_length=2000)
     title: str = ""
     text: str = Field(default="", sa_column=Column(PackedText, nullable=False, default=""))  # zlib (store.packed)

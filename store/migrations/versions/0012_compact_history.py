@@ -1,4 +1,5 @@
-"""compact history: article text stored zlib-packed as bytes, the LSH band index as integer keys (issue 25)
+"""compact history: article text stored zlib-packed as bytes, the LSH band index as integer keys,
+two unused article indexes dropped (issue 25)
 
 The band index is a cache of the story window's sketches: it is rebuilt from the members'
 signatures of the window, in the new form. Every stored text is packed in place, a page
@@ -30,6 +31,9 @@ WINDOW = timedelta(days=7)  # store.stories.STORY_WINDOW when this was written
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('article', schema=None) as batch_op:  # never looked up / led by ix_article_feed_fetched
+        batch_op.drop_index('ix_article_entry_key')
+        batch_op.drop_index('ix_article_feed_id')
     _retype_text(sa.LargeBinary(), sa.Text(), "convert_to(text, 'UTF8')")
     _repack_texts(pack_text)
     op.drop_table('storyband')
@@ -48,6 +52,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     _repack_texts(lambda text: text.encode("utf-8", "surrogatepass"))  # plain bytes, which the retype reads
     _retype_text(sa.Text(), sa.LargeBinary(), "convert_from(text, 'UTF8')")
+    with op.batch_alter_table('article', schema=None) as batch_op:
+        batch_op.create_index('ix_article_feed_id', ['feed_id'], unique=False)
+        batch_op.create_index('ix_article_entry_key', ['entry_key'], unique=False)
     op.drop_index('ix_storyband_band', table_name='storyband')
     op.drop_table('storyband')
     op.create_table(  # as 0002 made it; empty: stories filed from now on find no older copies
