@@ -258,7 +258,7 @@ def others(copies: list[StoryCopy], article_id: int, feed: str) -> tuple[StoryCo
 def prune_story_index(session: Session, now: datetime | None = None) -> int:
     """Drop the LSH bands of articles filed before the window (the members stay, for the
     history): every band row below the first article id filed inside it, a range of the
-    primary key. Ids follow filing time, so this is the window to within a racing batch."""
+    article id index. Ids follow filing time, so this is the window to within a racing batch."""
     cutoff = (now or utcnow()) - STORY_WINDOW
     first_live = session.execute(FIRST_LIVE_MEMBER, {"cutoff": cutoff}).scalar()
     if first_live is None:

@@ -39,13 +39,13 @@ def upgrade() -> None:
     op.drop_table('storyband')
     op.create_table(
         'storyband',
-        sa.Column('article_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('band', sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column('article_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.ForeignKeyConstraint(['article_id'], ['article.id'], ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('article_id', 'band'),
+        sa.PrimaryKeyConstraint('band', 'article_id'),
         sqlite_with_rowid=False,
     )
-    op.create_index('ix_storyband_band', 'storyband', ['band', 'article_id'], unique=False)
+    op.create_index('ix_storyband_article_id', 'storyband', ['article_id'], unique=False, postgresql_using='brin')
     _refill_bands()
 
 
@@ -55,7 +55,7 @@ def downgrade() -> None:
     with op.batch_alter_table('article', schema=None) as batch_op:
         batch_op.create_index('ix_article_feed_id', ['feed_id'], unique=False)
         batch_op.create_index('ix_article_entry_key', ['entry_key'], unique=False)
-    op.drop_index('ix_storyband_band', table_name='storyband')
+    op.drop_index('ix_storyband_article_id', table_name='storyband')
     op.drop_table('storyband')
     op.create_table(  # as 0002 made it; empty: stories filed from now on find no older copies
         'storyband',
