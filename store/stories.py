@@ -26,7 +26,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlmodel import Session
 
-from store.similarity import BAND_ROWS, HISTORY_BAND_STEP, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story, sketch_text
+from store.similarity import (BAND_ROWS, HISTORY_BAND_STEP, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story,
+                              sketch_text)
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
 from store.upsert import insert_ignore_returning
 
@@ -76,7 +77,7 @@ def assign_stories(session: Session, articles: Sequence[tuple[int, str | StorySk
                                              signature=m.sketch.signature if m.sketch else None)
                                         for m in batch.members])
     if batch.by_band:
-        _insert_bands(session, [(band, m.article_id) for m in batch.members for band in m.bands], now)
+        _insert_bands(session, [(band, m.article_id) for m in batch.members for band in m.bands])
     return [member.story_id for member in batch.members]
 
 
@@ -87,7 +88,7 @@ def _filed_bands(text: str | StorySketch, keys: list[int]) -> list[int]:
     return keys[::HISTORY_BAND_STEP] if isinstance(text, StorySketch) and text.history else keys
 
 
-def _insert_bands(session: Session, rows: list[tuple[int, int]], now: datetime) -> None:
+def _insert_bands(session: Session, rows: list[tuple[int, int]]) -> None:
     """Up to 64 rows an article, handed to the driver's executemany as they are: through
     SQLAlchemy each row's values went through its bind processors one by one, half the
     cost of the insert."""

@@ -31,8 +31,8 @@ def write_0010_rows(engine, first) -> None:
         db.execute(text("INSERT INTO feed (id, url, name, baseline_done, error_count, parked, created_at) "
                         "VALUES (1, 'https://wire.example/feed', 'Wire One', :yes, 0, :no, :at)"),
                    {"yes": True, "no": False, "at": now})
-        for number, (body, filed) in enumerate([(first.text, now), (SHORT, now), (first.text, now - timedelta(days=30))],
-                                               start=1):
+        rows = [(first.text, now), (SHORT, now), (first.text, now - timedelta(days=30))]
+        for number, (body, filed) in enumerate(rows, start=1):
             db.execute(text("INSERT INTO article (id, feed_id, entry_key, url, title, text, fetched_at) "
                             "VALUES (:id, 1, :url, :url, :title, :body, :at)"),
                        {"id": number, "url": f"https://wire.example/{number}", "title": first.title, "body": body,

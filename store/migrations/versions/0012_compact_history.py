@@ -101,12 +101,12 @@ def _refill_bands() -> None:
     """The bands of the window's members, from their stored signatures."""
     bind = op.get_bind()
     member = sa.table('storymember', sa.column('article_id', sa.Integer()), sa.column('size', sa.Integer()),
-                      sa.column('signature', sa.LargeBinary()), sa.column('created_at', sqlmodel.sql.sqltypes.UTCDateTime()))
+                      sa.column('signature', sa.LargeBinary()),
+                      sa.column('created_at', sqlmodel.sql.sqltypes.UTCDateTime()))
     band = sa.table('storyband', sa.column('article_id', sa.Integer()), sa.column('band', sa.BigInteger()))
     since = datetime.now(timezone.utc) - WINDOW
-    rows = bind.execute(sa.select(member.c.article_id, member.c.size, member.c.signature)
-                        .where(member.c.signature.is_not(None), member.c.created_at >= since)).all()
-    values = [{'article_id': article_id, 'band': key} for article_id, size, signature in rows
-              for key in band_keys(Sketch(bytes(signature), size))]
-    for start in range(0, len(values), PAGE):
-        bind.execute(band.insert(), values[start:start + PAGE])
+    query = (sa.select(member.c.article_id, member.c.size, member.c.signature)
+             .where(member.c.signature.is_not(None), member.c.created_at >= since).order_by(member.c.article_id))
+    for rows in bind.execute(query).partitions(PAGE // 64):
+        bind.execute(band.insert(), [{'article_id': article_id, 'band': key} for article_id, size, signature in rows
+                                     for key in band_keys(Sketch(bytes(signature), size))])
