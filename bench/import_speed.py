@@ -72,7 +72,7 @@ def main() -> None:
         shutil.copytree(REPO / "config", config, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
         database = work / "bench.db"
         settings = config / "settings.yaml"
-        settings.write_text(settings.read_text().replace("sqlite:///data/newswatch.db", f"sqlite:///{database}"))
+        settings.write_text(settings.read_text() + f"\ndatabase_url: sqlite:///{database}\n")  # commented out there
         archive = work / "archive.jsonl"
         characters = write_archive(archive, args.articles, source_texts())
         started = time.perf_counter()

@@ -13,19 +13,20 @@ pass's hits do: through the outbox and the relay, one story alerting once per ru
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from alerts import RelayReport, send_pending
 from config.models import Config
-from extractors.archive import ArchivedArticle, BadLine, read_archive
-from extractors.language import settle_language
-from matching import RuleSet, compile_rules
-from matching.models import MatchInput
+from extractors.archive import BadLine
+from flows.archive_prepare import Matcher, PreparedArticle, chunk_lines, prepare_chunks
+from matching import compile_rules
 from store import ArticleToSave, archive_feed_ids, database, save_article_groups
+from store.similarity import StorySketch
 
-BATCH = 500  # articles per transaction: the store's batch statements amortise over it
+BATCH = 1000  # articles per transaction: the store's batch statements amortise over it
 
 
 @dataclass
@@ -51,14 +52,18 @@ class ImportReport:
 
 
 def import_archives(config: Config, paths: Iterable[str | Path], *, alert: bool = False,
-                    progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import every file in turn; `progress` is told how many bytes of input were read."""
+                    progress: Callable[[int], None] | None = None, workers: int | None = None) -> ImportReport:
+    """Import every file in turn; `progress` is told how many bytes of input were read.
+    Lines are read, matched and sketched by `workers` processes (default: one per core;
+    1 keeps it all in this process) while this one stores."""
     report = ImportReport()
-    ruleset = compile_rules(config.rules, config.aliases)
+    workers = workers or os.cpu_count() or 1
+    tags = {feed.name: tuple(feed.tags) for feed in config.feeds}
+    matcher = Matcher(compile_rules(config.rules, config.aliases) if workers <= 1 else None, tags)
     with database(config.settings.database_url) as engine:
         for path in map(Path, paths):
             try:
-                import_file(engine, config, ruleset, path, report, alert=alert, progress=progress)
+                import_file(engine, config, matcher, path, report, alert=alert, progress=progress, workers=workers)
             except OSError as exc:
                 report.bad_files.append((str(path), describe_os_error(exc)))
         if alert:
@@ -73,20 +78,23 @@ def describe_os_error(exc: OSError) -> str:
     return plain.get(type(exc)) or (exc.strerror or str(exc)).lower()
 
 
-def import_file(engine, config: Config, ruleset: RuleSet, path: Path, report: ImportReport, *, alert: bool,
-                progress: Callable[[int], None] | None) -> None:
-    batch: list[ArchivedArticle] = []
-    for item in read_archive(read_lines(path, progress)):
-        report.lines += 1
-        if isinstance(item, BadLine):
-            report.bad_lines.append((str(path), item))
-            continue
-        batch.append(item)
-        if len(batch) >= BATCH:
-            save_batch(engine, config, ruleset, batch, report, alert=alert)
-            batch = []
+def import_file(engine, config: Config, matcher: Matcher, path: Path, report: ImportReport, *, alert: bool,
+                progress: Callable[[int], None] | None, workers: int) -> None:
+    batch: list[PreparedArticle] = []
+    feed_ids: dict[str, int] = {}  # the outlets' feed rows, looked up once per import
+    chunks = chunk_lines(read_lines(path, progress))
+    for prepared in prepare_chunks(chunks, matcher, workers, (config.rules, config.aliases)):
+        for item in prepared:
+            report.lines += 1
+            if isinstance(item, BadLine):
+                report.bad_lines.append((str(path), item))
+                continue
+            batch.append(item)
+            if len(batch) >= BATCH:
+                save_batch(engine, config, batch, report, alert=alert, feed_ids=feed_ids)
+                batch = []
     if batch:
-        save_batch(engine, config, ruleset, batch, report, alert=alert)
+        save_batch(engine, config, batch, report, alert=alert, feed_ids=feed_ids)
 
 
 def read_lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[bytes]:
@@ -99,18 +107,18 @@ def read_lines(path: Path, progress: Callable[[int], None] | None) -> Iterator[b
             yield line
 
 
-def save_batch(engine, config: Config, ruleset: RuleSet, batch: list[ArchivedArticle], report: ImportReport, *,
-               alert: bool) -> None:
-    """Match a batch and store it, grouped by outlet, in one transaction."""
-    feed_ids = archive_feed_ids(engine, (item.feed for item in batch))
-    tags = {feed.name: feed.tags for feed in config.feeds}
+def save_batch(engine, config: Config, batch: list[PreparedArticle], report: ImportReport, *, alert: bool,
+               feed_ids: dict[str, int]) -> None:
+    """Store a batch of matched articles, grouped by outlet, in one transaction; `feed_ids`
+    caches the outlets' rows, new outlets added."""
+    new_outlets = {item.feed for item in batch} - feed_ids.keys()
+    if new_outlets:
+        feed_ids.update(archive_feed_ids(engine, new_outlets))
     groups: dict[int, list[ArticleToSave]] = {}
     for item in batch:
-        article = settle_language(item.article, None)  # the line's `language` is a hint, as a page's is
-        doc = MatchInput(title=article.title, body=article.text, language=article.language,
-                         feed_tags=tags.get(item.feed, ()))
         groups.setdefault(feed_ids[item.feed], []).append(
-            ArticleToSave(item.entry, article, ruleset.match(doc), imported=True, alert=alert))
+            ArticleToSave(item.entry, item.article, item.matches, imported=True, alert=alert,
+                          sketch=StorySketch(item.sketch)))
     by_rule = {rule.name: rule for rule in config.rules}
     results = save_article_groups(engine, list(groups.items()), config_hash=config.config_hash,
                                   channels_for_rule=lambda name: config.channels_for(by_rule[name]))

@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     archive.add_argument("--alert", action="store_true",
                          help="alert the hits found through the outbox (default: store them silently)")
     archive.add_argument("--json", action="store_true", help="print the summary as a JSON object")
+    archive.add_argument("--workers", type=positive_int, default=None,
+                         help="processes that read and match lines (default: one per core; 1: none besides this one)")
     archive.set_defaults(func=import_command.cmd_import)
 
     feedback_commands.add_label_parser(sub)

@@ -27,7 +27,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from flows.archive_import import import_archives
 
     with progress_bar(total_bytes(args.files), enabled=not args.json and sys.stderr.isatty()) as advance:
-        report = import_archives(config, args.files, alert=args.alert, progress=advance)
+        report = import_archives(config, args.files, alert=args.alert, progress=advance, workers=args.workers)
     if args.json:
         print_json(report.to_json(args.files))
     else:

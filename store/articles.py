@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine, bindparam, insert, select
 from sqlmodel import Session
@@ -22,7 +22,8 @@ from sqlmodel import Session
 from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
-from store.stories import assign_stories, claim_stories, lock_story_index, prune_story_index
+from store.similarity import StorySketch
+from store.stories import STORY_WINDOW, assign_stories, claim_stories, lock_story_index, prune_story_index
 from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
 from store.text import clean_text
 from store.upsert import insert_ignore_returning
@@ -39,6 +40,16 @@ def identity_keys(entry: FeedEntry, feed_id: int) -> tuple[str, ...]:
     if entry.link:
         keys.append(f"link:{entry.link}")
     return tuple(dict.fromkeys(key[:2100] for key in keys))
+
+
+def _claimed_keys(item: ArticleToSave, feed_id: int) -> tuple[str, ...]:
+    """The identity keys an item claims: all of them, except for an imported article whose
+    entry key is its canonical link (no GUID): its feed key would only repeat the link key,
+    as an import's outlet row is never polled, so only the link key is stored (half the rows)."""
+    keys = identity_keys(item.entry, feed_id)
+    if item.imported and item.entry.link and item.entry.entry_key == item.entry.link:
+        return tuple(key for key in keys if key.startswith("link:")) or keys
+    return keys
 
 
 def select_unseen(engine: Engine, feed_id: int, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
@@ -72,6 +83,7 @@ class ArticleToSave:
     baseline: bool = False
     imported: bool = False
     alert: bool = True
+    sketch: StorySketch | None = None  # the story sketch, when computed ahead (import)
 
     @property
     def alerts(self) -> bool:
@@ -122,7 +134,7 @@ def save_article_groups(
     with Session(engine) as session:
         lock_story_index(session)
         prune_story_index(session)
-        claims = _claim_identities(session, [identity_keys(item.entry, feed_id) for _, feed_id, item in items])
+        claims = _claim_identities(session, [_claimed_keys(item, feed_id) for _, feed_id, item in items])
         for (group, _, _), claimed in zip(items, claims):
             results[group].already_stored += claimed is None
         new = [(group, feed_id, item, claimed) for (group, feed_id, item), claimed in zip(items, claims)
@@ -133,7 +145,7 @@ def save_article_groups(
         article_ids = _insert_articles(session, [(feed_id, item) for _, feed_id, item, _ in new])
         session.execute(LINK_CLAIM, [{"claim_id": claim, "owner": article_id}
                                      for (*_, claimed), article_id in zip(new, article_ids) for claim in claimed])
-        story_ids = assign_stories(session, [(article_id, _story_text(item))
+        story_ids = assign_stories(session, [(article_id, _story_input(item))
                                              for (_, _, item, _), article_id in zip(new, article_ids)])
         hits = [(results[group], article_id, story_id, match, item)
                 for (group, _, item, _), article_id, story_id in zip(new, article_ids, story_ids)
@@ -147,6 +159,16 @@ def save_article_groups(
 
 def _story_text(item: ArticleToSave) -> str:
     return f"{item.article.title or item.entry.title or ''}\n{item.article.text or ''}"
+
+
+def _story_input(item: ArticleToSave) -> str | StorySketch:
+    """What files the article under its story: its text, or its sketch computed ahead, marked
+    as history when it is an import published before the story window (old news)."""
+    if item.sketch is None:
+        return _story_text(item)
+    published = as_utc(item.entry.published)
+    old = item.imported and published is not None and published < utcnow() - STORY_WINDOW
+    return replace(item.sketch, history=old)
 
 
 def _claim_identities(session: Session, entries: Sequence[Sequence[str]]) -> list[list[int] | None]:

@@ -26,6 +26,7 @@ import numpy as np
 NUM_PERM = 128
 SHINGLE_WORDS = 3
 BAND_ROWS = 2  # 64 bands of 2 rows: candidate odds 0.99 at Jaccard 0.3, 0.15 at 0.05
+HISTORY_BAND_STEP = 8  # old news filed under every 8th band: odds 0.90 at Jaccard 0.5, 0.999 at 0.75
 MIN_SHINGLES = 25  # shorter texts (a headline, a one-line summary) are never grouped
 SAME_STORY_CONTAINMENT = 0.6
 MIN_JACCARD = 0.1  # a floor against noise: a short text and a long one share a few slots by chance
@@ -42,6 +43,15 @@ class Sketch:
 
     def values(self) -> np.ndarray:
         return np.frombuffer(self.signature, dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class StorySketch:
+    """A text's sketch computed ahead of storing (by an import's worker processes), so the
+    store does not sketch it again; `sketch` None: too short to group."""
+
+    sketch: Sketch | None
+    history: bool = False  # old news (an import's): filed under a sparse set of bands
 
 
 def shingle_set(text: str, width: int = SHINGLE_WORDS) -> set[str]:
@@ -110,11 +120,21 @@ def is_same_story(a: Sketch, b: Sketch) -> bool:
     return estimate_jaccard(a, b) >= MIN_JACCARD and estimate_containment(a, b) >= SAME_STORY_CONTAINMENT
 
 
-def band_keys(sketch: Sketch) -> list[str]:
-    """One key per LSH band: texts sharing any key are candidates for the same story."""
-    values = sketch.values()
-    keys = []
-    for band in range(NUM_PERM // BAND_ROWS):
-        chunk = values[band * BAND_ROWS:(band + 1) * BAND_ROWS].tobytes()
-        keys.append(f"{band:02d}:{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
-    return keys
+def band_keys(sketch: Sketch, every: int = 1) -> list[int]:
+    """One key per LSH band (of every `every`-th band): texts sharing any key are candidates
+    for the same story. A key is a signed 64-bit integer mixing the band's two values and
+    its number (so one compact integer index holds every band), with the 64-bit finalizer
+    of MurmurHash3 over the whole array at once."""
+    pairs = sketch.values().astype(np.uint64).reshape(-1, BAND_ROWS)[::every]
+    numbers = np.arange(0, NUM_PERM // BAND_ROWS, every, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        mixed = _fmix64((pairs[:, 0] << np.uint64(32)) ^ pairs[:, 1] ^ (numbers * np.uint64(0x9E3779B97F4A7C15)))
+    return mixed.view(np.int64).tolist()
+
+
+def _fmix64(values: np.ndarray) -> np.ndarray:
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xFF51AFD7ED558CCD)
+    values = values ^ (values >> np.uint64(33))
+    values = values * np.uint64(0xC4CEB9FE1A85EC53)
+    return values ^ (values >> np.uint64(33))

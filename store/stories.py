@@ -22,11 +22,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlmodel import Session
 
 from store.dialect import lock_transaction, max_parameters, placeholder
-from store.similarity import BAND_ROWS, NUM_PERM, Sketch, band_keys, is_same_story, sketch_text
+from store.similarity import (BAND_ROWS, HISTORY_BAND_STEP, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story,
+                              sketch_text)
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
 from store.upsert import insert_ignore_returning
 
@@ -51,8 +52,10 @@ class StoryCopy:
     title: str
 
 
-def assign_stories(session: Session, articles: Sequence[tuple[int, str]], now: datetime | None = None) -> list[int]:
-    """File each (article id, text) under its story, in order; their story ids.
+def assign_stories(session: Session, articles: Sequence[tuple[int, str | StorySketch]],
+                   now: datetime | None = None) -> list[int]:
+    """File each (article id, text or its sketch computed ahead) under its story, in order;
+    their story ids.
 
     The same stories as filing them one by one: an article's candidates are the best
     `MAX_CANDIDATES` among the stored ones and the earlier ones of this batch, whose
@@ -61,32 +64,37 @@ def assign_stories(session: Session, articles: Sequence[tuple[int, str]], now: d
     the raw band pairs would be many) and two statements write the batch.
     """
     now = now or utcnow()
-    sketches = [sketch_text(text) for _, text in articles]
+    sketches = [text.sketch if isinstance(text, StorySketch) else sketch_text(text) for _, text in articles]
     bands = [band_keys(sketch) if sketch else [] for sketch in sketches]
     stored, batch = _stored_candidates(session, bands, now - STORY_WINDOW), _Batch()
-    for (article_id, _), sketch, keys, found in zip(articles, sketches, bands, stored):
+    for (article_id, text), sketch, keys, found in zip(articles, sketches, bands, stored):
         story_id = (_find_story(sketch, keys, found, batch) if sketch else None) or article_id
-        batch.add(article_id, story_id, sketch, keys)
+        batch.add(article_id, story_id, sketch, _filed_bands(text, keys))
     if batch.members:
         session.execute(INSERT_MEMBER, [dict(article_id=m.article_id, story_id=m.story_id, created_at=now,
                                              size=m.sketch.size if m.sketch else 0,
                                              signature=m.sketch.signature if m.sketch else None)
                                         for m in batch.members])
     if batch.by_band:
-        _insert_bands(session, [(band, m.article_id) for m in batch.members for band in m.bands], now)
+        _insert_bands(session, [(band, m.article_id) for m in batch.members for band in m.bands])
     return [member.story_id for member in batch.members]
 
 
-def _insert_bands(session: Session, rows: list[tuple[str, int]], now: datetime) -> None:
-    """64 rows an article, handed to the driver's executemany as they are: through
+def _filed_bands(text: str | StorySketch, keys: list[int]) -> list[int]:
+    """The bands an article is filed under: all of them, or for old news (an import's
+    history) every HISTORY_BAND_STEP-th: copies of it still find it (they probe every band),
+    at an eighth of the index's size."""
+    return keys[::HISTORY_BAND_STEP] if isinstance(text, StorySketch) and text.history else keys
+
+
+def _insert_bands(session: Session, rows: list[tuple[int, int]]) -> None:
+    """Up to 64 rows an article, handed to the driver's executemany as they are: through
     SQLAlchemy each row's values went through its bind processors one by one, half the
-    cost of the insert. The timestamp is processed once, by the column type's own
-    processor, so it is stored exactly as SQLAlchemy would store it."""
+    cost of the insert."""
     connection = session.connection()
-    mark, stamp = placeholder(connection), _stored_time(connection.dialect, now)
+    mark = placeholder(connection)
     connection.exec_driver_sql(
-        f"INSERT INTO {StoryBand.__table__.name} (band, article_id, created_at) VALUES ({mark}, {mark}, {mark})",
-        [(band, article, stamp) for band, article in rows])
+        f"INSERT INTO {StoryBand.__table__.name} (band, article_id) VALUES ({mark}, {mark})", rows)
 
 
 Candidate = tuple[int, int, int, "Sketch | None"]  # (shared bands, article id, story id, sketch)
@@ -97,7 +105,7 @@ class _Member:
     article_id: int
     story_id: int
     sketch: Sketch | None
-    bands: list[str]
+    bands: list[int]
 
 
 @dataclass
@@ -105,23 +113,17 @@ class _Batch:
     """The articles of this batch filed so far, and their bands: candidates not yet in the index."""
 
     members: list[_Member] = field(default_factory=list)
-    by_band: dict[str, list[int]] = field(default_factory=dict)
+    by_band: dict[int, list[int]] = field(default_factory=dict)
 
-    def add(self, article_id: int, story_id: int, sketch: Sketch | None, bands: list[str]) -> None:
+    def add(self, article_id: int, story_id: int, sketch: Sketch | None, bands: list[int]) -> None:
         for band in bands:
             self.by_band.setdefault(band, []).append(len(self.members))
         self.members.append(_Member(article_id, story_id, sketch, bands))
 
-    def candidates(self, bands: list[str]) -> list[Candidate]:
+    def candidates(self, bands: list[int]) -> list[Candidate]:
         shared = Counter(i for band in bands for i in self.by_band.get(band, ()))
         return [(count, self.members[i].article_id, self.members[i].story_id, self.members[i].sketch)
                 for i, count in shared.items()]
-
-
-def _stored_time(dialect, value: datetime):
-    """`value` as SQLAlchemy hands a band's timestamp to this driver (SQLite: its text)."""
-    processor = StoryBand.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    return processor(value) if processor else value
 
 
 # Built once, with an expanding IN parameter: a statement built per batch is cache-keyed per batch.
@@ -129,22 +131,23 @@ INSERT_MEMBER = insert(StoryMember.__table__)
 _MEMBER = StoryMember.__table__.c
 MAX_PROBES_PER_QUERY = 100  # articles whose bands one query looks up, two parameters a band
 MEMBER_SKETCHES = select(_MEMBER.article_id, _MEMBER.story_id, _MEMBER.size, _MEMBER.signature).where(
-    _MEMBER.article_id.in_(bindparam("ids", expanding=True)))
+    _MEMBER.article_id.in_(bindparam("ids", expanding=True)), _MEMBER.created_at >= bindparam("since"))
 
 
-def _stored_candidates(session: Session, bands: list[list[str]], since: datetime) -> list[list[Candidate]]:
+def _stored_candidates(session: Session, bands: list[list[int]], since: datetime) -> list[list[Candidate]]:
     """For each article of the batch (its band keys), the best `MAX_CANDIDATES` stored
-    articles of the window by shared bands, then oldest first, with their sketches."""
+    articles of the window by shared bands, then oldest first, with their sketches. The
+    index holds (about) the window's articles only; their members' time decides exactly."""
     shared: list[list[tuple[int, int]]] = [[] for _ in bands]  # per probe: (shared, article id)
     probes = [(probe, band) for probe, keys in enumerate(bands) for band in keys]
     step = _probes_per_query(session) * NUM_BANDS
     for start in range(0, len(probes), step):
-        for probe, article_id, count in _shared_bands(session, probes[start:start + step], since):
+        for probe, article_id, count in _shared_bands(session, probes[start:start + step]):
             shared[probe].append((count, article_id))
     best = [sorted(found, key=lambda c: (-c[0], c[1]))[:MAX_CANDIDATES] for found in shared]
     members: dict[int, tuple[int, Sketch | None]] = {}
     for chunk in in_chunks(list({article_id for found in best for _, article_id in found})):
-        for article_id, story_id, size, signature in session.execute(MEMBER_SKETCHES, {"ids": chunk}):
+        for article_id, story_id, size, signature in session.execute(MEMBER_SKETCHES, {"ids": chunk, "since": since}):
             members[article_id] = (story_id, Sketch(signature, size) if signature else None)
     return [[(count, article_id, *members[article_id]) for count, article_id in found if article_id in members]
             for found in best]
@@ -157,8 +160,8 @@ def _probes_per_query(session: Session) -> int:
     return max(1, min(MAX_PROBES_PER_QUERY, (limit - 1) // (2 * NUM_BANDS)))
 
 
-def _shared_bands(session: Session, probes: list[tuple[int, str]], since: datetime) -> list[tuple[int, int, int]]:
-    """(probe, stored article, bands shared) for every stored article of the window sharing
+def _shared_bands(session: Session, probes: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(probe, stored article, bands shared) for every stored article in the index sharing
     a band with a probe: the probes' bands as a VALUES table joined to the band index.
     Written for the driver (SQLite and PostgreSQL both take it): built by SQLAlchemy, the
     3,200 values of a batch cost more to compile than the query costs to run."""
@@ -170,13 +173,13 @@ def _shared_bands(session: Session, probes: list[tuple[int, str]], since: dateti
     table = StoryBand.__table__.name
     sql = (f"WITH probe(probe, band) AS (VALUES {', '.join([f'({mark}, {mark})'] * len(probes))}) "
            f"SELECT probe.probe, {table}.article_id, count(*) FROM probe "
-           f"JOIN {table} ON {table}.band = probe.band WHERE {table}.created_at >= {mark} "
+           f"JOIN {table} ON {table}.band = probe.band "
            f"GROUP BY probe.probe, {table}.article_id")
-    params = tuple(value for pair in probes for value in pair) + (_stored_time(dialect, since),)
+    params = tuple(value for pair in probes for value in pair)
     return connection.exec_driver_sql(sql, params).all()
 
 
-def _find_story(sketch: Sketch, bands: list[str], stored: list[Candidate], batch: _Batch) -> int | None:
+def _find_story(sketch: Sketch, bands: list[int], stored: list[Candidate], batch: _Batch) -> int | None:
     """The story of the earliest verified near-duplicate among the best LSH candidates,
     stored or earlier in the batch."""
     candidates = sorted(stored + batch.candidates(bands), key=lambda c: (-c[0], c[1]))
@@ -244,6 +247,15 @@ def others(copies: list[StoryCopy], article_id: int, feed: str) -> tuple[StoryCo
 
 
 def prune_story_index(session: Session, now: datetime | None = None) -> int:
-    """Drop LSH bands older than the window (the members stay, for the history)."""
+    """Drop the LSH bands of articles filed before the window (the members stay, for the
+    history): every band row below the first article id filed inside it, a range of the
+    article id index. Ids follow filing time, so this is the window to within a racing batch."""
     cutoff = (now or utcnow()) - STORY_WINDOW
-    return session.execute(delete(StoryBand).where(StoryBand.created_at < cutoff)).rowcount or 0
+    first_live = session.execute(FIRST_LIVE_MEMBER, {"cutoff": cutoff}).scalar()
+    if first_live is None:
+        first_live = (session.execute(select(func.max(_MEMBER.article_id))).scalar() or 0) + 1
+    return session.execute(delete(StoryBand).where(StoryBand.article_id < first_live)).rowcount or 0
+
+
+FIRST_LIVE_MEMBER = (select(_MEMBER.article_id).where(_MEMBER.created_at >= bindparam("cutoff"))
+                     .order_by(_MEMBER.created_at, _MEMBER.article_id).limit(1))

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from store.packed import PackedText
 
 
 def utcnow() -> datetime:
@@ -59,11 +61,11 @@ class Article(SQLModel, table=True):
     # a feed's newest items, for the silent-feed check (store.health): without it SQLite walked fetched_at
     __table_args__ = (Index("ix_article_feed_fetched", "feed_id", "fetched_at"),)
     id: int | None = Field(default=None, primary_key=True)
-    feed_id: int = Field(foreign_key="feed.id", index=True)
-    entry_key: str = Field(index=True, max_length=2100)
+    feed_id: int = Field(foreign_key="feed.id")  # indexed by ix_article_feed_fetched, which leads with it
+    entry_key: str = Field(max_length=2100)  # identity is decided by SeenEntry.key; never looked up here
     url: str = Field(max_length=2000)
     title: str = ""
-    text: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    text: str = Field(default="", sa_column=Column(PackedText, nullable=False, default=""))  # zlib (store.packed)
     published: datetime | None = Field(default=None, index=True)
     language: str | None = None
     author: str | None = None
@@ -141,12 +143,18 @@ class StoryMember(SQLModel, table=True):
 
 
 class StoryBand(SQLModel, table=True):
-    """The LSH index: one row per band of a sketch; articles sharing a band are candidates."""
+    """The LSH index: one row per band of a sketch; articles sharing a band are candidates.
 
-    id: int | None = Field(default=None, primary_key=True)
-    band: str = Field(index=True, max_length=40)
-    article_id: int = Field(foreign_key="article.id", index=True, ondelete="CASCADE")
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    Compact, as it is the largest table: an integer key, no row id (SQLite WITHOUT ROWID),
+    and rows only for the articles of the story window (store.stories.prune_story_index
+    drops older ones by article id: rows are written in article order, so on PostgreSQL a
+    BRIN index of a few pages finds them, where a B-tree would cost a third of the table)."""
+
+    __table_args__ = (Index("ix_storyband_article_id", "article_id", postgresql_using="brin"),
+                      {"sqlite_with_rowid": False})
+    band: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    article_id: int = Field(primary_key=True, foreign_key="article.id", ondelete="CASCADE",
+                            sa_column_kwargs={"autoincrement": False})
 
 
 class StoryAlert(SQLModel, table=True):

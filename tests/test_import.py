@@ -11,6 +11,8 @@ import gzip
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from tests.conftest import write_config
 from tests.rules_support import run_cli
 
@@ -51,14 +53,15 @@ def hits(capsys, config_dir, *extra) -> list[dict]:
     return json.loads(out)
 
 
-def test_an_archive_with_three_bad_lines_stores_the_rest_and_names_each_bad_line(tmp_path, webhook, capsys):
+@pytest.mark.parametrize("workers", ["1", "2"])  # in this process, and in a pool of two
+def test_an_archive_with_three_bad_lines_stores_the_rest_and_names_each_bad_line(tmp_path, webhook, capsys, workers):
     config_dir = write_config(tmp_path / "config", feeds=[], rules=RULES,
                               channels={"hook": {"url": webhook.apprise_url()}})
     bad = {17: "{not json", 420: '["a", "list"]', 999: json.dumps({"url": "https://x.example/1", "text": "t",
                                                                   "published": "last Tuesday"})}
     source = archive(tmp_path / "archive.jsonl", 1000, bad=bad)
 
-    code, out, err = run_cli(capsys, "import", "--config", str(config_dir), str(source))
+    code, out, err = run_cli(capsys, "import", "--config", str(config_dir), "--workers", workers, str(source))
 
     assert code == 0, err
     assert "1000 line(s) read: 997 article(s) stored, 0 already stored, 3 skipped" in out

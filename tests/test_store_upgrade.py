@@ -14,6 +14,7 @@ from flows.run_pass import run_pass
 from store import count_rows, delivery_counts, identity_keys, list_hits, make_engine, open_database
 from store.engine import SCHEMA_HEAD
 from store.migrate import current_revision, upgrade_database
+from store.packed import unpack_text
 from tests.conftest import rss, write_config
 
 PAGE = ("<html><body><article><h1>{0}</h1><p>{0}: North Korea shipped artillery shells and missiles to Russia, "
@@ -57,8 +58,10 @@ def write_first_release_data(engine, feed_url: str, feed_body: str) -> None:
 
 
 def snapshot(engine) -> dict[str, list[tuple]]:
+    """Every row; an article's text as the store reads it (stored packed as bytes since 0012)."""
     with engine.connect() as db:
-        return {table: [tuple(row) for row in db.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+        return {table: [tuple(unpack_text(value) if isinstance(value, (bytes, memoryview)) else value
+                              for value in row) for row in db.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
                 for table in TABLES}
 
 

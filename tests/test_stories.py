@@ -10,15 +10,18 @@ import json
 import random
 import sqlite3
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
 
 from alerts import send_pending
 from bench.stories import change_sentence, load_bodies, make_copies, truncate, with_boilerplate
 from extractors.models import FeedEntry
 from store import ArticleToSave, list_hits, save_article_groups
-from store.similarity import band_keys, is_same_story, sketch_text
+from store.similarity import StorySketch, band_keys, is_same_story, sketch_text
+from store.tables import Article
 from tests.alerts_support import (add_feeds, channel, match_article, numbered_article, open_db, seed_article, settings,
                                   store_article)
 from tests.conftest import shared_path
@@ -128,11 +131,9 @@ def test_copies_saved_in_one_batch_are_one_story_alerting_once(tmp_path, webhook
     with engine.connect() as connection:
         assert f"feed:{feeds[FEEDS[2]]}:another-guid" not in set(connection.execute(
             text("SELECT key FROM seenentry")).scalars())
-        # the band rows, written through the driver, hold their timestamps as SQLAlchemy writes them
+        # the band rows, written through the driver: 64 integer keys for each of the 16 articles
         assert connection.execute(text("SELECT count(*) FROM storyband")).scalar() == 64 * 16
-        assert connection.execute(text(
-            "SELECT count(*) FROM storyband b JOIN storymember m ON m.article_id = b.article_id "
-            "WHERE b.created_at <> m.created_at")).scalar() == 0
+        assert connection.execute(text("SELECT count(DISTINCT article_id) FROM storyband")).scalar() == 16
 
 
 def test_different_articles_are_different_stories(tmp_path):
@@ -186,3 +187,62 @@ def test_sketches_are_datasketch_minhash_value_for_value():
         sketch = sketch_text(text)
         assert sketch is not None and sketch.size == len(shingles)
         assert np.array_equal(sketch.values(), reference.hashvalues.astype(np.uint32))
+
+
+def story_of(engine, url: str) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT m.story_id FROM storymember m JOIN article a ON a.id = m.article_id "
+                                       "WHERE a.url = :url"), {"url": url}).scalar_one()
+
+
+def band_rows(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM storyband")).scalar_one()
+
+
+def test_a_copy_after_the_story_window_starts_a_new_story_and_old_bands_are_dropped(tmp_path):
+    engine = open_db(tmp_path)
+    feeds = add_feeds(engine, *FEEDS[:2])
+    first, later = seed_copies()[:2]
+    store_article(engine, feeds[FEEDS[0]], first, (), {})
+    with engine.begin() as connection:  # filed eight days ago: outside the seven-day window
+        connection.execute(text("UPDATE storymember SET created_at = :at"),
+                           {"at": datetime.now(timezone.utc) - timedelta(days=8)})
+    store_article(engine, feeds[FEEDS[1]], later, (), {})
+    assert story_of(engine, later.url) != story_of(engine, first.url)
+    assert band_rows(engine) == 64  # the later copy's only: the old article's were pruned with its window
+
+
+def test_old_imported_copies_in_separate_batches_are_one_story_filed_under_fewer_bands(tmp_path):
+    """An import's old news is filed under every 8th band; its copies, probing all 64, still find it."""
+    engine = open_db(tmp_path)
+    feeds = add_feeds(engine, *FEEDS[:3])
+    year_ago = datetime.now(timezone.utc) - timedelta(days=365)
+    copies = seed_copies()
+
+    def imported(article, published) -> ArticleToSave:
+        entry = FeedEntry(entry_key=article.url, link=article.url, title=article.title, summary="",
+                          published=published)
+        sketch = StorySketch(sketch_text(f"{article.title}\n{article.text}"))
+        return ArticleToSave(entry=entry, article=article, imported=True, alert=False, sketch=sketch)
+
+    for feed, copy in zip(FEEDS[:2], copies[:2]):  # two transactions, as two batches of an import
+        save_article_groups(engine, [(feeds[feed], [imported(copy, year_ago)])], channels_for_rule=lambda _: ())
+    assert story_of(engine, copies[1].url) == story_of(engine, copies[0].url)
+    assert band_rows(engine) == 2 * 8
+    save_article_groups(engine, [(feeds[FEEDS[2]], [imported(copies[2], datetime.now(timezone.utc))])],
+                        channels_for_rule=lambda _: ())
+    assert story_of(engine, copies[2].url) == story_of(engine, copies[0].url)
+    assert band_rows(engine) == 2 * 8 + 64  # recent news: every band, so the next pass's copies find it
+
+
+def test_article_text_is_stored_packed_and_reads_back_as_it_was(tmp_path):
+    engine = open_db(tmp_path)
+    feeds = add_feeds(engine, FEEDS[0])
+    article = seed_copies()[0]
+    store_article(engine, feeds[FEEDS[0]], article, (), {})
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT text FROM article")).scalar_one()
+    assert isinstance(stored, bytes) and len(stored) < len(article.text.encode()) / 2
+    with Session(engine) as session:
+        assert session.exec(select(Article.text)).one() == article.text
