@@ -17,11 +17,15 @@ message says what happened and, where it helps, what to do about it.
     ├── BadEncoding        bad_encoding         unknown or corrupt Content-Encoding
     ├── ProtocolFailed     protocol_error       malformed HTTP from the server
     └── HTTPStatusError    http_404, http_410, http_429, http_5xx, http_4xx
-    ExtractError                    article extraction failures (pool results)
+    WorkFailed                      a feed or page the pass could not turn into data
+    ├── ParseTimeout       parse_timeout        feed parser took longer than its budget
+    ├── ParseCrashed       parse_crashed        parsing worker died (memory cap, segfault)
+    ├── PageUnavailable    no_link, http_403..  the entry's page was not fetched (the fetch's class)
     ├── ExtractTimeout     extract_timeout      page took longer than its budget
     ├── ExtractCrashed     extract_crashed      worker died (memory cap, segfault)
     └── ExtractEmpty       extract_empty        nothing that looks like an article
-    ParseTimeout           parse_timeout        feed parser took longer than its budget
+A page that fails is never lost: its entry is matched on the feed's own title and summary,
+flagged with the error class (`extractors.articles.fallback_article`).
 """
 
 from __future__ import annotations
@@ -93,21 +97,38 @@ def classify_status(status: int) -> str:
     return f"http_{status}"
 
 
-class ExtractError(Exception):
-    error_class = "extract_error"
+class WorkFailed(Exception):
+    """Base class of the failures of parsing and extraction; `error_class` is stored like a fetch's."""
+
+    error_class = "work_failed"
 
 
-class ExtractTimeout(ExtractError):
+class ParseTimeout(WorkFailed):
+    error_class = "parse_timeout"
+
+
+class ParseCrashed(WorkFailed):
+    error_class = "parse_crashed"
+
+
+class PageUnavailable(WorkFailed):
+    """The page could not be fetched (or the entry has none): `error_class` is the fetch's."""
+
+    def __init__(self, error_class: str, message: str = "") -> None:
+        super().__init__(error_class, message)  # both in args: the error crosses a process boundary
+        self.error_class = error_class
+
+    def __str__(self) -> str:
+        return self.args[1] or self.error_class
+
+
+class ExtractTimeout(WorkFailed):
     error_class = "extract_timeout"
 
 
-class ExtractCrashed(ExtractError):
+class ExtractCrashed(WorkFailed):
     error_class = "extract_crashed"
 
 
-class ExtractEmpty(ExtractError):
+class ExtractEmpty(WorkFailed):
     error_class = "extract_empty"
-
-
-class ParseTimeout(Exception):
-    error_class = "parse_timeout"
