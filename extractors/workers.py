@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -37,7 +38,11 @@ Errors = tuple[type[WorkFailed], type[WorkFailed]]
 
 
 def start_worker(memory_limit: int) -> None:
-    """Each worker's initializer: cap its memory, then import what its calls need."""
+    """Each worker's initializer: end at once on SIGTERM, cap its memory, import what its calls
+    need. A call stuck in C code (feedparser's regular expressions) never runs a Python signal
+    handler, so the pool's stop would wait out its grace period before SIGKILL; pebble holds
+    the channel's locks while it stops a worker, so an abrupt end leaves none of them held."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if memory_limit:
         import resource
 
