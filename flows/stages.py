@@ -43,15 +43,13 @@ FIRST_POLL_ALERT_WINDOW = timedelta(hours=24)
 SAVE_BATCH = 50
 
 
-@dataclass(frozen=True)
 class PassContext:
-    """What every stage of a pass needs, built once: config, database, HTTP client, rules, lanes."""
+    """What every stage of a pass needs, built once: config, database, HTTP client, rules, lanes.
+    A plain class, not a dataclass: Prefect walks a task's dataclass arguments field by field
+    (the whole config) looking for futures, and this handle holds none."""
 
-    config: Config
-    engine: Engine
-    client: SafeClient
-    ruleset: RuleSet
-    lanes: Lanes
+    def __init__(self, config: Config, engine: Engine, client: SafeClient, ruleset: RuleSet, lanes: Lanes) -> None:
+        self.config, self.engine, self.client, self.ruleset, self.lanes = config, engine, client, ruleset, lanes
 
     def channels_for_rule(self, rule_name: str) -> tuple[str, ...]:
         rule = next(rule for rule in self.config.rules if rule.name == rule_name)
