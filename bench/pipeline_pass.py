@@ -80,35 +80,28 @@ def run_cli(config_dir: str) -> dict:
 
 def use_coarse_poll_task() -> None:
     """The experiment behind the report's proposal: the same flow, but the feeds are polled
-    by ONE task (threads inside) instead of one task per feed."""
-    from dataclasses import replace
+    by ONE task (threads inside) instead of one task per POLL_BATCH feeds."""
+    import flows.run_pass
 
-    from prefect import task
-    from prefect.cache_policies import NO_CACHE
-
-    import flows.monitor
-    from flows.run_pass import poll_feeds_threaded
-
-    @task(name="poll-feeds", cache_policy=NO_CACHE)
-    def poll_feeds_task(ctx, feeds):
-        return list(poll_feeds_threaded(ctx, feeds))
-
-    flows.monitor.PREFECT_STEPS = replace(flows.monitor.PREFECT_STEPS, poll_feeds=poll_feeds_task)
+    flows.run_pass.POLL_BATCH = 10**9
 
 
 def run_direct(config_dir: str, time_deliver: bool, timings: dict) -> dict:
+    import flows.run_pass
     from config import load_config
-    from flows.run_pass import PassSteps, deliver_alerts, run_pass
+
+    deliver = flows.run_pass.deliver_alerts
 
     def timed_deliver(ctx):
         start = time.perf_counter()
         try:
-            return deliver_alerts(ctx)
+            return deliver(ctx)
         finally:
             timings["deliver_seconds"] = time.perf_counter() - start
 
-    steps = PassSteps(deliver=timed_deliver) if time_deliver else PassSteps()
-    summary = run_pass(load_config(config_dir), steps)
+    if time_deliver:
+        flows.run_pass.deliver_alerts = timed_deliver
+    summary = flows.run_pass.run_pass(load_config(config_dir))
     return _through_cli_output(summary.to_json())
 
 

@@ -16,6 +16,11 @@ so the language model is loaded in one process, not in each worker.
 When nothing article-like is found the Article has text "" and
 flagged="extract_empty"; the flow then uses `fallback_article`.
 
+    extract_fetched(page) -> Article
+is `extract_page` of a fetched page (an `extractors.http.FetchResult`) as the pass's workers
+run it: `PageUnavailable` (the fetch's error class, or "no_link" for None) or `ExtractEmpty`
+is raised instead of returning an article without text (`extractors.errors`).
+
     fallback_article(entry, reason) -> Article
 is the feed entry's own title and summary (summary as text), flagged with `reason`,
 its language decided from them with the entry's (or feed's) language as the hint.
@@ -28,6 +33,7 @@ from trafilatura.utils import load_html
 
 from extractors.charset import decode_html
 from extractors.cleaning import clean_article_text
+from extractors.errors import ExtractEmpty, PageUnavailable
 from extractors.language import decide_language, detection_text, iso_language, settle_language
 from extractors.models import Article, FeedEntry
 from extractors.pageprep import prepare_tree
@@ -37,6 +43,17 @@ from extractors.urls import canonicalize_url
 MAX_TITLE = 1_000
 MAX_TEXT = 200_000
 MIN_TEXT = 20  # shorter than this is a stray label, not an article
+
+
+def extract_fetched(page) -> Article:
+    if page is None:
+        raise PageUnavailable("no_link")
+    if not page.ok:
+        raise PageUnavailable(page.error_class or "fetch_failed", page.error or "")
+    article = extract_page(page.body, page.final_url, page.headers)
+    if not article.text:
+        raise ExtractEmpty(f"no article found in {page.final_url}")
+    return article
 
 
 def extract_article(html: bytes | str, url: str, headers: dict[str, str] | None = None) -> Article:

@@ -18,10 +18,17 @@ message says what happened and, where it helps, what to do about it.
     └── HTTPStatusError    http_404, http_410, http_429, http_5xx, http_4xx
 
 Raised by httpx and named by `SafeClient` (`classify_httpx_error`): connect_error,
-protocol_error (malformed HTTP from the server), fetch_error. Reported by the worker
-processes as results, never raised: extract_timeout (page took longer than its budget),
-extract_crashed (worker died: memory cap, segfault), extract_empty (nothing that looks like
-an article), parse_timeout and parse_crashed (the feed parser's).
+protocol_error (malformed HTTP from the server), fetch_error.
+
+    WorkFailed                      a feed or page the pass could not turn into data
+    ├── ParseTimeout       parse_timeout        feed parser took longer than its budget
+    ├── ParseCrashed       parse_crashed        parsing worker died (memory cap, segfault)
+    ├── PageUnavailable    no_link, http_403..  the entry's page was not fetched (the fetch's class)
+    ├── ExtractTimeout     extract_timeout      page took longer than its budget
+    ├── ExtractCrashed     extract_crashed      worker died (memory cap, segfault)
+    └── ExtractEmpty       extract_empty        nothing that looks like an article
+A page that fails is never lost: its entry is matched on the feed's own title and summary,
+flagged with the error class (`extractors.articles.fallback_article`).
 """
 
 from __future__ import annotations
@@ -87,3 +94,40 @@ def classify_status(status: int) -> str:
     if status >= 500:
         return "http_5xx"
     return f"http_{status}"
+
+
+class WorkFailed(Exception):
+    """Base class of the failures of parsing and extraction; `error_class` is stored like a fetch's."""
+
+    error_class = "work_failed"
+
+
+class ParseTimeout(WorkFailed):
+    error_class = "parse_timeout"
+
+
+class ParseCrashed(WorkFailed):
+    error_class = "parse_crashed"
+
+
+class PageUnavailable(WorkFailed):
+    """The page could not be fetched (or the entry has none): `error_class` is the fetch's."""
+
+    def __init__(self, error_class: str, message: str = "") -> None:
+        super().__init__(error_class, message)  # both in args: the error crosses a process boundary
+        self.error_class = error_class
+
+    def __str__(self) -> str:
+        return self.args[1] or self.error_class
+
+
+class ExtractTimeout(WorkFailed):
+    error_class = "extract_timeout"
+
+
+class ExtractCrashed(WorkFailed):
+    error_class = "extract_crashed"
+
+
+class ExtractEmpty(WorkFailed):
+    error_class = "extract_empty"

@@ -12,8 +12,8 @@ An empty body, an HTML page or a binary file gives error_class "not_a_feed";
 `ttl_seconds` is the feed's <ttl> or the response's Cache-Control/Expires, clamped to
 5 min .. 24 h, or None.
 
-    parse_feed_with_budget(body, headers, url, budget=10.0) -> ParsedFeed
-does the same in a worker process that is killed once the budget is used up
+    parse_feed_with_budget(body, headers, url, budget=10.0, workers=None) -> ParsedFeed
+does the same in a worker process (of the pass's pool) that is killed once the budget is used up
 (feedparser has regular expressions with catastrophic inputs): error_class
 "parse_timeout" then, or "parse_crashed" if the worker died.
 """
@@ -208,11 +208,17 @@ def seconds_until(expires: str | None, date: str | None) -> float | None:
 
 
 def parse_feed_with_budget(
-    body: bytes, headers: dict[str, str] | None = None, url: str = "", budget: float = 10.0
+    body: bytes, headers: dict[str, str] | None = None, url: str = "", budget: float = 10.0, workers=None
 ) -> ParsedFeed:
-    from extractors.workers import run_with_budget
+    """`parse_feed` in a worker process of `workers` (an `extractors.workers.WorkerPool`; a
+    pool of one for this call when None), killed once `budget` is used up."""
+    from extractors.errors import ParseCrashed, ParseTimeout, WorkFailed
+    from extractors.workers import WorkerPool
 
-    outcome = run_with_budget(parse_feed, (body, headers, url), budget)
-    if isinstance(outcome, ParsedFeed):
-        return outcome
-    return ParsedFeed(error_class=outcome.error_class, error=str(outcome))
+    if workers is None:
+        with WorkerPool(size=1) as own:
+            return parse_feed_with_budget(body, headers, url, budget, own)
+    try:
+        return workers.run(parse_feed, (body, headers, url), budget, (ParseTimeout, ParseCrashed))
+    except WorkFailed as failure:
+        return ParsedFeed(error_class=failure.error_class, error=str(failure))

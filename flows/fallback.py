@@ -3,7 +3,7 @@
 Alerting never waits on the UI. `unreachable_reason(api_url)` asks the API's health check
 for a few seconds (a server that is starting answers within them; a closed port, a dead host
 or a wedged server does not) and says why it could not be used. `run_without_prefect` then
-runs the very pass the `monitor` flow runs, with the plain steps of `flows.run_pass`, and
+runs the very pass the `monitor` flow runs, as `flows.run_pass.run_pass` (no tasks), and
 records it in `store.missed`. `publish_missed_runs`, called by the next run that reaches the
 API, shows each recorded pass as a flow run of its own (`monitor 2026-12-07 16:05 UTC - 2 hits
 (ran without Prefect)`, tagged `ran-without-prefect`) with the artifacts a Prefect run would
@@ -32,7 +32,7 @@ from flows.briefing import read_briefings
 from flows.monitor import monitor, read_hits, run_tags
 from flows.prefect_server import (PrefectServerError, configured_port, local_api_url, one_shot_run_settings,
                                   prefect_api)
-from flows.run_pass import PassSteps, Shard, run_pass
+from flows.run_pass import Shard, run_pass
 from flows.stages import FeedOutcome
 from flows.summary import FeedOutcomes, PassSummary
 from store import database
@@ -95,8 +95,8 @@ def unreachable_line(api_url: str, reason: str, what: str = "this pass") -> str:
 
 
 def run_without_prefect(config: Config, reason: str, shard: Shard = Shard()) -> PassSummary:
-    """One pass with the plain steps (no Prefect API call), recorded for the UI to catch up."""
-    summary = run_pass(config, PassSteps(), shard)
+    """One pass of `run_pass` (no Prefect API call), recorded for the UI to catch up."""
+    summary = run_pass(config, shard)
     with database(config.settings.database_url) as engine:
         record_missed_run(engine, summary.started_at, summary.finished_at, reason, summary.to_json())
     return summary

@@ -1,14 +1,15 @@
 """The Prefect flow `monitor`: one pass of newswatch, visible in the Prefect UI.
 
-A thin shell over `flows.run_pass`: feeds are polled in tasks of up to POLL_BATCH feeds
-(a Prefect task costs milliseconds of orchestration, so one per feed made a 1,000-feed pass
-take minutes), each feed's poll handed to extraction and matching (one task) as soon as it
-is done, not when its batch is; alert delivery one task; the run ends with the artifacts of
-`flows.artifacts`. The run is renamed after what it did (`monitor 2026-11-27 08:15 - 3 hits`)
-and tagged. A run is named after the minute it was *scheduled* for, in the schedule's
-timezone, zone shown (`monitor 2026-11-27 08:15 Asia/Seoul`), so a served run due at 08:15
-is never called 08:14 because its process started early; `newswatch demo` runs are tagged
-`demo` and named `demo ...`.
+The flow is `flows.run_pass.run_pass` with its two steps called as tasks that take the
+pass's context and plain data and return plain data: `poll-feeds` carries a batch of up to
+POLL_BATCH feeds through poll, parse, fetch, extract, match and save (a Prefect task costs
+milliseconds of orchestration, so one per feed made a 1,000-feed pass take minutes), run
+`poll NAME` or `poll N feeds (NAME, ...)`; `deliver-alerts` sends the outbox. The run ends
+with the artifacts of `flows.artifacts`. The run is renamed after what it did (`monitor
+2026-11-27 08:15 - 3 hits`) and tagged. A run is named after the minute it was *scheduled*
+for, in the schedule's timezone, zone shown (`monitor 2026-11-27 08:15 Asia/Seoul`), so a
+served run due at 08:15 is never called 08:14 because its process started early; `newswatch
+demo` runs are tagged `demo` and named `demo ...`.
 
 Failures: a feed that fails (unreachable, bad status, unparsable) gets a small task run of
 its own, `feed failed: NAME`, in a Failed state whose message is the error class and the
@@ -17,12 +18,10 @@ artifact), while the pass goes on and the flow run completes. Those task runs ar
 through the API, not run: a run of a failing task printed its failure three times in the
 terminal (with an empty `NoneType: None` traceback), where the feed's one warning says it.
 Every `newswatch.*` warning of the pass, from any thread, is in the run's logs
-(`flows.run_logs`). Retries (with exponential backoff and jitter) are
-only for transient database or network errors that escape a task: polling a feed again
-or re-reading the outbox repeats no stored work, because the store keeps only what is new
-and the relay sends only pending rows. Extraction is not retried: its work would be done
-twice, and what it did not store the next run picks up (the feed's validators are saved
-only after its entries, so a crashed run's entries are still unseen next time).
+(`flows.run_logs`). Retries (with exponential backoff and jitter) are only for transient
+database or network errors that escape a task: a batch polled again finds the entries it
+stored already seen, and the relay sends only pending rows, so no work is stored or sent
+twice (a feed's validators are saved only after its entries).
 
 `shard`/`shards` split the feeds between deployments: shard k of N polls only the feeds
 whose URL hashes to k (`flows.run_pass.Shard`).
@@ -30,20 +29,14 @@ whose URL hashes to k (`flows.run_pass.Shard`).
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
-from prefect import Flow, get_run_logger, tags, task
+from prefect import flow, get_run_logger, tags, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import as_completed
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 from prefect.states import Failed, Running
 from prefect.tasks import exponential_backoff
-from prefect.utilities.annotations import quote
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from alerts import RelayReport
@@ -51,8 +44,8 @@ from config import ConfigError, load_config
 from flows.artifacts import feed_error, publish_pass_artifacts, run_side_by_side
 from flows.briefing import read_briefings
 from flows.run_logs import newswatch_logs_in_run
-from flows.run_pass import PassSteps, Shard, deliver_alerts, feed_poll_pool, poll_feeds_threaded, run_pass
-from flows.stages import FeedPoll, PassContext, poll_feed, process_entries
+from flows.run_pass import PassRun, Shard, deliver_alerts, process_feeds
+from flows.stages import FeedOutcome, PassContext
 from flows.watchdog import STALL_WATCH_TAG
 from flows.summary import PassSummary
 from store import FeedState, database, list_hits
@@ -77,9 +70,6 @@ IO_RETRIES = dict(retries=3, retry_delay_seconds=exponential_backoff(backoff_fac
                   retry_condition_fn=is_transient)
 
 
-POLL_BATCH = 250  # feeds per poll task: each task run costs ~10-30 ms of orchestration, and
-# the batches share one thread pool in submission order, and each feed's poll is handed on as it
-# is done (see poll_feeds_with_tasks)
 MAX_FAILED_FEED_TASKS = 50
 
 
@@ -88,17 +78,10 @@ def batch_label(feeds: list[FeedState]) -> str:
 
 
 @task(name="poll-feeds", task_run_name="poll {label}", cache_policy=NO_CACHE, **IO_RETRIES)
-def poll_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str,
-                    pool: ThreadPoolExecutor | None = None, polled: queue.SimpleQueue | None = None) -> list[FeedPoll]:
-    """Poll a batch of feeds concurrently (in `pool`, shared by the pass's batches); a feed's
-    own trouble is in its poll, never raised. Each poll also goes to `polled` the moment
-    it is done, so the pass fetches and extracts its pages while the batch goes on."""
-    polls = []
-    for poll in poll_feeds_threaded(ctx, feeds, lambda c, f: poll_feed(c, f), pool):
-        polls.append(poll)
-        if polled is not None:
-            polled.put(poll)
-    return polls
+def process_feeds_task(ctx: PassContext, feeds: list[FeedState], label: str) -> list[FeedOutcome]:
+    """A batch of feeds through `flows.run_pass.process_feeds`; a feed's own trouble is in its
+    outcome, never raised."""
+    return process_feeds(ctx, feeds)
 
 
 @task(name="feed-failed", task_run_name="feed failed: {name}", cache_policy=NO_CACHE)
@@ -108,62 +91,9 @@ def report_failed_feed(name: str, message: str):
     return Failed(message=message)
 
 
-@task(name="extract-and-match", cache_policy=NO_CACHE)
-def process_entries_task(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
-    process_entries(ctx, polls)
-
-
 @task(name="deliver-alerts", cache_policy=NO_CACHE, **IO_RETRIES)
 def deliver_alerts_task(ctx: PassContext) -> RelayReport:
     return deliver_alerts(ctx)
-
-
-def poll_feeds_with_tasks(ctx: PassContext, feeds: list[FeedState]) -> Iterator[FeedPoll]:
-    """Submit the poll batches now (in the flow); hand back each feed's poll as soon as it
-    is done, so extraction starts on the first feed polled, not on the first batch (a
-    batch waits for its slowest feed: its other feeds' pages waited with it)."""
-    batches = [list(feeds[i:i + POLL_BATCH]) for i in range(0, len(feeds), POLL_BATCH)]
-    pool = feed_poll_pool(ctx, len(feeds))
-    polled: queue.SimpleQueue = queue.SimpleQueue()
-    futures = [poll_feeds_task.submit(quote(ctx), quote(batch), batch_label(batch), quote(pool), quote(polled))
-               for batch in batches]
-    return _polls_of(futures, pool, polled)
-
-
-_BATCH_ENDED = object()
-
-
-def _polls_of(futures, pool: ThreadPoolExecutor, polled: queue.SimpleQueue) -> Iterator[FeedPoll]:
-    """The polls in the order they were done, each feed's once: a batch retried after a
-    transient error polls its feeds again, and the first poll of a feed is the one the pass
-    goes on with. A batch that failed for good raises here, as its task's result."""
-
-    def watch_batches() -> None:
-        for future in as_completed(futures):
-            try:
-                polled.put((_BATCH_ENDED, future.result(), None))
-            except BaseException as exc:  # noqa: BLE001 - raised in the consumer
-                polled.put((_BATCH_ENDED, [], exc))
-
-    threading.Thread(target=watch_batches, name="poll-batches", daemon=True).start()
-    seen: set[int] = set()
-    ended = 0
-    try:
-        while ended < len(futures):
-            item = polled.get()
-            if isinstance(item, tuple) and item[0] is _BATCH_ENDED:
-                ended += 1
-                _, polls, error = item
-                if error is not None:
-                    raise error
-            else:
-                polls = [item]
-            for poll in polls:  # a batch's result: only polls that did not come through one by one
-                if poll.feed.id not in seen:
-                    seen.add(poll.feed.id)
-                    yield poll
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def report_failed_feeds(summary: PassSummary) -> None:
@@ -184,18 +114,6 @@ def _record_failed_feed(client, flow_run_id, index: int, name: str, message: str
     task_run = client.create_task_run(report_failed_feed, flow_run_id, dynamic_key=f"feed-failed-{index}",
                                       name=f"feed failed: {name}", state=Running())
     client.set_task_run_state(task_run.id, Failed(message=message), force=True)
-
-
-def process_entries_in_task(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
-    process_entries_task(quote(ctx), quote(polls))
-
-
-def deliver_alerts_in_task(ctx: PassContext) -> RelayReport:
-    return deliver_alerts_task(quote(ctx))
-
-
-PREFECT_STEPS = PassSteps(poll_feeds=poll_feeds_with_tasks, process_entries=process_entries_in_task,
-                          deliver=deliver_alerts_in_task)
 
 
 def _run_name() -> str:
@@ -225,31 +143,19 @@ def run_demo_pass(config_dir: str) -> PassSummary:
         return monitor(config_dir=config_dir)
 
 
-class PlainParametersFlow(Flow):
-    """A Flow whose JSON-scalar parameters are sent as they are. Prefect encodes flow parameters
-    with FastAPI's jsonable_encoder, and importing FastAPI for it cost every `newswatch run`
-    0.06 s; a str or an int is already its own JSON. Anything else goes through Prefect's encoder."""
-
-    def serialize_parameters(self, parameters: dict) -> dict:
-        if all(type(value) in (str, int, float, bool, type(None)) for value in parameters.values()):
-            return dict(parameters)
-        return super().serialize_parameters(parameters)
-
-
-def plain_parameters_flow(**options):
-    """`@flow(**options)`, making a PlainParametersFlow."""
-    return lambda fn: PlainParametersFlow(fn, **options)
-
-
-@plain_parameters_flow(name="monitor", flow_run_name=_run_name, log_prints=True)
+@flow(name="monitor", flow_run_name=_run_name, log_prints=True)
 def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> PassSummary:
     """Poll the feeds in `config_dir` (only shard `shard` of `shards`, counted from 0),
     store new articles and hits, send pending alerts, publish the run's artifacts."""
     config = load_config(config_dir)
     this_shard = Shard(shard, shards)
     watched = STALL_WATCH_TAG in flow_run.get_tags()  # Prefect itself tells this deployment's stalls
-    with newswatch_logs_in_run():
-        summary = run_pass(config, PREFECT_STEPS, this_shard, notify_stalls=not watched)
+    with newswatch_logs_in_run(), PassRun(config, this_shard, notify_stalls=not watched) as run:
+        for feeds in run.batches():
+            run.add_feeds(process_feeds_task(run.ctx, feeds, batch_label(feeds)))
+        run.queue_events()
+        run.add_relay(deliver_alerts_task(run.ctx))
+    summary = run.summary
     report_failed_feeds(summary)
     hits, history = read_hits(config.settings.database_url, summary.hit_ids)
     rename = (_label_run, dict(summary=summary, shard=this_shard))

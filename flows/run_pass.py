@@ -1,33 +1,35 @@
-"""A whole monitoring pass, written once and run two ways.
+"""A whole monitoring pass, top to bottom, without Prefect:
 
-`run_pass(config)` calls the stages directly; the Prefect flow calls the same function
-with the steps swapped for task-wrapped versions. So the code path a user runs under
-Prefect is the one tests and benchmarks run without it.
+    due feeds -> poll -> parse -> new entries -> fetch pages -> extract -> match -> save -> relay -> purge
+
+`run_pass(config)` is the pass; the `monitor` flow (`flows.monitor`) is the same sequence with
+`process_feeds` and `deliver_alerts` called as Prefect tasks. The stages are plain functions of
+`flows.stages`; what runs at once (poll and fetch threads, extraction processes) is decided by
+`flows.streams.Lanes` alone, so following a feed from here to its stored hit means reading
+`process_feeds` and the stages it names.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import queue
-import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import zip_longest
 from pathlib import Path
 
 from alerts import RelayReport, send_pending
 from config.errors import ConfigError, Problem
 from config.models import Config
 from config.paths import find_left_behind_database
+from extractors.articles import extract_fetched
+from extractors.errors import ExtractCrashed, ExtractTimeout
 from extractors.http import SafeClient
 from extractors.netguard import AddressPolicy, refusal_without_dns
-from extractors.pool import ExtractionPool
+from extractors.workers import WorkerPool
 from flows.rule_events import record_events
-from flows.stages import FeedOutcome, FeedPoll, PassContext, finish_feeds, poll_feed, process_entries
-from flows.streams import host_of
+from flows.stages import (FeedOutcome, FeedPoll, PassContext, fetch_page, finish_feeds, match_article, poll_feed,
+                          save_articles_in_batches, to_article)
+from flows.streams import Lanes, host_of
 from flows.summary import PassSummary
 from flows.watchdog import check_after_pass, check_before_pass
 from matching import compile_rules
@@ -35,77 +37,112 @@ from store import FeedState, delivery_counts, open_database, purge_expired_artic
 from store.feeds import SETTINGS_ERRORS
 
 EXTRACTION_BUDGET_SECONDS = 30.0
+POLL_BATCH = 250  # feeds per `process_feeds` call: one Prefect task run each under the monitor flow
 
 
-def poll_feeds_threaded(
-    ctx: PassContext, feeds: Sequence[FeedState], poll: Callable[[PassContext, FeedState], FeedPoll] = poll_feed,
-    pool: ThreadPoolExecutor | None = None,
-) -> Iterator[FeedPoll]:
-    """Poll feeds concurrently (the client caps requests per host); yield each as it completes.
-    Several batches polled at once share one `pool` (`feed_poll_pool`): one set of
-    `fetch.concurrency` threads, not a set per batch fighting over the client's slots."""
-    if not feeds:
-        return
-    if pool is None:
-        with feed_poll_pool(ctx, len(feeds)) as own:
-            yield from poll_feeds_threaded(ctx, feeds, poll, own)
-        return
-    with _ENQUEUEING:
-        futures = [pool.submit(poll, ctx, feed) for feed in feeds]
-    for future in completed(futures):
-        if future.cancelled():
-            raise PollsDropped(f"the pass stopped before every feed of this batch ({len(futures)}) was polled")
-        yield future.result()
+def run_pass(config: Config, shard: Shard | None = None, *, notify_stalls: bool = True) -> PassSummary:
+    """Poll every due feed of `shard`, store what is new, send pending alerts, purge articles past
+    `retention_days`; return the summary. The dead-man's switch (`flows.watchdog`) is checked
+    at the start and once the feeds are stored; `notify_stalls=False` when Prefect tells of stalls."""
+    with PassRun(config, shard or Shard(), notify_stalls=notify_stalls) as run:  # database, rules, due feeds
+        for feeds in run.batches():
+            run.add_feeds(process_feeds(run.ctx, feeds))  # poll -> parse -> ... -> save
+        run.queue_events()  # spike and story-update alerts; the watchdog's second look
+        run.add_relay(deliver_alerts(run.ctx))
+    return run.summary  # expired articles purged on the way out
 
 
-class PollsDropped(RuntimeError):
-    """The pass failed or stopped while this batch's feeds were still queued, and dropped them."""
+def process_feeds(ctx: PassContext, feeds: Sequence[FeedState]) -> list[FeedOutcome]:
+    """Feeds -> poll -> parse -> new entries -> fetch pages -> extract -> match -> save; each
+    feed's outcome. Each stage takes the previous one's results as they come, so the pages of
+    a feed polled early are fetched and extracted while slower feeds are still being polled."""
+    lanes, now, polls = ctx.lanes, datetime.now(timezone.utc), []
+    polled = lanes.on_threads(lambda feed: poll_feed(ctx, feed), feeds, host=lambda feed: host_of(feed.url))
+    entries = ((poll, entry) for poll in kept(polled, polls) for entry in poll.new_entries)
+    pages = lanes.on_threads(lambda job: fetch_page(ctx, job), entries, host=lambda job: host_of(job[1].link))
+    extracted = lanes.in_workers(extract_fetched, ((job, (page,)) for job, page in pages),
+                                 EXTRACTION_BUDGET_SECONDS, (ExtractTimeout, ExtractCrashed))
+    matched = (match_article(ctx, job, to_article(job, result), now) for job, result in extracted)
+    tallies = save_articles_in_batches(ctx, matched)
+    return finish_feeds(ctx, polls, tallies)
 
 
-def completed(futures: Sequence[Future]) -> Iterator[Future]:
-    """The futures as they finish, like `concurrent.futures.as_completed`, except that one
-    cancelled by `pool.shutdown(cancel_futures=True)` counts as finished. as_completed waits
-    forever for those (`Future.cancel` does not wake its waiters, only done-callbacks), so a
-    batch whose feeds the failing pass had dropped never ended, nor did its flow run."""
-    finished: queue.SimpleQueue[Future] = queue.SimpleQueue()
-    for future in futures:
-        future.add_done_callback(finished.put)
-    for _ in futures:
-        yield finished.get()
-
-
-# Batches sharing a pool enqueue whole, one after the other, so the pool's queue keeps the
-# host-interleaved order of `interleave_hosts` (interleaved batches polled 1,000 feeds 9% slower).
-_ENQUEUEING = threading.Lock()
-
-
-def interleave_hosts(feeds: Sequence[FeedState]) -> list[FeedState]:
-    """The feeds reordered to take one feed of each host in turn (hosts in order of first
-    appearance, each host's feeds in config order). Poll threads wait for a per-host slot, so
-    feeds listed outlet by outlet, as configs usually are, kept most threads waiting on one host
-    while the other hosts' feeds queued behind them."""
-    by_host: dict[str, list[FeedState]] = {}
-    for feed in feeds:
-        by_host.setdefault(host_of(feed.url), []).append(feed)
-    return [feed for turn in zip_longest(*by_host.values()) for feed in turn if feed is not None]
-
-
-def feed_poll_pool(ctx: PassContext, feeds: int) -> ThreadPoolExecutor:
-    workers = max(1, min(ctx.config.settings.fetch.concurrency, feeds))
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed")
+def kept(polled: Iterator[tuple[FeedState, FeedPoll]], polls: list[FeedPoll]) -> Iterator[FeedPoll]:
+    """Each poll as it comes, kept in `polls` for the feeds' outcomes."""
+    for _, poll in polled:
+        polls.append(poll)
+        yield poll
 
 
 def deliver_alerts(ctx: PassContext) -> RelayReport:
     return send_pending(ctx.engine, ctx.config.channels, ctx.config.settings.alerts, rules=ctx.config.rules)
 
 
-@dataclass(frozen=True)
-class PassSteps:
-    """The three steps of a pass that Prefect wraps in tasks; plain functions by default."""
+class PassRun:
+    """A pass from its start to its end: the database, rules and feeds it opens, the summary it
+    fills, and the purge and clean-up on a clean exit (resources are released on any exit)."""
 
-    poll_feeds: Callable[[PassContext, Sequence[FeedState]], Iterable[FeedPoll]] = poll_feeds_threaded
-    process_entries: Callable[[PassContext, Iterable[FeedPoll]], None] = process_entries
-    deliver: Callable[[PassContext], RelayReport] = deliver_alerts
+    def __init__(self, config: Config, shard: Shard, *, notify_stalls: bool = True) -> None:
+        refuse_left_behind_database(config)
+        self.config, self.shard, self.notify_stalls = config, shard, notify_stalls
+        self.summary = PassSummary(started_at=datetime.now(timezone.utc))
+
+    def __enter__(self) -> PassRun:
+        config = self.config
+        self.engine = open_database(config.settings.database_url)
+        try:
+            ruleset = compile_rules(config.rules, config.aliases)
+            feeds = sync_feeds(self.engine, config.feeds)
+            check_before_pass(self.engine, config, self.summary.started_at, notify_stalls=self.notify_stalls)
+            fetch = config.settings.fetch
+            policy = AddressPolicy(fetch.allow_private_networks, fetch.allowed_networks)
+            self.due, self.skipped = select_feeds(feeds, self.summary.started_at, self.shard, policy)
+            self.summary.feeds_total = len(self.due) + len(self.skipped)
+            self.client = SafeClient(fetch)
+            self.workers = WorkerPool()
+            lanes = Lanes(threads=fetch.concurrency, per_host=fetch.per_host_concurrency, workers=self.workers)
+        except BaseException:
+            self.engine.dispose()
+            raise
+        self.ctx = PassContext(config=config, engine=self.engine, client=self.client, ruleset=ruleset, lanes=lanes)
+        return self
+
+    def batches(self) -> Iterator[list[FeedState]]:
+        for start in range(0, len(self.due), POLL_BATCH):
+            yield self.due[start:start + POLL_BATCH]
+
+    def add_feeds(self, outcomes: list[FeedOutcome]) -> None:
+        self.summary.add_feeds(outcomes)
+
+    def queue_events(self) -> None:
+        """Spikes and story updates go to the outbox; the watchdog records the finished pass."""
+        due = {feed.url: feed for feed in self.due}
+        polled = [(due[outcome.url], outcome.status) for outcome in self.summary.feeds if outcome.url in due]
+        self.summary.add_feeds([skipped_outcome(feed) for feed in self.skipped])
+        record_events(self.config, self.engine, self.summary.hit_ids)
+        check_after_pass(self.engine, self.config, self.summary.started_at,
+                         f"{self.shard.index}/{self.shard.count}", polled)
+
+    def add_relay(self, report: RelayReport) -> None:
+        summary = self.summary
+        summary.alerts_sent, summary.alerts_failed, summary.alert_errors = report.sent, report.failed, report.errors
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.ctx.lanes.stop()
+            self.workers.close()
+            self.client.close()
+            if exc_type is None:
+                self.summary.alerts_pending = delivery_counts(self.engine).get("pending", 0)
+                purge_expired_articles(self.engine, self.config.settings.retention_days)
+        finally:
+            self.engine.dispose()
+        self.summary.finished_at = datetime.now(timezone.utc)
+
+
+def skipped_outcome(feed: FeedState) -> FeedOutcome:
+    return FeedOutcome(feed=feed.name, url=feed.url, status="skipped", error_class=feed.last_error_class,
+                       error_count=feed.error_count, parked=feed.parked, next_poll_at=feed.next_poll_at)
 
 
 @dataclass(frozen=True)
@@ -151,21 +188,6 @@ def is_due(feed: FeedState, now: datetime, policy: AddressPolicy | None = None) 
     return refusal_without_dns(host_of(feed.url), policy) is None
 
 
-_startup_frozen = False
-
-
-def freeze_startup_objects() -> None:
-    """Exempt what is alive now (imported modules, Prefect's and SQLAlchemy's registries, the
-    config) from the garbage collector's full collections, once per process. Those objects live
-    as long as the process, and every full collection walked them: 0.1 s each, one or two a
-    pass. Objects freed by reference counting are still freed; only cycles made unreachable
-    later among them would be kept, so this is done once, not per pass."""
-    global _startup_frozen
-    if not _startup_frozen:
-        _startup_frozen = True
-        gc.freeze()
-
-
 def refuse_left_behind_database(config: Config) -> None:
     """A pass never starts over on a new, empty database while the old one, with its pending
     alerts, sits where relative paths used to point (a deployment loads its config without the
@@ -173,52 +195,3 @@ def refuse_left_behind_database(config: Config) -> None:
     hint = find_left_behind_database(config.settings.database_url, config.settings.old_database)
     if hint:
         raise ConfigError([Problem(str(Path(config.directory) / "settings.yaml"), 0, "database_url", hint)])
-
-
-def run_pass(config: Config, steps: PassSteps = PassSteps(), shard: Shard = Shard(), *,
-             notify_stalls: bool = True) -> PassSummary:
-    """Poll every due feed of `shard`, store what is new, send pending alerts, purge articles past
-    `retention_days`; return the summary. The dead-man's switch (`flows.watchdog`) is checked
-    at the start and once the feeds are stored; `notify_stalls=False` when Prefect tells of stalls."""
-    freeze_startup_objects()
-    refuse_left_behind_database(config)
-    summary = PassSummary(started_at=datetime.now(timezone.utc))
-    engine = open_database(config.settings.database_url)
-    try:
-        ruleset = compile_rules(config.rules, config.aliases)
-        feeds = sync_feeds(engine, config.feeds)
-        check_before_pass(engine, config, summary.started_at, notify_stalls=notify_stalls)
-        policy = AddressPolicy(config.settings.fetch.allow_private_networks, config.settings.fetch.allowed_networks)
-        due, skipped = select_feeds(feeds, summary.started_at, shard, policy)
-        due = interleave_hosts(due)
-        summary.feeds_total = len(due) + len(skipped)
-        with SafeClient(config.settings.fetch) as client, \
-                ExtractionPool(budget_seconds=EXTRACTION_BUDGET_SECONDS, share_workers=True) as extraction:
-            ctx = PassContext(config=config, engine=engine, client=client, ruleset=ruleset, extraction=extraction)
-            polls: list[FeedPoll] = []
-            steps.process_entries(ctx, _recorded(steps.poll_feeds(ctx, due), polls))
-            summary.add_feeds(finish_feeds(ctx, polls) + [_skipped(feed) for feed in skipped])
-            record_events(config, engine, summary.hit_ids)  # spikes and story updates, queued for the relay
-            check_after_pass(engine, config, summary.started_at, f"{shard.index}/{shard.count}",
-                             [(poll.feed, poll.outcome.status) for poll in polls])
-            report = steps.deliver(ctx)
-        summary.alerts_sent, summary.alerts_failed = report.sent, report.failed
-        summary.alert_errors = report.errors
-        summary.alerts_pending = delivery_counts(engine).get("pending", 0)
-        purge_expired_articles(engine, config.settings.retention_days)  # settings.yaml retention_days
-    finally:
-        engine.dispose()
-    summary.finished_at = datetime.now(timezone.utc)
-    return summary
-
-
-def _recorded(polls: Iterable[FeedPoll], into: list[FeedPoll]) -> Iterator[FeedPoll]:
-    """Pass polls through to the processing step as they complete, keeping each for `finish_feeds`."""
-    for poll in polls:
-        into.append(poll)
-        yield poll
-
-
-def _skipped(feed: FeedState) -> FeedOutcome:
-    return FeedOutcome(feed=feed.name, url=feed.url, status="skipped", error_class=feed.last_error_class,
-                       error_count=feed.error_count, parked=feed.parked, next_poll_at=feed.next_poll_at)

@@ -1,39 +1,38 @@
-"""One monitoring pass as plain functions: the stages in order, no Prefect.
+"""The stages of a monitoring pass as plain functions on plain data; `flows.run_pass` chains them.
 
-`flows/run_pass.py` calls them directly; `flows/monitor.py` wraps them in tasks.
-A pass has three steps:
+    poll_feed(ctx, feed) -> FeedPoll          conditional GET, parse under a time budget, unseen entries
+    fetch_page(ctx, job) -> (job, FetchResult | None)            the entry's page (None: no link)
+    to_article(job, extracted) -> Article     the extracted article, or the entry's own text flagged
+    match_article(ctx, job, article) -> ArticleToSave            rules matched, baseline decided
+    save_articles_in_batches(ctx, items) -> {feed id: Tally}     50 per transaction, with hits and outbox
+    finish_feeds(ctx, polls, tallies) -> [FeedOutcome]           validators saved, outcomes built
 
-1. `poll_feed` (per feed): conditional GET, parse under a time budget, keep only
-   entries not seen before. A feed's own trouble is recorded against it, never raised.
-2. `process_entries` (all feeds' new entries as one stream): pages are fetched by a
-   thread pool while a process pool extracts those already fetched, so fetching overlaps
-   extraction; each clean article is matched at once and saved with its hits and outbox
-   rows in batches of 50 (one transaction each, across feeds, by a writer thread).
-   Only ids stay in memory, never the articles.
-3. `finish_feeds` (all feeds, one transaction): save each feed's validators
-   (ETag/Last-Modified) only now that its entries are stored, so a crash before this
-   point refetches, never loses.
+A feed's own trouble (unreachable, bad status, unparsable) is recorded against it, never
+raised; a page that cannot be fetched or extracted leaves its entry matched on the feed's
+title and summary, flagged with why, so no hit is lost. A feed's validators (ETag,
+Last-Modified) are saved only once its entries are stored: a crash before that refetches,
+never loses.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 
 from config.models import Config
 from extractors.articles import fallback_article
+from extractors.errors import WorkFailed
 from extractors.feeds import parse_feed_with_budget
-from extractors.http import SafeClient
+from extractors.http import FetchResult, SafeClient
 from extractors.language import settle_language
 from extractors.models import Article, FeedEntry
-from extractors.pool import ExtractionPool
 from flows.redaction import redact
-from flows.streams import BatchWriter, fetch_pages
+from flows.streams import Lanes
 from matching import RuleSet
 from matching.models import MatchInput
 from store import (ArticleToSave, FeedState, FeedSuccess, record_feed_error, record_feed_successes,
@@ -44,15 +43,13 @@ FIRST_POLL_ALERT_WINDOW = timedelta(hours=24)
 SAVE_BATCH = 50
 
 
-@dataclass(frozen=True)
 class PassContext:
-    """Everything a pass needs, built once: config, database, HTTP client, rules, extractors."""
+    """What every stage of a pass needs, built once: config, database, HTTP client, rules, lanes.
+    A plain class, not a dataclass: Prefect walks a task's dataclass arguments field by field
+    (the whole config) looking for futures, and this handle holds none."""
 
-    config: Config
-    engine: Engine
-    client: SafeClient
-    ruleset: RuleSet
-    extraction: ExtractionPool
+    def __init__(self, config: Config, engine: Engine, client: SafeClient, ruleset: RuleSet, lanes: Lanes) -> None:
+        self.config, self.engine, self.client, self.ruleset, self.lanes = config, engine, client, ruleset, lanes
 
     def channels_for_rule(self, rule_name: str) -> tuple[str, ...]:
         rule = next(rule for rule in self.config.rules if rule.name == rule_name)
@@ -84,57 +81,64 @@ class FeedOutcome:
     baseline_hit_ids: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FeedPoll:
-    """A polled feed waiting for its new entries to be processed."""
+    """A polled feed: its outcome so far, and the entries not seen before."""
 
     feed: FeedState
     outcome: FeedOutcome
-    new_entries: list[FeedEntry] = field(default_factory=list)
+    new_entries: tuple[FeedEntry, ...] = ()
     etag: str | None = None
     last_modified: str | None = None
     ttl_seconds: float | None = None
 
-    @property
-    def pending(self) -> bool:
-        """Polled fine; validators still to be saved by `finish_feed`."""
-        return self.outcome.status in ("ok", "not_modified")
+
+@dataclass(frozen=True)
+class Tally:
+    """What saving a feed's new entries gave: counted per feed, added up batch by batch."""
+
+    new_articles: int = 0
+    flagged: int = 0
+    hit_ids: tuple[int, ...] = ()
+    baseline_hit_ids: tuple[int, ...] = ()
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.new_articles + other.new_articles, self.flagged + other.flagged,
+                     self.hit_ids + other.hit_ids, self.baseline_hit_ids + other.baseline_hit_ids)
+
+
+Job = tuple[FeedPoll, FeedEntry]  # a new entry, with the poll that found it
 
 
 def poll_feed(ctx: PassContext, feed: FeedState) -> FeedPoll:
     """Fetch and parse one feed; keep its unseen entries. Never raises for the feed's own trouble."""
-    poll = FeedPoll(feed, FeedOutcome(feed=feed.name, url=feed.url, status="ok", first_poll=not feed.baseline_done))
+    outcome = FeedOutcome(feed=feed.name, url=feed.url, status="ok", first_poll=not feed.baseline_done)
     result = ctx.client.fetch(feed.url, kind="feed", etag=feed.etag, last_modified=feed.last_modified)
     if not result.ok:
-        return _fail(ctx, poll, result.error_class, result.error, retry_after=result.retry_after)
+        return record_failure(ctx, feed, outcome, result.error_class, result.error, retry_after=result.retry_after)
     if result.not_modified:
-        poll.outcome.status, poll.etag, poll.last_modified = "not_modified", feed.etag, feed.last_modified
-        return poll
+        return FeedPoll(feed, replace(outcome, status="not_modified"), etag=feed.etag, last_modified=feed.last_modified)
     # parsing gets the same budget as the fetch: one per-feed deadline each, whatever the feed does
     parsed = parse_feed_with_budget(result.body, result.headers, result.final_url,
-                                    ctx.config.settings.fetch.timeout_seconds)
+                                    ctx.config.settings.fetch.timeout_seconds, ctx.lanes.workers)
     if parsed.error_class:
-        return _fail(ctx, poll, parsed.error_class, parsed.error or parsed.error_class)
-    poll.outcome.entries = len(parsed.entries)
-    poll.new_entries = select_unseen(ctx.engine, feed.id, parsed.entries)
-    poll.etag, poll.last_modified = result.headers.get("etag"), result.headers.get("last-modified")
-    poll.ttl_seconds = parsed.ttl_seconds
-    return poll
+        return record_failure(ctx, feed, outcome, parsed.error_class, parsed.error or parsed.error_class)
+    return FeedPoll(feed, replace(outcome, entries=len(parsed.entries)),
+                    tuple(select_unseen(ctx.engine, feed.id, parsed.entries)),
+                    result.headers.get("etag"), result.headers.get("last-modified"), parsed.ttl_seconds)
 
 
-def _fail(ctx: PassContext, poll: FeedPoll, error_class, error, retry_after=None) -> FeedPoll:
+def record_failure(ctx: PassContext, feed: FeedState, outcome: FeedOutcome, error_class, error,
+                   retry_after=None) -> FeedPoll:
     retry_at = datetime.now(timezone.utc) + timedelta(seconds=retry_after) if retry_after else None
-    change = record_feed_error(ctx.engine, poll.feed.id, error_class or "error", error or "", retry_at=retry_at)
-    parked = poll.feed.parked or change.parked_now
+    change = record_feed_error(ctx.engine, feed.id, error_class or "error", error or "", retry_at=retry_at)
+    parked = feed.parked or change.parked_now
     # the warning reaches the run's logs in the Prefect UI: an error quoting the feed's URL loses its tokens
-    log.warning("feed %s failed: %s: %s; %s", poll.feed.name, error_class, redact(error or "").rstrip("."),
+    log.warning("feed %s failed: %s: %s; %s", feed.name, error_class, redact(error or "").rstrip("."),
                 describe_next_try(change, parked))
-    outcome = poll.outcome
-    outcome.status, outcome.error_class, outcome.error = "failed", error_class, error
-    outcome.error_count, outcome.parked_now = change.error_count, change.parked_now
-    outcome.next_poll_at = change.next_poll_at
-    outcome.parked = parked
-    return poll
+    return FeedPoll(feed, replace(outcome, status="failed", error_class=error_class, error=error,
+                                  error_count=change.error_count, parked_now=change.parked_now,
+                                  next_poll_at=change.next_poll_at, parked=parked))
 
 
 def describe_next_try(change, parked: bool) -> str:
@@ -146,62 +150,65 @@ def describe_next_try(change, parked: bool) -> str:
     return f"next try: {change.next_poll_at:%Y-%m-%d %H:%M} UTC{in_a_row}{state}"
 
 
-def finish_feed(ctx: PassContext, poll: FeedPoll) -> FeedOutcome:
-    """Save validators and reset health, now that the feed's new entries are stored."""
-    return finish_feeds(ctx, [poll])[0]
+def fetch_page(ctx: PassContext, job: Job) -> FetchResult | None:
+    entry = job[1]
+    return ctx.client.fetch(entry.link, kind="page") if entry.link else None
 
 
-def finish_feeds(ctx: PassContext, polls: Sequence[FeedPoll]) -> list[FeedOutcome]:
-    """`finish_feed` for every poll, in one transaction; their outcomes in the same order."""
-    pending = [poll for poll in polls if poll.pending]
-    now = datetime.now(timezone.utc)
-    changes = record_feed_successes(ctx.engine, [
-        FeedSuccess(poll.feed.id, poll.etag, poll.last_modified,
-                    now + timedelta(seconds=poll.ttl_seconds) if poll.ttl_seconds else None)
-        for poll in pending])
-    for poll, change in zip(pending, changes):
-        poll.outcome.recovered = change.recovered
-    return [poll.outcome for poll in polls]
+def to_article(job: Job, extracted: Article | WorkFailed) -> Article:
+    """The extracted article; for a page that failed, the entry's own title and summary."""
+    return extracted if isinstance(extracted, Article) else fallback_article(job[1], extracted.error_class)
 
 
-def process_entries(ctx: PassContext, polls: Iterable[FeedPoll]) -> None:
-    """Fetch, extract, match and store the new entries of `polls`; fills their outcomes.
-
-    `polls` may still be arriving (an iterator in completion order): pages of the feeds
-    already polled are fetched and extracted while slow feeds are still being polled.
-    Batches are saved by a writer thread, so the extraction workers are fed meanwhile.
-    """
-    polls_seen: list[FeedPoll] = []
-    by_id: dict[int, FeedPoll] = {}
-    now = datetime.now(timezone.utc)
-    def save(groups: dict[int, list[ArticleToSave]]) -> None:
-        save_batches(ctx, [(by_id[key], batch) for key, batch in groups.items()])
-
-    with BatchWriter(save, batch_size=SAVE_BATCH) as writer:
-        for (poll, entry), article in clean_articles(ctx, polls, polls_seen):
-            by_id[id(poll)] = poll
-            writer.put(id(poll), match_article(ctx, poll, entry, article, now))
-
-
-def match_article(ctx: PassContext, poll: FeedPoll, entry: FeedEntry, article: Article, now: datetime) -> ArticleToSave:
+def match_article(ctx: PassContext, job: Job, article: Article, now: datetime) -> tuple[FeedPoll, ArticleToSave]:
+    poll, entry = job
     article = settle_language(article, entry.language)  # the feed's language: a hint for an undecided page
     doc = MatchInput(title=article.title or entry.title, body=article.text, language=article.language,
                      feed_tags=ctx.feed_tags(poll.feed.url))
     baseline = poll.outcome.first_poll and is_old_news(entry, now)
-    return ArticleToSave(entry, article, ctx.ruleset.match(doc), baseline=baseline)
+    return poll, ArticleToSave(entry, article, ctx.ruleset.match(doc), baseline=baseline)
 
 
-def save_batches(ctx: PassContext, batches: list[tuple[FeedPoll, list[ArticleToSave]]]) -> None:
-    """Store several feeds' batches in one transaction; count what each feed gained."""
-    results = save_article_groups(ctx.engine, [(poll.feed.id, batch) for poll, batch in batches],
-                                  channels_for_rule=ctx.channels_for_rule, config_hash=ctx.config.config_hash)
-    for (poll, batch), saved in zip(batches, results):
-        outcome = poll.outcome
-        outcome.new_articles += len(saved.article_ids)
-        outcome.flagged += sum(1 for item in batch if item.article.flagged)
-        outcome.hit_ids += saved.hit_ids
-        outcome.baseline_hit_ids += saved.baseline_hit_ids
-        warn_skipped_pages(poll.feed.name, batch)
+def is_old_news(entry: FeedEntry, now: datetime) -> bool:
+    """On a feed's first poll, entries older than a day (or undated) are the baseline:
+    stored and matched, never alerted, so adding a feed does not flood anyone with its archive."""
+    if entry.published is None:
+        return True
+    published = entry.published if entry.published.tzinfo else entry.published.replace(tzinfo=timezone.utc)
+    return now - published > FIRST_POLL_ALERT_WINDOW
+
+
+def save_articles_in_batches(ctx: PassContext, items: Iterable[tuple[FeedPoll, ArticleToSave]]) -> dict[int, Tally]:
+    """Store the matched articles SAVE_BATCH at a time (one transaction each, across feeds);
+    what each feed gained, by feed id."""
+    tallies: dict[int, Tally] = {}
+    batch: list[tuple[FeedPoll, ArticleToSave]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == SAVE_BATCH:
+            tallies = add_tallies(tallies, save_batch(ctx, batch))
+            batch = []
+    return add_tallies(tallies, save_batch(ctx, batch)) if batch else tallies
+
+
+def add_tallies(tallies: dict[int, Tally], more: dict[int, Tally]) -> dict[int, Tally]:
+    return {**tallies, **{key: tallies.get(key, Tally()) + tally for key, tally in more.items()}}
+
+
+def save_batch(ctx: PassContext, batch: list[tuple[FeedPoll, ArticleToSave]]) -> dict[int, Tally]:
+    """One transaction for the batch, grouped by feed; what each feed gained."""
+    groups: dict[int, list[ArticleToSave]] = {}
+    names = {}
+    for poll, item in batch:
+        groups.setdefault(poll.feed.id, []).append(item)
+        names[poll.feed.id] = poll.feed.name
+    results = save_article_groups(ctx.engine, list(groups.items()), channels_for_rule=ctx.channels_for_rule,
+                                  config_hash=ctx.config.config_hash)
+    for feed_id, items in groups.items():
+        warn_skipped_pages(names[feed_id], items)
+    return {feed_id: Tally(len(saved.article_ids), sum(1 for item in items if item.article.flagged),
+                           tuple(saved.hit_ids), tuple(saved.baseline_hit_ids))
+            for (feed_id, items), saved in zip(groups.items(), results)}
 
 
 def warn_skipped_pages(feed: str, batch: list[ArticleToSave]) -> None:
@@ -216,41 +223,19 @@ def warn_skipped_pages(feed: str, batch: list[ArticleToSave]) -> None:
                 "summary only", feed, len(skipped), why)
 
 
-def is_old_news(entry: FeedEntry, now: datetime) -> bool:
-    """On a feed's first poll, entries older than a day (or undated) are the baseline:
-    stored and matched, never alerted, so adding a feed does not flood anyone with its archive."""
-    if entry.published is None:
-        return True
-    published = entry.published if entry.published.tzinfo else entry.published.replace(tzinfo=timezone.utc)
-    return now - published > FIRST_POLL_ALERT_WINDOW
+def finish_feeds(ctx: PassContext, polls: list[FeedPoll], tallies: dict[int, Tally]) -> list[FeedOutcome]:
+    """Save the validators of every feed polled fine (one transaction), now that their entries
+    are stored; each poll's outcome with what its entries gave."""
+    fine = [poll for poll in polls if poll.outcome.status in ("ok", "not_modified")]
+    now = datetime.now(timezone.utc)
+    changes = record_feed_successes(ctx.engine, [
+        FeedSuccess(poll.feed.id, poll.etag, poll.last_modified,
+                    now + timedelta(seconds=poll.ttl_seconds) if poll.ttl_seconds else None) for poll in fine])
+    recovered = {poll.feed.id: change.recovered for poll, change in zip(fine, changes)}
+    return [outcome_of(poll, tallies.get(poll.feed.id, Tally()), recovered.get(poll.feed.id, False))
+            for poll in polls]
 
 
-Job = tuple[FeedPoll, FeedEntry]
-
-
-def clean_articles(
-    ctx: PassContext, polls: Iterable[FeedPoll], polls_seen: list[FeedPoll]
-) -> Iterator[tuple[Job, Article]]:
-    """((poll, entry), clean article) for every new entry, in completion order.
-
-    Pages are fetched by a thread pool, hosts taking turns (`flows.streams.fetch_pages`);
-    fetched pages go to the extraction process pool as they arrive. An entry whose page
-    cannot be fetched or extracted yields its own title and summary, flagged with why:
-    no hit is lost.
-    """
-    fallbacks: list[tuple[Job, Article]] = []
-
-    def fetched_pages() -> Iterator[tuple[Job, bytes, str, dict]]:
-        for job, result in fetch_pages(ctx, polls, polls_seen):
-            if result is not None and result.ok:
-                yield job, result.body, result.final_url, result.headers
-            else:
-                reason = "no_link" if result is None else (result.error_class or "fetch_failed")
-                fallbacks.append((job, fallback_article(job[1], reason)))
-
-    for job, outcome in ctx.extraction.extract_many(fetched_pages()):
-        yield job, outcome if isinstance(outcome, Article) else fallback_article(job[1], outcome)
-        while fallbacks:
-            yield fallbacks.pop()
-    while fallbacks:
-        yield fallbacks.pop()
+def outcome_of(poll: FeedPoll, tally: Tally, recovered: bool) -> FeedOutcome:
+    return replace(poll.outcome, recovered=recovered, new_articles=tally.new_articles, flagged=tally.flagged,
+                   hit_ids=list(tally.hit_ids), baseline_hit_ids=list(tally.baseline_hit_ids))

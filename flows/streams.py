@@ -1,43 +1,36 @@
-"""The two streams around extraction in a pass: pages coming in, articles going to the store.
+"""How a pass does several things at once: the one place that knows threads, queues and processes.
 
-    for job, result in fetch_pages(ctx, polls, polls_seen): ...
-fetches the page of every new entry of `polls`, yielding (job, FetchResult | None) in
-completion order (None: the entry has no link). `polls` may still be arriving (an iterator
-that blocks on slow feeds): a reader thread takes each as it comes, appends it to
-`polls_seen` and queues its entries under their host. `fetch.concurrency` fetch threads
-each take the next job themselves, only for a host with fewer than
-`fetch.per_host_concurrency` fetches in flight, so one big feed never fills every fetch
-thread while other publishers wait (the client's own per-host cap stays the safety net and
-then never blocks a thread), taking first the host with the most pages left, so that the
-hosts finish together. At most `2 x fetch.concurrency` pages are in flight or fetched but
-not yet taken, so memory stays bounded however many entries are new.
+    with Lanes(threads=16, per_host=2, workers=WorkerPool()) as lanes:
+        for item, result in lanes.on_threads(fn, items, host=host_of_item): ...
+        for key, outcome in lanes.in_workers(func, ((key, args), ...), budget, errors): ...
+        lanes.in_worker(func, args, budget, errors)  -> func(*args) in a worker, or raises
 
-    with BatchWriter(save) as writer: writer.put(key, item)
-hands items to one writer thread that calls `save({key: [item, ...], ...})` (items grouped
-by key, in arrival order) each time `batch_size` items are waiting, and for the rest on a
-clean exit, so the thread that feeds the extraction workers never waits for the database,
-and what is left to save when extraction ends is at most one batch. A save error is
-raised in the caller on its next `put` or on exit. The queue is bounded (back-pressure,
-bounded memory).
-
-Threads wake only when there is work for them: a fetch thread that ends a fetch takes
-its next job itself (no dispatcher thread between them), and the writer gets a whole
-batch at a time. Each wake-up is a GIL hand-off and a context switch that also evicts an
-extraction worker from its core, and a pass made ~20 of them per page.
+Both streams take their input lazily (an iterator that may block, such as another stream: a
+feed's pages are fetched while slower feeds are still being polled), run the calls
+concurrently and yield in completion order, so the stages of a pass chain like generators.
+`on_threads` runs `fn(item)` on up to `threads` threads, at most `per_host` at once for one
+host (one big outlet never holds every thread while other publishers wait), taking first the
+host with most items left so that the hosts finish together; at most `2 x threads` results
+are in flight or waiting to be taken, so memory stays bounded however long the input is. An
+exception of `fn` is raised in the consumer. `in_workers` runs `func(*args)` in the worker
+processes (`extractors.workers`) with a time budget each, keeping them fed from a thread of
+its own while the consumer matches and stores; `outcome` is the result or the `WorkFailed`.
+A stream that stops early (its consumer raised) stops every stream of the pass.
 """
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
-from collections import Counter, defaultdict, deque
+from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from extractors.errors import WorkFailed
+from extractors.workers import Errors, WorkerPool
+
 _END = object()
-log = logging.getLogger("newswatch.pass")
 
 
 def host_of(url: str | None) -> str:
@@ -47,8 +40,124 @@ def host_of(url: str | None) -> str:
         return ""
 
 
+class Lanes:
+    """The pass's threads and worker processes; see the module's contract."""
+
+    def __init__(self, threads: int, per_host: int, workers: WorkerPool) -> None:
+        self.threads, self.per_host, self.workers = max(1, threads), max(1, per_host), workers
+        self._running: list[HostQueue | threading.Event] = []  # the streams a failure stops
+
+    def __enter__(self) -> Lanes:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop the streams running now (a failure in one ends the others); later ones start afresh."""
+        running, self._running = self._running, []
+        for stream in running:
+            stream.set() if isinstance(stream, threading.Event) else stream.stop()
+
+    def in_worker(self, func: Callable[..., Any], args: tuple, budget: float, errors: Errors) -> Any:
+        return self.workers.run(func, args, budget, errors)
+
+    def on_threads(self, fn: Callable[[Any], Any], items: Iterable[Any],
+                   host: Callable[[Any], str]) -> Iterator[tuple[Any, Any]]:
+        jobs = HostQueue(window=2 * self.threads, per_host=self.per_host)
+        self._running.append(jobs)
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=_add_all, args=(items, host, jobs, done), daemon=True).start()
+        for _ in range(self.threads):
+            threading.Thread(target=_run_jobs, args=(fn, jobs, done), daemon=True).start()
+        return self._results(done, self.threads + 1, jobs.taken)
+
+    def in_workers(self, func: Callable[..., Any], items: Iterable[tuple[Hashable, tuple]], budget: float,
+                   errors: Errors) -> Iterator[tuple[Hashable, Any]]:
+        done: queue.SimpleQueue = queue.SimpleQueue()
+        room = threading.Semaphore(4 * self.workers.size)  # each worker has its next calls waiting
+        stopped = threading.Event()
+        self._running.append(stopped)
+
+        def finished(key: Hashable, future) -> None:
+            room.release()
+            done.put((key, future))
+
+        def submit_all() -> None:
+            submitted = 0
+            try:
+                for key, args in items:
+                    while not room.acquire(timeout=0.5):
+                        if stopped.is_set():
+                            return
+                    future = self.workers.submit(func, args, budget, errors)
+                    submitted += 1
+                    future.add_done_callback(lambda f, key=key: finished(key, f))
+            except BaseException as exc:  # noqa: BLE001 - raised in the consumer
+                done.put((None, exc))
+            finally:
+                done.put((_END, submitted))
+
+        threading.Thread(target=submit_all, daemon=True).start()
+        expected, received = None, 0
+        for key, value in self._results(done, 1, lambda: None, until=lambda: expected == received):
+            if key is _END:
+                expected = value
+                continue
+            received += 1
+            try:
+                yield key, value.result()
+            except WorkFailed as failure:
+                yield key, failure
+
+    def _results(self, done: queue.SimpleQueue, producers: int, taken: Callable[[], None],
+                 until: Callable[[], bool] | None = None) -> Iterator:
+        """What the producer threads put in `done` until each of them put _END (and `until()`
+        holds); raises their errors. With `until`, the _END markers are yielded too."""
+        try:
+            while producers or (until is not None and not until()):
+                item, value = done.get()
+                if item is _END:
+                    producers -= 1
+                    if until is not None:
+                        yield item, value
+                elif isinstance(value, BaseException):
+                    raise value
+                else:
+                    taken()
+                    yield item, value
+        except BaseException:
+            self.stop()
+            raise
+
+
+def _add_all(items: Iterable[Any], host: Callable[[Any], str], jobs: HostQueue, done: queue.SimpleQueue) -> None:
+    try:
+        for item in items:
+            jobs.add(host(item), (item,))
+    except BaseException as exc:  # noqa: BLE001 - raised in the consumer
+        done.put((None, exc))
+    finally:
+        jobs.close()
+        done.put((_END, None))
+
+
+def _run_jobs(fn: Callable[[Any], Any], jobs: HostQueue, done: queue.SimpleQueue) -> None:
+    try:
+        while (picked := jobs.next_job()) is not None:
+            host, item = picked
+            try:
+                done.put((item, fn(item)))
+            except BaseException as exc:  # noqa: BLE001 - raised in the consumer
+                done.put((item, exc))
+            finally:
+                jobs.finished(host)
+    finally:
+        done.put((_END, None))
+
+
 class HostQueue:
-    """Jobs queued per host; hands out the next job whose host and the window have room."""
+    """Items queued per host; hands out the next item whose host and the window have room."""
 
     def __init__(self, window: int, per_host: int) -> None:
         self.cond = threading.Condition()
@@ -57,13 +166,14 @@ class HostQueue:
         self.room, self.per_host = window, per_host
         self.closed = self.stopped = False
 
-    def add(self, host: str, jobs: Iterable[Any]) -> None:
+    def add(self, host: str, items: Iterable[Any]) -> None:
+        items = list(items)
         with self.cond:
-            self.pending.setdefault(host, deque()).extend(jobs)
-            self.cond.notify_all()
+            self.pending.setdefault(host, deque()).extend(items)
+            self.cond.notify(len(items))  # one waiting thread per item: each wake-up costs a GIL hand-off
 
     def close(self) -> None:
-        """No more jobs will be added."""
+        """No more items will be added."""
         with self.cond:
             self.closed = True
             self.cond.notify_all()
@@ -74,7 +184,7 @@ class HostQueue:
             self.cond.notify_all()
 
     def next_job(self) -> tuple[str, Any] | None:
-        """Block until a job may start; None once none will (closed and drained, or stopped)."""
+        """Block until an item may start; None once none will (closed and drained, or stopped)."""
         with self.cond:
             while not self.stopped:
                 picked = self._pick() if self.room > 0 else None
@@ -89,149 +199,29 @@ class HostQueue:
             return None
 
     def _pick(self) -> tuple[str, Any] | None:
-        """The next job of the host with the most jobs left among those under their cap
-        (the first of equals, which then goes to the back of the line). Taking hosts
-        strictly in turn finished the small hosts first and left the biggest one alone at
-        the end, fetching `per_host` pages at a time while the extraction workers waited
-        (2 s of a 1,000-article pass with idle cores)."""
+        """The next item of the host with most items left among those under their cap (the
+        first of equals). Hosts strictly in turn finished the small hosts first and left the
+        biggest one alone at the end, `per_host` pages at a time while the workers waited."""
         best = None
-        for host, jobs in self.pending.items():
-            if self.active[host] < self.per_host and (best is None or len(jobs) > len(self.pending[best])):
+        for host, items in self.pending.items():
+            if self.active[host] < self.per_host and (best is None or len(items) > len(self.pending[best])):
                 best = host
         if best is None:
             return None
-        jobs = self.pending.pop(best)
-        job = jobs.popleft()
-        if jobs:
-            self.pending[best] = jobs
-        return best, job
+        items = self.pending.pop(best)
+        item = items.popleft()
+        if items:
+            self.pending[best] = items  # to the back of the line among equals
+        return best, item
 
     def finished(self, host: str) -> None:
-        """A fetch for `host` ended; one waiting thread may now take a job of that host (the
-        thread that ended it asks for its next job anyway)."""
+        """A call for `host` ended: another item of that host may start."""
         with self.cond:
             self.active[host] -= 1
             self.cond.notify()
 
     def taken(self) -> None:
-        """A fetched page left the window (the consumer took it): room for one more job."""
+        """A result left the window (the consumer took it): room for one more item."""
         with self.cond:
             self.room += 1
             self.cond.notify()
-
-
-def fetch_pages(ctx, polls: Iterable, polls_seen: list) -> Iterator[tuple[tuple, Any]]:
-    """(job, FetchResult | None) for every new entry of `polls`, job = (poll, entry); see module doc."""
-    fetch = ctx.config.settings.fetch
-    workers = max(1, fetch.concurrency)
-    hosts = HostQueue(window=2 * workers, per_host=max(1, fetch.per_host_concurrency))
-    done: queue.Queue = queue.Queue()
-
-    def read_polls() -> None:
-        try:
-            for poll in polls:
-                polls_seen.append(poll)
-                by_host: dict[str, list] = defaultdict(list)
-                for entry in poll.new_entries:
-                    by_host[host_of(entry.link)].append((poll, entry))
-                for host, jobs in by_host.items():
-                    hosts.add(host, jobs)
-            try:
-                ctx.extraction.release_spare_workers()  # no feed is left to parse in this pass
-            except Exception:  # noqa: BLE001 - a memory saving; never a reason to stop the pass
-                log.warning("could not stop the spare feed-parsing workers", exc_info=True)
-        except BaseException as exc:  # re-raised in the consuming thread
-            done.put((None, exc, None))
-        finally:
-            hosts.close()
-
-    def fetch_jobs() -> None:
-        try:
-            while (picked := hosts.next_job()) is not None:
-                host, job = picked
-                try:
-                    outcome: tuple = (job, _fetch_page(ctx.client, job[1]), None)
-                except BaseException as exc:  # noqa: BLE001 - re-raised in the consuming thread
-                    outcome = (job, None, exc)
-                hosts.finished(host)
-                done.put(outcome)
-        finally:
-            done.put((_END, None, None))  # one per thread: the stream ends with the last
-
-    threading.Thread(target=read_polls, name="poll-reader", daemon=True).start()
-    for n in range(workers):
-        threading.Thread(target=fetch_jobs, name=f"fetch-{n}", daemon=True).start()
-    ended = 0
-    try:
-        while True:
-            job, result, error = done.get()
-            if job is _END:
-                ended += 1
-                if ended == workers:
-                    return
-                continue
-            if job is None:
-                raise result
-            if error is not None:
-                raise error
-            hosts.taken()
-            yield job, result
-    finally:
-        hosts.stop()
-
-
-def _fetch_page(client, entry) -> Any:
-    return client.fetch(entry.link, kind="page") if entry.link else None
-
-
-class BatchWriter:
-    """Saves items in batches (grouped by key) on one writer thread; see module doc. `put`
-    is called from one producer thread (it fills the batch without a lock)."""
-
-    def __init__(self, save: Callable[[dict[Hashable, list]], None], batch_size: int = 50,
-                 backlog: int = 200) -> None:
-        self.save, self.batch_size = save, max(batch_size, 1)
-        self.queue: queue.Queue = queue.Queue(maxsize=max(backlog // self.batch_size, 1))
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
-        self._batch: list[tuple[Hashable, Any]] = []
-
-    def __enter__(self) -> BatchWriter:
-        self.thread.start()
-        return self
-
-    def put(self, key: Hashable, item: Any) -> None:
-        self._raise()
-        self._batch.append((key, item))
-        if len(self._batch) >= self.batch_size:
-            batch, self._batch = self._batch, []
-            self.queue.put(batch)
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None and self._batch:
-            self.queue.put(self._batch)
-        self._batch = []
-        self.queue.put(_END)
-        self.thread.join()
-        if exc_type is None:
-            self._raise()
-
-    def _raise(self) -> None:
-        if self.error is not None:
-            error, self.error = self.error, None
-            raise error
-
-    def _run(self) -> None:
-        while (batch := self.queue.get()) is not _END:
-            if self.error is not None:
-                continue  # drain, so the producer never blocks on a dead writer
-            groups: dict[Hashable, list] = {}
-            for key, item in batch:
-                groups.setdefault(key, []).append(item)
-            self._save(groups)
-
-    def _save(self, groups: dict[Hashable, list]) -> None:
-        try:
-            self.save(groups)
-        except BaseException as exc:  # noqa: BLE001 - handed to the producer
-            self.error = exc

@@ -66,9 +66,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.fallback import monitor_or_without_prefect
     from flows.prefect_client import PrefectApiError
     from flows.prefect_server import local_server_home, ui_url
-    from flows.run_pass import freeze_startup_objects
-
-    freeze_startup_objects()  # before Prefect starts the run: its start-up met a full collection too
 
     for problem in check_examples(config):
         print(f"warning: {problem}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Article extraction: the seed portal pages, charsets, fallbacks and the process pool."""
+"""Article extraction: the seed portal pages, charsets, fallbacks and the worker processes."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from extractors.articles import extract_article, fallback_article
 from extractors.charset import decode_html, find_charset
 from extractors.cleaning import clean_article_text
 from extractors.models import FeedEntry
-from extractors.pool import ExtractionPool
-import extractors.pool
-from extractors import workers
-from extractors.workers import Worker, WorkerPool
+from extractors.articles import extract_fetched
+from extractors.errors import ExtractCrashed, ExtractTimeout, WorkFailed
+from extractors.http import FetchResult
+from extractors.workers import WorkerPool
+from flows.streams import Lanes
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "newswatch" / "demo" / "pages"
@@ -136,289 +137,79 @@ def test_fallback_article_is_the_entry_title_and_summary():
                                                                            "https://e.com/a")
 
 
-def test_extraction_pool_extracts_kills_and_reports():
+
+EXTRACT = (ExtractTimeout, ExtractCrashed)
+
+
+def extract_in_workers(pages: dict, size: int = 1, budget: float = 60, **pool_options) -> dict:
+    """Each page (name -> html bytes, or None for an entry without a link) through the pass's
+    extraction stream; name -> Article, or the error class of its failure."""
+    with WorkerPool(size=size, **pool_options) as pool:
+        lanes = Lanes(threads=1, per_host=1, workers=pool)
+        items = [(name, (None if html is None else FetchResult(url=URL, final_url=URL, body=html),))
+                 for name, html in pages.items()]
+        return {name: outcome.error_class if isinstance(outcome, WorkFailed) else outcome
+                for name, outcome in lanes.in_workers(extract_fetched, iter(items), budget, EXTRACT)}
+
+
+def test_extraction_workers_extract_and_report():
     good = (PAGES / "seed_article.html").read_bytes()
-    tasks = [("good", good, URL, None), ("empty", b"<html></html>", URL, None), ("good2", good, URL, {})]
-    with ExtractionPool(workers=2, budget_seconds=60) as pool:
-        results = dict(pool.extract_many(iter(tasks)))
+    results = extract_in_workers({"good": good, "empty": b"<html></html>", "good2": good, "nolink": None}, size=2)
     assert results["good"].text.startswith("South Korea called")
     assert results["good2"].text == results["good"].text
-    assert results["empty"] == "extract_empty"
+    assert results["empty"] == "extract_empty" and results["nolink"] == "no_link"
 
 
-def test_extraction_pool_kills_a_page_over_budget():
+def test_a_page_that_could_not_be_fetched_is_reported_with_the_fetchs_error_class():
+    failed = FetchResult(url=URL, final_url=URL, status=403, error_class="http_403", error="403 Forbidden")
+    with pytest.raises(WorkFailed) as failure:
+        extract_fetched(failed)
+    assert failure.value.error_class == "http_403" and str(failure.value) == "403 Forbidden"
+
+
+def test_extraction_workers_kill_a_page_over_budget():
     # ~0.4 s of extraction on this machine: four times the budget
     huge = ("<html><body>" + "<div><p>word " * 40000 + "</p></div>" * 40000 + "</body></html>").encode()
-    with ExtractionPool(workers=1, budget_seconds=0.1) as pool:
-        results = dict(pool.extract_many([("huge", huge, URL, None)]))
-    assert results["huge"] == "extract_timeout"
+    assert extract_in_workers({"huge": huge}, budget=0.1) == {"huge": "extract_timeout"}
 
 
 def test_pages_queued_behind_a_killed_page_are_still_extracted():
-    """A worker holds the page it is on and the next one; when it is killed over budget,
-    the next one goes to a fresh worker instead of being lost."""
+    """Pages wait in line behind the one a worker is on; when it is killed over budget,
+    the next ones go to a fresh worker instead of being lost."""
     slow = ("<html><body>" + "<div><p>word " * 20000 + "</p></div>" * 20000 + "</body></html>").encode()
     good = (PAGES / "seed_article.html").read_bytes()
-    tasks = [("slow", slow, URL, None), ("good", good, URL, None), ("good2", good, URL, None)]
-    with ExtractionPool(workers=1, budget_seconds=0.05) as pool:
-        results = dict(pool.extract_many(iter(tasks)))
+    results = extract_in_workers({"slow": slow, "good": good, "good2": good}, budget=0.05)
     assert results["slow"] == "extract_timeout"
     assert results["good"].text.startswith("South Korea called")
     assert results["good2"].text == results["good"].text
 
 
-def test_every_reply_waiting_in_a_workers_pipe_is_announced():
-    """Two calls queued in one worker, both replies already in the pipe: after the first is
-    read, `wait()` must still see the second (a buffered reader would swallow it, and the
-    pool would then wait out the page's whole budget for a reply it already has)."""
-    worker = Worker()
-    try:
-        assert worker.wait_started()
-        worker.submit(len, ("first",))
-        worker.submit(len, ("second!",))
-        time.sleep(0.5)  # both replies are written meanwhile
-        assert worker.ready(0) and worker.receive() == ("ok", 5)
-        assert worker.ready(1.0), "the second reply is in the pipe but was not announced"
-        assert worker.receive() == ("ok", 7)
-    finally:
-        worker.stop()
+def test_a_busy_worker_is_still_recycled_after_its_last_call():
+    """Calls keep a saturated worker busy; it must still be replaced after `max_tasks` calls
+    (the guard against slow leaks)."""
+    with WorkerPool(size=1, max_tasks=3) as pool:
+        futures = [pool.submit(os.getpid, (), 60, EXTRACT) for _ in range(10)]
+        pids = [future.result() for future in futures]
+    assert len(set(pids)) >= 4 and max(pids.count(pid) for pid in pids) <= 3
 
 
-def test_a_busy_worker_is_still_recycled_after_its_last_page():
-    """Pages are queued two deep, so a saturated worker is never idle; it must still be
-    replaced after `max_tasks_per_worker` pages (the guard against slow leaks)."""
-    tasks = [(n, b"<html><body><p>tiny</p></body></html>", URL, None) for n in range(10)]
-    with ExtractionPool(workers=1, max_tasks_per_worker=3) as pool:
-        results = dict(pool.extract_many(iter(tasks)))
-        assert [worker.tasks_done <= 3 for worker in pool._idle] == [True]
-    assert results == {n: "extract_empty" for n in range(10)}
-
-
-def test_a_worker_that_dies_before_reading_its_page_is_reported_not_raised():
-    """A worker that cannot start (its memory cap is below what its imports need) and a
-    page bigger than its pipe: the send fails, and the page is `extract_crashed` like any
-    other crash, the rest of the pages too; nothing is raised into the pass."""
+def test_workers_that_cannot_start_are_reported_not_raised():
+    """A worker that cannot start (its memory cap is below what its imports need): every
+    page is `extract_crashed` like any other crash; nothing is raised into the pass."""
     big = b"<html><body>" + b"<p>word word word</p>" * 120000 + b"</body></html>"
-    tasks = [("big", big, URL, None), ("small", b"<html><body><p>tiny</p></body></html>", URL, None)]
-    with ExtractionPool(workers=1, memory_limit_mb=30, budget_seconds=5) as pool:
-        results = dict(pool.extract_many(iter(tasks)))
+    results = extract_in_workers({"big": big, "small": b"<html><body><p>tiny</p></body></html>"},
+                                 budget=5, memory_limit_mb=30)
     assert results == {"big": "extract_crashed", "small": "extract_crashed"}
 
 
-def warm_shared_pool(monkeypatch, size: int) -> tuple[WorkerPool, set[int]]:
-    """A feed-parsing pool of `size` started, idle workers (and their pids)."""
-    shared = WorkerPool(size=size)
-    monkeypatch.setattr(workers, "_shared", shared)
-    started = [Worker() for _ in range(size)]
-    for worker in started:
-        assert worker.wait_started()
-        shared.give(worker)
-    return shared, {worker.process.pid for worker in started}
+def test_a_pass_parses_feeds_and_extracts_pages_in_one_set_of_worker_processes():
+    """One pool per pass: feed parsing and extraction share its workers, never a second set."""
+    from extractors.errors import ParseCrashed, ParseTimeout
+    from extractors.feeds import parse_feed_with_budget
 
-
-def run_in_thread(shared: WorkerPool, func, args: tuple) -> tuple[threading.Thread, dict]:
-    """`shared.run(func, args)` on a thread; `out` gets its value and how long it took."""
-    out: dict = {}
-
-    def call() -> None:
-        started = time.monotonic()
-        out["value"] = shared.run(func, args, 60, ("t", "c"))
-        out["seconds"] = time.monotonic() - started
-
-    thread = threading.Thread(target=call, daemon=True)  # a hung call must not hang the test run
-    thread.start()
-    return thread, out
-
-
-def busy_parse(shared: WorkerPool, seconds: float) -> threading.Thread:
-    """A parse that keeps one of `shared`'s workers busy for `seconds`, once it has started."""
-    parse, _ = run_in_thread(shared, time.sleep, (seconds,))
-    while not shared.busy:
-        time.sleep(0.002)
-    return parse
-
-
-def busy_shared_pool(monkeypatch, idle: int, busy_seconds: float) -> tuple[WorkerPool, set[int], threading.Thread]:
-    """A feed-parsing pool of `idle` + 1 started workers, one of them busy for `busy_seconds`."""
-    shared, warm = warm_shared_pool(monkeypatch, idle + 1)
-    return shared, warm, busy_parse(shared, busy_seconds)
-
-
-def pids_after(pool: ExtractionPool, tasks: list) -> tuple[dict, set[int]]:
-    results = dict(pool.extract_many(iter(tasks)))
-    return results, {worker.process.pid for worker in pool._idle}
-
-
-def test_the_first_page_waits_for_the_parsing_worker_finishing_a_feed(monkeypatch):
-    """A pass's first page comes while the last feeds are being parsed: waiting for that
-    worker (a parse takes milliseconds) beats starting a process (0.2-0.3 s of start-up
-    on the critical path, and one process too many for the cores)."""
-    good = (PAGES / "seed_article.html").read_bytes()
-    shared, warm, parse = busy_shared_pool(monkeypatch, idle=0, busy_seconds=0.3)
-    try:
-        with ExtractionPool(workers=1, share_workers=True) as pool:
-            results, used = pids_after(pool, [("a", good, URL, None)])
-        assert results["a"].text.startswith("South Korea called")
-        assert used == warm, "a new worker process was started instead of waiting for the parse"
-    finally:
-        parse.join()
-        shared.close()
-
-
-def test_a_second_worker_is_not_started_while_a_parsing_worker_is_about_to_free(monkeypatch):
-    good = (PAGES / "seed_article.html").read_bytes()
-    monkeypatch.setattr(extractors.pool, "LEND_WAIT_SECONDS", 10.0)  # however slow this machine
-    shared, warm, parse = busy_shared_pool(monkeypatch, idle=1, busy_seconds=1.0)
-    try:
-        with ExtractionPool(workers=2, share_workers=True) as pool:
-            results, used = pids_after(pool, [(n, good, URL, None) for n in range(4)])
-        assert all(results[n].text.startswith("South Korea called") for n in range(4))
-        assert used <= warm, "the pool started a process of its own beside the busy parsing worker"
-    finally:
-        parse.join()
-        shared.close()
-
-
-def test_busy_parsing_workers_hold_back_a_second_extraction_worker_for_a_second_only(monkeypatch):
-    """A big config's polls keep the parsing workers busy for minutes: past the grace the
-    pool starts a worker of its own, so extraction still runs on every core."""
-    long_report = ("<html><body><article>" + "".join(
-        f"<p>Paragraph {i} of a long report, with words enough to be kept as text by the extractor.</p>"
-        for i in range(400)) + "</article></body></html>").encode()  # ~30 ms of extraction
-    monkeypatch.setattr(extractors.pool, "LEND_WAIT_SECONDS", 0.2)  # 40 pages: over 1 s on one worker
-    shared, warm, parse = busy_shared_pool(monkeypatch, idle=1, busy_seconds=4.0)
-    try:
-        with ExtractionPool(workers=2, share_workers=True) as pool:
-            results, used = pids_after(pool, [(n, long_report, URL, None) for n in range(40)])
-        assert all(results[n].text.startswith("Paragraph 0 of a long report") for n in range(40))
-        assert len(used - warm) == 1, "no second worker was started while the parsing workers stayed busy"
-    finally:
-        parse.join()
-        shared.close()
-
-
-def idle_pids(shared: WorkerPool) -> set[int]:
-    return {worker.process.pid for worker in list(shared._idle.queue)}
-
-
-def two_parsing_workers_started(shared: WorkerPool) -> set[int]:
-    """Two parses side by side, so `shared` ends with two idle workers; their pids."""
-    first = busy_parse(shared, 0.5)
-    second, _ = run_in_thread(shared, time.sleep, (0.5,))  # overlaps the first however slow the start
-    first.join(), second.join()
-    assert len(idle_pids(shared)) == 2
-    return idle_pids(shared)
-
-
-def gone(pid: int, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return True  # exited; its parent has not reaped it yet
-        except (ProcessLookupError, FileNotFoundError):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def test_parsing_workers_made_spare_by_the_pools_own_are_stopped_once_the_feeds_are_parsed(monkeypatch):
-    """A big pass: extraction started workers of its own while the parsing ones were busy, and
-    those then sat idle beside them to the end of the pass (40 MB each). Once the feeds are
-    parsed they are stopped; the pool's own go back to the shared pool on close, warm for the
-    next pass."""
-    good = (PAGES / "seed_article.html").read_bytes()
-    shared = WorkerPool(size=2)
-    monkeypatch.setattr(workers, "_shared", shared)  # nothing to borrow: the pool starts its own
-    try:
-        with ExtractionPool(workers=2, share_workers=True) as pool:
-            results, own = pids_after(pool, [(n, good, URL, None) for n in range(4)])
-            assert len(own) == 2 and all(r.text.startswith("South Korea called") for r in results.values())
-            parsers = two_parsing_workers_started(shared)
-            pool.release_spare_workers()
-            assert idle_pids(shared) == set()
-            assert all(gone(pid) for pid in parsers), "a spare parsing worker is still running"
-        assert idle_pids(shared) == own
-    finally:
-        shared.close()
-
-
-def test_parsing_workers_are_kept_when_extraction_runs_on_borrowed_ones(monkeypatch):
-    good = (PAGES / "seed_article.html").read_bytes()
-    shared, warm = warm_shared_pool(monkeypatch, size=2)
-    try:
-        with ExtractionPool(workers=1, share_workers=True) as pool:
-            _, used = pids_after(pool, [("a", good, URL, None)])
-            pool.release_spare_workers()
-            assert idle_pids(shared) == warm - used  # the idle parsing worker stays warm
-    finally:
-        shared.close()
-
-
-def test_a_feed_parse_waits_for_the_busy_parser_while_extraction_holds_the_other_worker(monkeypatch):
-    """The extraction pool borrowed one of two warm workers while the last feeds are being
-    parsed: the next parse waits for the parsing worker (milliseconds) instead of starting
-    a third process, whose start-up costs more CPU than the parse, on a busy pass."""
-    shared, warm = warm_shared_pool(monkeypatch, size=2)
-    try:
-        lent = shared.lend()
-        assert lent is not None
-        parse = busy_parse(shared, 0.5)
-        pid = shared.run(os.getpid, (), 60, ("t", "c"))
-        parse.join()
-        assert pid in warm - {lent.process.pid}, "a new process was started for the second parse"
-        shared.give(lent)
-    finally:
-        shared.close()
-
-
-def test_a_feed_parse_never_waits_on_a_borrower_holding_every_worker(monkeypatch):
-    """With every worker lent out, a parse starts a process of its own at once: the
-    borrower may be waiting for pages of the very feed being parsed."""
-    shared, warm = warm_shared_pool(monkeypatch, size=2)
-    try:
-        lent = [shared.lend(), shared.lend()]
-        assert all(lent) and shared.lend() is None
-        parse, out = run_in_thread(shared, os.getpid, ())
-        parse.join(timeout=60)
-        assert not parse.is_alive(), "the parse waited for a lent worker to come back"
-        assert out["value"] not in warm
-        for worker in lent:
-            shared.give(worker)
-    finally:
-        shared.close()
-
-
-def test_a_lent_worker_its_borrower_killed_holds_back_no_parse(monkeypatch):
-    """A borrower kills a worker over its page's budget and never gives it back; the
-    parses may then run side by side again."""
-    shared, _ = warm_shared_pool(monkeypatch, size=2)
-    try:
-        shared.lend().kill()
-        slow = busy_parse(shared, 4.0)
-        quick, out = run_in_thread(shared, time.sleep, (0,))
-        quick.join(timeout=60)
-        assert out["seconds"] < 3.0, "the second parse waited for the first, as if the dead worker were still lent"
-        slow.join()
-    finally:
-        shared.close()
-
-
-def test_a_waiting_parse_comes_before_a_borrower(monkeypatch):
-    """Parses feed the pass its entries: while one waits for room, an idle worker is not
-    lent (the borrower asks again with its next page)."""
-    shared, _ = warm_shared_pool(monkeypatch, size=2)
-    try:
-        lent = shared.lend()
-        parse = busy_parse(shared, 0.5)
-        waiting, out = run_in_thread(shared, os.getpid, ())
-        while not shared._queued:
-            time.sleep(0.002)
-        assert shared.lend() is None
-        waiting.join(timeout=60)
-        parse.join()
-        assert "value" in out
-        shared.give(lent)
-    finally:
-        shared.close()
+    feed = b"<rss version='2.0'><channel><title>t</title><item><title>a</title><link>https://e.com/a</link></item>" \
+           b"</channel></rss>"
+    with WorkerPool(size=2) as pool:
+        parsed = parse_feed_with_budget(feed, {}, "https://e.com/feed", 60, pool)
+        pids = {pool.run(os.getpid, (), 60, (ParseTimeout, ParseCrashed)) for _ in range(20)}
+    assert [entry.title for entry in parsed.entries] == ["a"] and len(pids) <= 2

@@ -13,7 +13,8 @@ from extractors.http import SafeClient
 from extractors.identity import entry_key
 from extractors.wait_times import clamp_ttl, parse_retry_after
 from extractors.urls import canonicalize_url
-from extractors.workers import Failure, run_with_budget
+from extractors.errors import ParseCrashed, ParseTimeout
+from extractors.workers import WorkerPool
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FEEDS = SHARED / "data" / "feeds"
@@ -149,8 +150,12 @@ def test_parse_feed_with_budget_kills_a_parse_over_budget():
     assert time.monotonic() - started < 5
 
 
-def test_run_with_budget_kills_a_runaway_call():
-    started = time.monotonic()
-    outcome = run_with_budget(time.sleep, (30,), budget=0.5)
-    assert isinstance(outcome, Failure) and outcome.error_class == "parse_timeout"
-    assert time.monotonic() - started < 5
+def test_a_worker_pool_kills_a_runaway_call():
+    with WorkerPool(size=1) as pool:
+        pool.run(len, ("warm",), 60, (ParseTimeout, ParseCrashed))  # the worker's start-up is not the call's
+        started = time.monotonic()
+        with pytest.raises(ParseTimeout) as failure:
+            pool.run(time.sleep, (30,), 0.5, (ParseTimeout, ParseCrashed))
+        assert failure.value.error_class == "parse_timeout"
+        assert time.monotonic() - started < 5
+        assert pool.run(len, ("after",), 60, (ParseTimeout, ParseCrashed)) == 5  # a new worker took over

@@ -205,42 +205,52 @@ def test_page_fetches_start_with_the_host_with_most_pages_left_so_hosts_finish_t
     assert [capped.next_job()[0], capped.next_job()[0]] == ["big.example", "small.example"]
 
 
-def test_the_writer_saves_full_batches_and_the_rest_on_a_clean_exit_only():
-    from flows.streams import BatchWriter
+def test_matched_articles_are_saved_in_full_batches_and_the_rest_on_a_clean_end_only(tmp_path, monkeypatch):
+    import flows.stages
+    from extractors.models import FeedEntry
+    from flows.run_pass import PassRun, Shard
+    from flows.stages import FeedPoll, save_articles_in_batches
 
-    saved: list[dict] = []
-    with BatchWriter(saved.append, batch_size=3) as writer:
-        for n in range(7):
-            writer.put("a" if n % 2 else "b", n)
-    assert saved == [{"b": [0, 2], "a": [1]}, {"a": [3, 5], "b": [4]}, {"b": [6]}]
+    monkeypatch.setattr(flows.stages, "SAVE_BATCH", 3)
+    config = load_config(write_config(tmp_path / "c", feeds=[{"url": "https://feeds.example/rss.xml", "name": "F"}]))
 
-    saved.clear()
-    with pytest.raises(RuntimeError):
-        with BatchWriter(saved.append, batch_size=3) as writer:
-            for n in range(4):
-                writer.put("a", n)
-            raise RuntimeError("extraction broke")
-    assert saved == [{"a": [0, 1, 2]}]  # the unfinished batch is not saved after a failure
+    def matched(poll, names, broken_at=None):
+        for n, name in enumerate(names):
+            if n == broken_at:
+                raise RuntimeError("extraction broke")
+            entry = FeedEntry(entry_key=name, link=f"https://feeds.example/{name}", title=name, summary="Snow in Seoul")
+            yield poll, ArticleToSave(entry, fallback_article(entry, "test"))
+
+    with PassRun(config, Shard()) as run:
+        (feed,) = run.due
+        poll = FeedPoll(feed, FeedOutcome(feed=feed.name, url=feed.url, status="ok"))
+        with pytest.raises(RuntimeError):
+            save_articles_in_batches(run.ctx, matched(poll, ["a", "b", "c", "d", "e"], broken_at=4))
+        tallies = save_articles_in_batches(run.ctx, matched(poll, ["a", "b", "c", "d", "e", "f", "g"]))
+    # the first call stored its full batch (a, b, c) but not the unfinished one (d)
+    assert tallies[feed.id].new_articles == 4
 
 
-def test_a_save_error_reaches_the_producer_and_nothing_blocks():
-    import time
+def test_a_save_error_ends_the_pass_and_the_feed_is_read_again_next_time(httpserver, tmp_path, database_url,
+                                                                          monkeypatch):
+    import flows.stages
 
-    from flows.streams import BatchWriter
+    for name in ("a", "b"):
+        httpserver.expect_request(f"/{name}.html").respond_with_data(ARTICLE.format(name), content_type="text/html")
+    sent = feed_site(httpserver, [{"title": "a", "link": httpserver.url_for("/a.html")},
+                                  {"title": "b", "link": httpserver.url_for("/b.html")}])
+    config = load_config(write_config(tmp_path / "c", database_url=database_url,
+                                      feeds=[{"url": httpserver.url_for("/feed.xml")}]))
 
-    calls = []
-
-    def failing_save(groups):
-        calls.append(groups)
+    def locked(*args, **kwargs):
         raise OSError("database is locked")
 
-    with pytest.raises(OSError, match="locked"):
-        with BatchWriter(failing_save, batch_size=2, backlog=2) as writer:
-            for n in range(1000):  # far past the backlog: a dead writer must not block the producer
-                writer.put("a", n)
-                time.sleep(0.001)
-    assert calls[0] == {"a": [0, 1]}
-    assert len(calls) == 1  # what came after the failure was not saved
+    with monkeypatch.context() as broken:
+        broken.setattr(flows.stages, "save_article_groups", locked)
+        with pytest.raises(OSError, match="locked"):
+            run_pass(config)
+    again = run_pass(config)  # the validators were not saved: the feed is fetched in full again
+    assert sent == {"full": 2, "not_modified": 0} and again.new_articles == 2
 
 
 def test_every_fetch_thread_ends_once_the_last_jobs_are_taken():

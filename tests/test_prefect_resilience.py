@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from config import load_config
-from flows.run_pass import PassSteps, run_pass
+import flows.run_pass
+from flows.run_pass import run_pass
 from tests.conftest import DEMO_PAGES, rss, write_config
 from tests.localservers import FeedServer
 
@@ -45,7 +46,7 @@ def test_a_transient_database_error_is_retried_and_the_pass_completes(prefect_ha
 
     tmp_path, feed_url = one_feed
     config = write_config(tmp_path / "config", feeds=[{"url": feed_url, "name": "Local Daily"}])
-    real_poll, calls = monitor_module.poll_feed, []
+    real_poll, calls = flows.run_pass.poll_feed, []
 
     def flaky_poll(ctx, feed):
         calls.append(feed.name)
@@ -53,7 +54,7 @@ def test_a_transient_database_error_is_retried_and_the_pass_completes(prefect_ha
             raise OperationalError("UPDATE feed", {}, Exception("database is locked"))
         return real_poll(ctx, feed)
 
-    monkeypatch.setattr(monitor_module, "poll_feed", flaky_poll)
+    monkeypatch.setattr(flows.run_pass, "poll_feed", flaky_poll)
     state = monitor_module.monitor(config_dir=str(config), return_state=True)
     assert state.is_completed(), state
     assert calls == ["Local Daily", "Local Daily"]
@@ -74,7 +75,7 @@ def test_a_programming_error_is_not_retried(prefect_harness, one_feed, monkeypat
         calls.append(feed.name)
         raise KeyError("a bug")
 
-    monkeypatch.setattr(monitor_module, "poll_feed", broken_poll)
+    monkeypatch.setattr(flows.run_pass, "poll_feed", broken_poll)
     state = monitor_module.monitor(config_dir=str(config), return_state=True)
     assert state.is_failed()
     assert calls == ["Local Daily"]
@@ -90,7 +91,7 @@ def test_a_pass_that_fails_while_batches_are_queued_ends_instead_of_hanging(pref
     tmp_path, feed_url = one_feed
     feeds = [{"url": f"{feed_url}?n={n}", "name": f"Feed {n}"} for n in range(4)]
     config = write_config(tmp_path / "config", feeds=feeds, settings={"fetch": {"concurrency": 1}})
-    real_poll, polled = monitor_module.poll_feed, []
+    real_poll, polled = flows.run_pass.poll_feed, []
 
     def first_poll_breaks(ctx, feed):
         polled.append(feed.name)
@@ -100,8 +101,8 @@ def test_a_pass_that_fails_while_batches_are_queued_ends_instead_of_hanging(pref
         time.sleep(1)  # slower than the failure's way to the pass: feeds are still queued when it drops them
         return real_poll(ctx, feed)
 
-    monkeypatch.setattr(monitor_module, "poll_feed", first_poll_breaks)
-    monkeypatch.setattr(monitor_module, "POLL_BATCH", 1)
+    monkeypatch.setattr(flows.run_pass, "poll_feed", first_poll_breaks)
+    monkeypatch.setattr(flows.run_pass, "POLL_BATCH", 1)
     states: list = []
     run = threading.Thread(target=lambda: states.append(
         monitor_module.monitor(config_dir=str(config), return_state=True)), daemon=True)
@@ -146,7 +147,7 @@ def test_a_feeds_pages_are_fetched_while_its_poll_batch_waits_for_a_slow_feed(pr
     assert (summary.feeds_ok, summary.feeds_failed, summary.new_articles) == (2, 0, 1) and summary.hits >= 1
 
 
-def test_a_pass_that_crashes_before_delivery_is_finished_by_the_next(one_feed, webhook):
+def test_a_pass_that_crashes_before_delivery_is_finished_by_the_next(one_feed, webhook, monkeypatch):
     tmp_path, feed_url = one_feed
     config = load_config(write_config(tmp_path / "config", feeds=[{"url": feed_url, "name": "Local Daily"}],
                                       channels={"hook": {"url": webhook.apprise_url()}}))
@@ -154,8 +155,10 @@ def test_a_pass_that_crashes_before_delivery_is_finished_by_the_next(one_feed, w
     def crash(ctx):
         raise RuntimeError("killed before delivery")
 
-    with pytest.raises(RuntimeError):
-        run_pass(config, PassSteps(deliver=crash))
+    with monkeypatch.context() as crashing:
+        crashing.setattr(flows.run_pass, "deliver_alerts", crash)
+        with pytest.raises(RuntimeError):
+            run_pass(config)
     assert webhook.received == []
 
     again = run_pass(config)
