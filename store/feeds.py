@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlmodel import Session, select
 
 from config.models import FeedConfig
@@ -102,30 +102,33 @@ def record_feed_success(
 
 
 def record_feed_successes(engine: Engine, successes: Sequence[FeedSuccess]) -> list[HealthChange]:
-    """`record_feed_success` for many feeds in one transaction (a quiet pass: one commit)."""
+    """`record_feed_success` for many feeds in one transaction (a quiet pass: one commit).
+
+    One UPDATE statement run for every feed (executemany), not an ORM object per feed: at
+    10,000 feeds loading and flushing the objects was the longest step after the polls."""
     if not successes:
         return []
+    table = Feed.__table__
     with Session(engine) as session:
         ids = [success.feed_id for success in successes]
-        rows = {row.id: row for chunk in in_chunks(ids) for row in session.exec(select(Feed).where(Feed.id.in_(chunk)))}
-        changes = [_mark_success(session, rows[success.feed_id], success) for success in successes]
+        parked = {row.id: row for chunk in in_chunks(ids) for row in session.execute(
+            select(table.c.id, table.c.name, table.c.url).where(table.c.id.in_(chunk), table.c.parked))}
+        now = utcnow()
+        session.execute(update(table).where(table.c.id == bindparam("feed_id")), [
+            _success_values(success, now) for success in successes])
+        for row in parked.values():
+            queue_notice(session, "feed_recovered", f"feed recovered: {row.name}",
+                         f"The feed {row.name} ({row.url}) answers again and is polled on its normal schedule.")
         session.commit()
-    return changes
+    return [HealthChange(error_count=0, recovered=success.feed_id in parked) for success in successes]
 
 
-def _mark_success(session: Session, row: Feed, success: FeedSuccess) -> HealthChange:
-    recovered = row.parked
-    now = utcnow()
-    row.etag, row.last_modified = clean_text(success.etag, 500), clean_text(success.last_modified, 200)
-    row.baseline_done = True
-    row.error_count, row.last_error_class, row.last_error, row.parked = 0, None, None, False
-    row.last_polled_at = row.last_ok_at = now
-    row.next_poll_at = success.next_poll_at
-    session.add(row)
-    if recovered:
-        queue_notice(session, "feed_recovered", f"feed recovered: {row.name}",
-                     f"The feed {row.name} ({row.url}) answers again and is polled on its normal schedule.")
-    return HealthChange(error_count=0, recovered=recovered)
+def _success_values(success: FeedSuccess, now: datetime) -> dict:
+    """A feed polled fine: new validators, health reset, polled and ok now."""
+    return {"feed_id": success.feed_id, "etag": clean_text(success.etag, 500),
+            "last_modified": clean_text(success.last_modified, 200), "baseline_done": True, "error_count": 0,
+            "last_error_class": None, "last_error": None, "parked": False, "last_polled_at": now,
+            "last_ok_at": now, "next_poll_at": success.next_poll_at}
 
 
 # Errors that are the user's fetch settings, not the feed's doing (a loopback or private address
