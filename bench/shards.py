@@ -104,9 +104,11 @@ def run_and_wait(client, runs: list[tuple[object, dict]], timeout: float = 900) 
 
 
 def worker_of(run_id, logs: list[Path]) -> str:
-    """The worker that logged "Worker 'NAME' submitting flow run 'ID'" for this run."""
-    line = f"submitting flow run '{run_id}'"
-    return next((log.stem for log in logs if line in log.read_text(errors="replace")), "?")
+    """The worker that ran this run: workers race for a scheduled run, each logs "submitting
+    flow run 'ID'", and all but the one that got it log "Aborted submission of flow run 'ID'"."""
+    texts = {log.stem: log.read_text(errors="replace") for log in logs}
+    return "+".join(name for name, text in texts.items() if f"submitting flow run '{run_id}'" in text
+                    and f"Aborted submission of flow run '{run_id}'" not in text) or "?"
 
 
 def stored_hits(database_url: str) -> set[tuple[str, str]]:
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         stack.enter_context(temporary_settings(updates={PREFECT_API_URL: api_url}))
         client = stack.enter_context(get_client(sync_client=True))
         deployments = deploy(env, client)
-        logs = start_workers(env, workdir, stack)
+        logs = start_workers(env, Path(tempfile.mkdtemp(prefix="newswatch-shards-workers-")), stack)
         whole = (deployments["monitor-process"], {"config_dir": configs["one"]})
         shards = [(deployments[f"monitor-shard-{k}"], {"config_dir": configs["shards"], "shard": k, "shards": SHARDS})
                   for k in range(SHARDS)]
@@ -205,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"alerts received: one worker {sum(alerts['one'].values())}, three shards "
               f"{sum(alerts['shards'].values())}; identical titles and counts: {same_alerts}; pending after: "
               f"{waiting['one']} / {waiting['shards']}")
-        print(f"load average at the end: {load_average()}")
+        print(f"load average at the end: {load_average()}; the workers' logs are in {logs[0].parent}")
         if not (same_hits and same_alerts and hits["one"] and not any(waiting.values())):
             print(f"DIFFERENT: hits only in one {sorted(hits['one'] - hits['shards'])[:5]}, only in shards "
                   f"{sorted(hits['shards'] - hits['one'])[:5]}; alerts {alerts['one'] - alerts['shards']} / "
