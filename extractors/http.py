@@ -169,6 +169,9 @@ class SafeClient:
                              headers=trail.headers,
                              retry_after=parse_retry_after(trail.headers.get("retry-after")))
         if response.status_code == 304:
+            # a 304 has no body, but httpcore keeps the connection only once the response's end
+            # is read: without this every quiet poll opened and closed a TCP (and TLS) connection
+            response.read()
             result.not_modified = True
             return result
         if not 200 <= response.status_code < 300:

@@ -109,6 +109,20 @@ def test_an_outlet_is_fetched_over_one_kept_alive_connection(outlets):
     assert (first.opened, second.opened) == (1, 1)
 
 
+def test_unchanged_feeds_are_polled_over_one_kept_alive_connection():
+    """A quiet pass is mostly 304s: each must leave its connection open for the next poll of
+    that outlet (10,000 feeds on 200 outlets opened 10,000 connections when it did not)."""
+    outlet = KeepAliveServer("127.0.0.1", answer=lambda path, cookie: (304, {"ETag": '"v1"'}, b""))
+    try:
+        with SafeClient(settings()) as client:
+            results = [client.fetch(outlet.url(f"/feeds/{n}.xml"), etag='"v1"') for n in range(5)]
+        assert all(result.ok and result.not_modified for result in results)
+        assert len(outlet.paths) == 5
+        assert outlet.opened == 1
+    finally:
+        outlet.close()
+
+
 def test_past_the_concurrency_the_least_recently_used_outlet_is_let_go(outlets):
     """With concurrency 2, at most 2 outlets keep open connections: the third outlet's
     fetch closes the first's idle socket, and the first outlet is later dialled anew."""
