@@ -31,6 +31,7 @@ from config.loader import rule_content_hash
 from config.models import Config, RuleConfig
 from flows.history_match import MatchJob, Progress, feed_tags, match_history
 from flows.history_match import stored_input  # noqa: F401  (flows.feedback imports it from here)
+from matching.cache import rules_cache_dir
 from matching.models import RuleMatch
 from store import database
 from store.history import ArticleRef, StoredHit, describe_articles, rule_versions, stored_hits
@@ -138,16 +139,11 @@ def match_stored(engine: Engine, config: Config, preview: Preview, progress: Pro
     rules = tuple(rule for rule in config.rules if rule.name in by_name)
     if not rules:
         return
-    job = MatchJob(rules, config.aliases, feed_tags(config.feeds), rules_cache_dir(config))
+    job = MatchJob(rules, config.aliases, feed_tags(config.feeds), rules_cache_dir(config.settings.data_dir))
     for article_id, matches in match_history(engine, job, since=preview.since, progress=progress):
         preview.articles += 1
         for match in matches:
             by_name[match.rule].would_hit[article_id] = match
-
-
-def rules_cache_dir(config: Config) -> str:
-    """Where compiled rule sets are kept between processes (`matching.cache`)."""
-    return str(Path(config.settings.data_dir) / "cache")
 
 
 def with_query(config: Config, rule: str, query: str) -> Config:

@@ -33,6 +33,7 @@ from flows.streams import Lanes, host_of
 from flows.summary import PassSummary
 from flows.watchdog import check_after_pass, check_before_pass
 from matching import compile_rules
+from matching.cache import rules_cache_dir
 from store import FeedState, delivery_counts, open_database, purge_expired_articles, sync_feeds
 from store.feeds import SETTINGS_ERRORS
 
@@ -91,7 +92,7 @@ class PassRun:
         config = self.config
         self.engine = open_database(config.settings.database_url)
         try:
-            ruleset = compile_rules(config.rules, config.aliases)
+            ruleset = compile_rules(config.rules, config.aliases, rules_cache_dir(config.settings.data_dir))
             feeds = sync_feeds(self.engine, config.feeds)
             check_before_pass(self.engine, config, self.summary.started_at, notify_stalls=self.notify_stalls)
             fetch = config.settings.fetch

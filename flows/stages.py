@@ -50,13 +50,14 @@ class PassContext:
 
     def __init__(self, config: Config, engine: Engine, client: SafeClient, ruleset: RuleSet, lanes: Lanes) -> None:
         self.config, self.engine, self.client, self.ruleset, self.lanes = config, engine, client, ruleset, lanes
+        self.tags_by_url = {feed.url: feed.tags for feed in config.feeds}  # looked up once per new article
 
     def channels_for_rule(self, rule_name: str) -> tuple[str, ...]:
         rule = next(rule for rule in self.config.rules if rule.name == rule_name)
         return self.config.channels_for(rule)
 
     def feed_tags(self, url: str) -> tuple[str, ...]:
-        return next((feed.tags for feed in self.config.feeds if feed.url == url), ())
+        return self.tags_by_url.get(url, ())
 
 
 @dataclass

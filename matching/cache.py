@@ -34,6 +34,11 @@ KEEP = 4
 CODE = Path(__file__).resolve().parent
 
 
+def rules_cache_dir(data_dir: str | Path) -> str:
+    """Where compiled rule sets are kept between processes: `cache/` in the data directory."""
+    return str(Path(data_dir) / "cache")
+
+
 def cache_key(rules: Sequence[RuleConfig], aliases: Mapping[str, AliasGroup]) -> str:
     """What the compiled rules depend on, hashed."""
     digest = hashlib.sha256(code_fingerprint().encode())

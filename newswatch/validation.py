@@ -19,6 +19,7 @@ from config.errors import RANKS
 from config.loader import inspect_config
 from extractors.netguard import AddressPolicy, refusal_without_dns
 from matching import RuleSet, check_rules, compile_rules
+from matching.cache import rules_cache_dir
 from matching.models import MatchInput
 from newswatch.inputs import HTML_SUFFIXES, InputError, read_article
 
@@ -53,7 +54,7 @@ def check_everything(config_dir: Path) -> tuple[Config | None, list[str]]:
 
 def rules_cache(config: Config) -> Path:
     """Where compiled rule sets are kept between commands (`matching.cache`): the data directory."""
-    return Path(config.settings.data_dir) / "cache"
+    return Path(rules_cache_dir(config.settings.data_dir))
 
 
 def check_feed_addresses(config: Config) -> list[str]:
