@@ -111,6 +111,8 @@ class WorkerPool:
             failure = None
         with self._lock:
             self._waiting.discard(outcome)
+            if outcome.done():  # already failed by _fail_waiting, when no worker could start
+                return
         outcome.set_exception(failure) if failure is not None else outcome.set_result(result)
 
     def _fail_waiting(self, reason: str, errors: Errors) -> None:
