@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -75,17 +77,24 @@ def main() -> None:
         settings.write_text(settings.read_text() + f"\ndatabase_url: sqlite:///{database}\n")  # commented out there
         archive = work / "archive.jsonl"
         characters = write_archive(archive, args.articles, source_texts())
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "newswatch", "import", "--config", str(config), "--json",
                                str(archive)], capture_output=True, text=True)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the import and its worker processes
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         if done.returncode:
             sys.exit(f"import failed ({done.returncode}): {done.stderr[-2000:]}")
         summary = json.loads(done.stdout)
         size = sum(path.stat().st_size for path in work.glob("bench.db*"))
         print(f"articles imported      {summary['stored']:>10,}  ({summary['hits']:,} hits)")
         print(f"wall time (with start) {elapsed:>10.2f} s")
-        print(f"articles per second    {summary['stored'] / elapsed:>10,.0f}   (goal >= 1,000)")
+        print(f"articles per second    {summary['stored'] / elapsed:>10,.0f}   (goal >= 1,000; load average "
+              f"{os.getloadavg()[0]:.1f} at the end)")
+        cores = os.cpu_count() or 1
+        print(f"CPU per article        {cpu / summary['stored'] * 1000:>10.2f} ms  (all processes; on {cores} idle "
+              f"cores: {cores * summary['stored'] / cpu:,.0f} articles/s)")
         print(f"text held              {characters / 1e6:>10.1f} M characters")
         print(f"database size          {size / 1e6:>10.1f} MB  ({size / characters:.2f}x the text; goal <= 3x)")
     finally:
