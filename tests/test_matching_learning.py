@@ -8,11 +8,13 @@ from matching.learning import MAX_TERMS, Text, count_terms, read_plan, render, s
 from matching.models import MatchInput
 
 
-def pool_and_labels() -> tuple[list[Text], dict[int, bool]]:
-    """Ten false hits share only `joystick`; one relevant hit has it too; five relevant hits do not."""
+def pool_and_labels(relevant_word: str = "") -> tuple[list[Text], dict[int, bool]]:
+    """Ten false hits share only `joystick`; one relevant hit has it too; five relevant hits do not.
+    The relevant ones share `relevant_word` when given, else words of two stories at most."""
+    words = [relevant_word or word for word in ("gamma", "alpha", "alpha", "beta", "beta", "gamma")]
     texts = [Text(n, "", f"missile joystick x{n}y z{n}w") for n in range(10)]
-    texts.append(Text(10, "", "missile test joystick q10r"))
-    texts += [Text(n, "", f"missile test k{n}m") for n in range(11, 16)]
+    texts.append(Text(10, "", f"missile {words[0]} joystick q10r"))
+    texts += [Text(n, "", f"missile {words[n - 10]} k{n}m") for n in range(11, 16)]
     texts += [Text(n, "", f"weather report p{n}s") for n in range(16, 60)]
     labels = {n: n >= 10 for n in range(16)}
     return texts, labels
@@ -36,3 +38,27 @@ def test_plans_read_back_and_stay_within_the_term_limit():
     assert plan.keep == ["missile*", '"foreign exchange"', "rocket"] and plan.exclude == ["joystick", "arcade"]
     assert render(plan) == '(missile* OR "foreign exchange" OR rocket) NOT (joystick OR arcade)'
     assert count_terms(render(plan)) == 5 <= MAX_TERMS
+
+
+def test_a_broad_word_is_kept_only_with_the_words_of_its_relevant_stories():
+    texts, labels = pool_and_labels(relevant_word="test")
+    best = suggest_queries(RuleConfig(name="m", query="missile"), {}, texts, labels)[0]
+    assert best.query == "missile AND test"
+    assert best.change.startswith("Keep missile only with test") and best.breaks == ()
+    assert best.fixes == tuple(range(10))
+    assert read_plan(best.query).context == {"missile": ["test"]}
+
+
+def test_a_suggestion_is_never_worse_than_the_rule_on_the_labels():
+    """Every false hit shares `joystick` with as many relevant hits: no edit the labels back."""
+    texts = [Text(n, "", f"missile joystick w{n}") for n in range(12)]
+    texts += [Text(n, "", f"weather report p{n}s") for n in range(12, 40)]
+    labels = {n: n % 2 == 0 for n in range(12)}
+    assert suggest_queries(RuleConfig(name="m", query="missile"), {}, texts, labels) == []
+
+
+def test_context_groups_and_title_words_read_back():
+    plan = read_plan('((trade AND (deficit OR surplus)) OR title:tariff* OR exports) NOT (coffee OR tonnes)')
+    assert plan.keep == ["trade", "title:tariff*", "exports"] and plan.context == {"trade": ["deficit", "surplus"]}
+    assert plan.exclude == ["coffee", "tonnes"]
+    assert render(plan) == '((trade AND (deficit OR surplus)) OR title:tariff* OR exports) NOT (coffee OR tonnes)'
