@@ -3,26 +3,38 @@
 `suggest_queries(rule, aliases, pool, labels, examples)` returns whole revised queries,
 best first. `pool` is every stored text (labelled ones included), `labels` says which
 of them the analyst judged relevant or not. A revised query keeps the rule's own
-top-level alternatives (`a OR b OR c`; one it may drop), may add single words as new
-alternatives (for relevant stories the rule misses) and may exclude words
-(`(...) NOT (x OR y)`) that mark its false hits. It reads like a rule a person wrote:
-at most MAX_TERMS terms, no scores.
+top-level alternatives (`a OR b OR c`; one it may drop), and may
+- add single words, or words of the title (`title:stake`), as new alternatives (for
+  relevant stories the rule misses);
+- keep a broad alternative only with one of a few context words (`trade AND (deficit OR
+  surplus)`), or accept one more context word for it;
+- exclude words (`(...) NOT (x OR y)`) that mark its false hits.
+It reads like a rule a person wrote: at most MAX_TERMS terms, no scores.
 
 How edits are chosen: a greedy search for the best expected F1 over the whole pool,
 where a labelled text counts as its label and an unlabelled one as its probability of
-relevance (matching.relevance, see `expected_relevance`). An edit must be backed by the labels: an added word
-needs MIN_SUPPORT labelled relevant stories it gains and a smoothed precision of at
-least ADD_PRECISION among the labelled texts it gains; an exclusion needs EXCLUDE_SUPPORT
-labelled false hits it removes and may cost at most one labelled relevant hit per ten
-it removes (none when it removes fewer than ten); a dropped alternative may cost one, or
-one per twenty labelled false hits it removes. Function words and words in more than MAX_SHARE of the pool are never written.
+relevance (matching.relevance, see `expected_relevance`). Thousands of words are tried,
+so an edit must also be backed by the labels on what it changes: what it gains needs
+MIN_SUPPORT labelled relevant stories and a labelled precision whose lower 95% bound is
+GAIN_BOUND or more; what it removes needs EXCLUDE_SUPPORT labelled false hits, at most
+one labelled relevant story per ten of them, and an upper 95% bound of the relevant
+share of LOSS_BOUND or less; and either needs a label on one in COVER of the texts it
+changes (a common word changes many texts nobody judged, where the model's guess is
+least to be trusted). A dropped alternative may cost one labelled relevant story, or
+one per twenty labelled false hits it removes, or any number when the labelled stories
+only it finds are mostly irrelevant (the upper 95% bound of their precision below
+DROP_BOUND): an alternative added on the evidence of one round can be taken back when
+the labels asked for in the next round (see matching.candidates) go against it. Function words and words in more than
+MAX_SHARE of the pool are never written.
 The search works on word sets; every suggestion is then matched for real
-(compile_rules), its `fixes` and `breaks` come from that, and a suggestion that breaks
-one of the rule's `examples` is never returned.
+(compile_rules), its `fixes` and `breaks` come from that. A suggestion is returned only
+when it beats the rule as written, both on expected F1 and on F1 over the labelled texts
+alone, and never when it breaks one of the rule's `examples`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -40,13 +52,18 @@ MAX_EDITS = 16
 TRIES = 5  # best edits tried in turn when one breaks the rule's examples
 MIN_SUPPORT = 3
 EXCLUDE_SUPPORT = 5
-ADD_PRECISION = 0.7
+GAIN_BOUND = 0.5  # lower bound of the labelled precision of what an edit gains
+LOSS_BOUND = 0.4  # upper bound of the labelled relevant share of what it removes
 MIN_GAIN = 0.002  # expected-F1 gain an edit must bring
 ADJUST_PRIOR = True
+DROP_BOUND = 0.5  # or its labelled stories are mostly irrelevant (upper 95% bound of their precision)
 DROP_COST = 0.05  # labelled relevant hits a dropped alternative may lose per labelled false hit
 EXCLUDE_COST = 0.1  # labelled relevant hits an exclusion may lose per labelled false hit it removes
-COVER = 30  # an edit that removes texts needs a label per COVER of them (EXCLUDE_SUPPORT at least)
+COVER = 30  # an edit needs a label per COVER texts it changes...
+REGION_LABELS = 10  # ...or this many labels among them
+
 MAX_CONTEXT = 8  # context words one alternative may need
+MIN_LIFT = 3.0  # an added word is in relevant stories this many times as often as in the pool (see Search)
 MAX_SHARE = 0.3  # a word in more of the pool than this says nothing about a topic
 OPERATORS = {"AND", "OR", "NOT"}
 # English function words: never a query term on their own, whatever the labels say
@@ -290,6 +307,8 @@ class Search:
         self.negatives = {key for key, relevant in labels.items() if not relevant}
         self.never_exclude, self.never_add = protected
         self.common = MAX_SHARE * len(corpus.texts)
+        # MIN_LIFT, or half the lift a word found only in relevant stories would have, if that is less
+        self.min_lift = min(MIN_LIFT, 0.5 * len(corpus.texts) / self.total) if self.total else MIN_LIFT
 
     def part(self, plan: Plan, part: str) -> set[int]:
         """What one kept alternative hits, within its context words when it has them."""
@@ -342,9 +361,12 @@ class Search:
         return set().union(*(self.corpus.having(word) for word in plan.exclude))
 
     def backed_gain(self, gained: set[int]) -> bool:
-        """Whether the labelled texts an edit gains back it: enough relevant ones, few others."""
+        """Whether the labelled texts an edit gains back it: enough relevant ones, and a precision
+        among them whose lower 95% bound clears GAIN_BOUND (thousands of words are tried, so a
+        few lucky labels must not be enough)."""
         found, wrong = len(gained & self.positives), len(gained & self.negatives)
-        return found >= MIN_SUPPORT and (found + 1) / (found + wrong + 2) >= ADD_PRECISION
+        return (found >= MIN_SUPPORT and wilson_bounds(found, found + wrong)[0] >= GAIN_BOUND
+                and found + wrong >= min(REGION_LABELS, len(gained) / COVER))
 
     def backed_loss(self, lost: set[int]) -> bool:
         """Whether the labelled texts an edit removes back it: enough false hits, hardly a relevant
@@ -352,7 +374,14 @@ class Search:
         judged, and the model's guess for those is least trusted)."""
         found, wrong = len(lost & self.positives), len(lost & self.negatives)
         return (wrong >= EXCLUDE_SUPPORT and found <= EXCLUDE_COST * wrong
-                and found + wrong >= max(EXCLUDE_SUPPORT, len(lost) / COVER))
+                and wilson_bounds(found, found + wrong)[1] <= LOSS_BOUND
+                and found + wrong >= min(REGION_LABELS, max(EXCLUDE_SUPPORT, len(lost) / COVER)))
+
+    def lift(self, word: str) -> float:
+        """How much more often the labelled relevant stories have the word than the pool does."""
+        having = self.corpus.having(word)
+        share = len(having & self.positives) / len(self.positives) if self.positives else 0.0
+        return share * len(self.corpus.texts) / len(having) if having else 0.0
 
     def additions(self, plan: Plan, hits: set[int]):
         missed = [key for key in self.positives if key not in hits]
@@ -366,6 +395,8 @@ class Search:
                     or bare in self.never_add or not is_plain_word(bare)):
                 continue
             if len(self.corpus.having(word)) > self.common:
+                continue
+            if self.lift(word) < self.min_lift:
                 continue
             gained = self.corpus.having(word) - hits - excluded
             if not self.backed_gain(gained):
@@ -399,7 +430,9 @@ class Search:
             edited.dropped.append(part)
             remaining = self.hits(edited)
             lost = hits - remaining
-            if len(lost & self.positives) > max(1, DROP_COST * len(lost & self.negatives)):
+            found, wrong = len(lost & self.positives), len(lost & self.negatives)
+            mostly_wrong = found + wrong >= EXCLUDE_SUPPORT and wilson_bounds(found, found + wrong)[1] < DROP_BOUND
+            if found > max(1, DROP_COST * wrong) and not mostly_wrong:
                 continue
             yield self.score(remaining), edited, part
 
@@ -462,6 +495,16 @@ class Search:
                 edited = plan.copy()
                 edited.context[part].append(word)
                 yield self.score(hits | gained), edited, word
+
+
+def wilson_bounds(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion ((0, 1) without trials)."""
+    if not trials:
+        return 0.0, 1.0
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    spread = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
 def is_plain_word(word: str) -> bool:
