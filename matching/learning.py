@@ -20,7 +20,8 @@ GAIN_BOUND or more; what it removes needs EXCLUDE_SUPPORT labelled false hits, a
 one labelled relevant story per ten of them, and an upper 95% bound of the relevant
 share of LOSS_BOUND or less; and either needs a label on one in COVER of the texts it
 changes (a common word changes many texts nobody judged, where the model's guess is
-least to be trusted). A dropped alternative may cost one labelled relevant story, or
+least to be trusted). The bounds are for extrapolating: an edit whose every changed text
+is labelled needs only the support and a majority (or one relevant per ten) of the labels. A dropped alternative may cost one labelled relevant story, or
 one per twenty labelled false hits it removes, or any number when the labelled stories
 only it finds are mostly irrelevant (the upper 95% bound of their precision below
 DROP_BOUND): an alternative added on the evidence of one round can be taken back when
@@ -53,7 +54,7 @@ TRIES = 5  # best edits tried in turn when one breaks the rule's examples
 MIN_SUPPORT = 3
 EXCLUDE_SUPPORT = 5
 GAIN_BOUND = 0.5  # lower bound of the labelled precision of what an edit gains
-LOSS_BOUND = 0.4  # upper bound of the labelled relevant share of what it removes
+LOSS_BOUND = 0.3  # upper bound of the labelled relevant share of what it removes
 MIN_GAIN = 0.002  # expected-F1 gain an edit must bring
 ADJUST_PRIOR = True
 DROP_BOUND = 0.5  # or its labelled stories are mostly irrelevant (upper 95% bound of their precision)
@@ -365,6 +366,8 @@ class Search:
         among them whose lower 95% bound clears GAIN_BOUND (thousands of words are tried, so a
         few lucky labels must not be enough)."""
         found, wrong = len(gained & self.positives), len(gained & self.negatives)
+        if found + wrong == len(gained):  # all of it labelled: nothing to extrapolate
+            return found >= MIN_SUPPORT and found > wrong
         return (found >= MIN_SUPPORT and wilson_bounds(found, found + wrong)[0] >= GAIN_BOUND
                 and found + wrong >= min(REGION_LABELS, len(gained) / COVER))
 
@@ -373,6 +376,8 @@ class Search:
         one, and labels on enough of what it removes (a common word removes many texts nobody
         judged, and the model's guess for those is least trusted)."""
         found, wrong = len(lost & self.positives), len(lost & self.negatives)
+        if found + wrong == len(lost):  # all of it labelled: nothing to extrapolate
+            return wrong >= EXCLUDE_SUPPORT and found <= EXCLUDE_COST * wrong
         return (wrong >= EXCLUDE_SUPPORT and found <= EXCLUDE_COST * wrong
                 and wilson_bounds(found, found + wrong)[1] <= LOSS_BOUND
                 and found + wrong >= min(REGION_LABELS, max(EXCLUDE_SUPPORT, len(lost) / COVER)))
