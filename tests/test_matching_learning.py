@@ -72,3 +72,15 @@ def test_candidates_first_offer_what_the_best_suggestion_would_change():
     assert chosen[0].key in range(90, 96) and chosen[0].hit
     assert chosen[0].why == "the suggested edit would drop it from the hits (missile NOT joystick): is that right?"
     assert not set(labels) & {c.key for c in chosen}
+
+
+def test_a_word_that_marks_relevant_stories_only_in_titles_is_added_as_a_title_word():
+    """`rocket` is in the titles of five missed launches, and in the bodies of six salad recipes."""
+    texts = [Text(n, f"Missile test {n}", f"missile flight k{n}m") for n in range(5)]
+    texts += [Text(n, f"Rocket {n}", f"q{n}r z{n}y") for n in range(5, 10)]
+    texts += [Text(n, f"Salad {n}", f"rocket leaves and lemon s{n}t") for n in range(10, 16)]
+    texts += [Text(n, f"Weather {n}", f"snow report w{n}v") for n in range(16, 60)]
+    labels = {n: n < 10 for n in range(16)}
+    best = suggest_queries(RuleConfig(name="m", query="missile"), {}, texts, labels)[0]
+    assert best.query == "missile OR title:rocket" and best.fixes == tuple(range(5, 10)) and best.breaks == ()
+    assert "title:rocket" in best.change
