@@ -3,29 +3,42 @@
 `suggest_queries(rule, aliases, pool, labels, examples)` returns whole revised queries,
 best first. `pool` is every stored text (labelled ones included), `labels` says which
 of them the analyst judged relevant or not. A revised query keeps the rule's own
-top-level alternatives (`a OR b OR c`; one it may drop), may add single words as new
-alternatives (for relevant stories the rule misses) and may exclude words
-(`(...) NOT (x OR y)`) that mark its false hits. It reads like a rule a person wrote:
-at most MAX_TERMS terms, no scores.
+top-level alternatives (`a OR b OR c`; one it may drop), and may
+- add single words, or words of the title (`title:stake`), as new alternatives (for
+  relevant stories the rule misses);
+- keep a broad alternative only with one of a few context words (`trade AND (deficit OR
+  surplus)`), or accept one more context word for it;
+- exclude words (`(...) NOT (x OR y)`) that mark its false hits.
+It reads like a rule a person wrote: at most MAX_TERMS terms, no scores.
 
 How edits are chosen: a greedy search for the best expected F1 over the whole pool,
 where a labelled text counts as its label and an unlabelled one as its probability of
-relevance (matching.relevance, see `expected_relevance`). An edit must be backed by the labels: an added word
-needs MIN_SUPPORT labelled relevant stories it gains and a smoothed precision of at
-least ADD_PRECISION among the labelled texts it gains; an exclusion needs EXCLUDE_SUPPORT
-labelled false hits it removes and may cost at most one labelled relevant hit per ten
-it removes (none when it removes fewer than ten); a dropped alternative may cost one, or
-one per twenty labelled false hits it removes. Function words and words in more than MAX_SHARE of the pool are never written.
+relevance (matching.relevance, see `expected_relevance`). Thousands of words are tried,
+so an edit must also be backed by the labels on what it changes: what it gains needs
+MIN_SUPPORT labelled relevant stories and a labelled precision whose lower 95% bound is
+GAIN_BOUND or more; what it removes needs EXCLUDE_SUPPORT labelled false hits, at most
+one labelled relevant story per ten of them, and an upper 95% bound of the relevant
+share of LOSS_BOUND or less; and either needs a label on one in COVER of the texts it
+changes (a common word changes many texts nobody judged, where the model's guess is
+least to be trusted). The bounds are for extrapolating: an edit whose every changed text
+is labelled needs only the support and a majority (or one relevant per ten) of the labels. A dropped alternative may cost one labelled relevant story, or
+one per twenty labelled false hits it removes, or any number when the labelled stories
+only it finds are mostly irrelevant (the upper 95% bound of their precision below
+DROP_BOUND): an alternative added on the evidence of one round can be taken back when
+the labels asked for in the next round (see matching.candidates) go against it. Function words and words in more than
+MAX_SHARE of the pool are never written.
 The search works on word sets; every suggestion is then matched for real
-(compile_rules), its `fixes` and `breaks` come from that, and a suggestion that breaks
-one of the rule's `examples` is never returned.
+(compile_rules), its `fixes` and `breaks` come from that. A suggestion is returned only
+when it beats the rule as written, both on expected F1 and on F1 over the labelled texts
+alone, and never when it breaks one of the rule's `examples`.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from config.models import AliasGroup, RuleConfig
@@ -37,13 +50,21 @@ from matching.tokens import fold_word, split_words
 
 MAX_TERMS = 25
 MAX_EDITS = 16
+TRIES = 5  # best edits tried in turn when one breaks the rule's examples
 MIN_SUPPORT = 3
 EXCLUDE_SUPPORT = 5
-ADD_PRECISION = 0.7
+GAIN_BOUND = 0.5  # lower bound of the labelled precision of what an edit gains
+LOSS_BOUND = 0.3  # upper bound of the labelled relevant share of what it removes
 MIN_GAIN = 0.002  # expected-F1 gain an edit must bring
 ADJUST_PRIOR = True
+DROP_BOUND = 0.5  # or its labelled stories are mostly irrelevant (upper 95% bound of their precision)
 DROP_COST = 0.05  # labelled relevant hits a dropped alternative may lose per labelled false hit
 EXCLUDE_COST = 0.1  # labelled relevant hits an exclusion may lose per labelled false hit it removes
+COVER = 30  # an edit needs a label per COVER texts it changes...
+REGION_LABELS = 10  # ...or this many labels among them
+
+MAX_CONTEXT = 8  # context words one alternative may need
+MIN_LIFT = 3.0  # an added word is in relevant stories this many times as often as in the pool (see Search)
 MAX_SHARE = 0.3  # a word in more of the pool than this says nothing about a topic
 OPERATORS = {"AND", "OR", "NOT"}
 # English function words: never a query term on their own, whatever the labels say
@@ -91,9 +112,11 @@ class Plan:
     add: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    context: dict[str, list[str]] = field(default_factory=dict)  # kept part -> words one of which it needs
 
     def copy(self) -> "Plan":
-        return Plan(list(self.keep), list(self.add), list(self.exclude), list(self.dropped))
+        return Plan(list(self.keep), list(self.add), list(self.exclude), list(self.dropped),
+                    {part: list(words) for part, words in self.context.items()})
 
 
 class Corpus:
@@ -106,8 +129,12 @@ class Corpus:
         for key, words in self.words.items():
             for word in words:
                 self.postings.setdefault(word, set()).add(key)
+        for text in pool:
+            for word in {fold_word(word) for word in split_words(text.title)}:
+                self.postings.setdefault(f"title:{word}", set()).add(text.key)
 
     def having(self, word: str) -> set[int]:
+        """The texts with this word; `title:word` for the texts with it in their title."""
         return self.postings.get(word, set())
 
 
@@ -118,39 +145,74 @@ def text_words(text: Text) -> frozenset[str]:
 def suggest_queries(
     rule: RuleConfig,
     aliases: Mapping[str, AliasGroup],
-    pool: Sequence[Text],
+    pool: Sequence[Text] | Corpus,
     labels: Mapping[int, bool],
     examples: Sequence[tuple[MatchInput, bool]] = (),
     limit: int = 3,
 ) -> list[Suggestion]:
-    """Up to `limit` revised queries, best first; [] when the labels back no change."""
-    corpus = Corpus(pool)
+    """Up to `limit` revised queries, best first; [] when the labels back no change.
+
+    A suggestion is offered only when, matched for real, it beats the rule as written both
+    on the expected F1 over the pool and on the F1 over the labelled texts alone: the
+    learner never proposes what its own evidence says is worse than leaving the rule be."""
+    corpus = pool if isinstance(pool, Corpus) else Corpus(pool)
     labels = {key: relevant for key, relevant in labels.items() if key in corpus.texts}
     start = read_plan(rule.query)
     found = match_queries(rule, aliases, [rule.query, *start.keep], corpus)
     part_hits = {part: found[part] for part in start.keep}
     weights = expected_relevance(corpus, labels, found[rule.query])
     search = Search(corpus, labels, weights, part_hits, example_words(examples))
-    path = search.run(start)
+    path = search.run(start, lambda plan: keeps_examples(rule, aliases, render(plan), examples))
     plans = [plan for plan in (path[-1], path[len(path) // 2], path[1] if len(path) > 1 else None)
              if plan is not None and plan is not start and keeps_examples(rule, aliases, render(plan), examples)]
     queries = list(dict.fromkeys(render(plan) for plan in plans))
+    plans = [next(plan for plan in plans if render(plan) == query) for query in queries]
     found.update(match_queries(rule, aliases, queries, corpus))
-    suggestions = [judge(query, describe(plan, start, labels), found[query], found[rule.query], labels, search)
+    current = found[rule.query]
+    suggestions = [judge(query, describe(plan, start, labels), found[query], current, labels, search)
                    for query, plan in zip(queries, plans)]
+    floor = search.score(set(current)) + MIN_GAIN
+    suggestions = [s for s in suggestions
+                   if s.expected_f1 > floor and labelled_f1(s.hits, labels) >= labelled_f1(current, labels)]
     return sorted(suggestions, key=lambda s: -s.expected_f1)[:limit]
 
 
+def labelled_f1(hits: Collection[int], labels: Mapping[int, bool]) -> float:
+    """F1 of a hit set over the labelled texts alone (the analyst's own evidence)."""
+    found = sum(1 for key, relevant in labels.items() if relevant and key in hits)
+    wrong = sum(1 for key, relevant in labels.items() if not relevant and key in hits)
+    missed = sum(1 for key, relevant in labels.items() if relevant and key not in hits)
+    return 2 * found / (2 * found + wrong + missed) if found else 0.0
+
+
 def read_plan(query: str) -> Plan:
-    """The query as alternatives and exclusions: `(a OR b) NOT (x OR y)` as the learner writes it."""
+    """The query as alternatives and exclusions: `(a OR b) NOT (x OR y)` as the learner writes it;
+    an alternative written `a AND (c OR d)` is read as `a` with the context words c, d."""
     parts = split_alternatives(query)
     shape = re.fullmatch(r"(\(.*\)|[^\s()]+) NOT (\(.*\)|[^\s()]+)", query.strip())
+    plan = Plan(keep=parts)
     if len(parts) == 1 and shape:
         body, excluded = (unwrap(group) for group in shape.groups())
         words = split_alternatives(excluded)
         if all(is_plain_word(word) for word in words) and balanced(body) and balanced(excluded):
-            return Plan(keep=split_alternatives(body), exclude=words)
-    return Plan(keep=parts)
+            plan = Plan(keep=split_alternatives(body), exclude=words)
+    for index, part in enumerate(plan.keep):
+        base, context = read_context(part)
+        if context:
+            plan.keep[index] = base
+            plan.context[base] = context
+    return plan
+
+
+def read_context(part: str) -> tuple[str, list[str]]:
+    """`a AND (c OR d)` (or wrapped in parentheses) as ("a", ["c", "d"]); else (part, [])."""
+    inner = unwrap(part)
+    shape = re.fullmatch(r"(.+?) AND (\([^()]*\)|[^\s()]+)", inner)
+    if shape and balanced(shape.group(1)) and len(split_alternatives(shape.group(1))) == 1:
+        words = split_alternatives(unwrap(shape.group(2)))
+        if " AND " not in shape.group(1) and all(is_plain_word(word) for word in words):
+            return shape.group(1), words
+    return part, []
 
 
 def unwrap(text: str) -> str:
@@ -246,11 +308,21 @@ class Search:
         self.negatives = {key for key, relevant in labels.items() if not relevant}
         self.never_exclude, self.never_add = protected
         self.common = MAX_SHARE * len(corpus.texts)
+        # MIN_LIFT, or half the lift a word found only in relevant stories would have, if that is less
+        self.min_lift = min(MIN_LIFT, 0.5 * len(corpus.texts) / self.total) if self.total else MIN_LIFT
 
-    def hits(self, plan: Plan) -> set[int]:
+    def part(self, plan: Plan, part: str) -> set[int]:
+        """What one kept alternative hits, within its context words when it has them."""
+        found = set(self.part_hits[part])
+        if part in plan.context:
+            found &= set().union(*(self.corpus.having(word) for word in plan.context[part]))
+        return found
+
+    def hits(self, plan: Plan, without: str | None = None) -> set[int]:
         found: set[int] = set()
         for part in plan.keep:
-            found |= self.part_hits[part]
+            if part != without:
+                found |= self.part(plan, part)
         for word in plan.add:
             found |= self.corpus.having(word)
         for word in plan.exclude:
@@ -260,41 +332,79 @@ class Search:
     def score(self, hits: set[int]) -> float:
         return 2 * sum(self.weights[key] for key in hits) / (len(hits) + self.total) if self.total else 0.0
 
-    def run(self, plan: Plan) -> list[Plan]:
-        """Every plan on the greedy path, the unchanged one first."""
+    def run(self, plan: Plan, allowed: Callable[[Plan], bool] = lambda plan: True) -> list[Plan]:
+        """Every plan on the greedy path, the unchanged one first; each step is the best-scoring
+        edit that `allowed` (the rule's examples) accepts."""
         path = [plan]
         hits = self.hits(plan)
         current = self.score(hits)
         for _ in range(MAX_EDITS):
-            best = self.best_edit(path[-1], hits)
-            if best is None or best[0] <= current + MIN_GAIN:
+            options = [option for option in self.ranked_edits(path[-1], hits) if option[0] > current + MIN_GAIN]
+            best = next((option for option in options[:TRIES] if allowed(option[1])), None)
+            if best is None:
                 break
             current, plan = best
             path.append(plan)
             hits = self.hits(plan)
         return path
 
-    def best_edit(self, plan: Plan, hits: set[int]) -> tuple[float, Plan] | None:
-        """The edit that scores best; between equal scores, the rarer word, then the longer one."""
-        options = [*self.additions(plan, hits), *self.exclusions(plan, hits), *self.drops(plan, hits)]
+    def ranked_edits(self, plan: Plan, hits: set[int]) -> list[tuple[float, Plan]]:
+        """The edits, best first; between equal scores, a plain word before a title one, then the
+        rarer word, then the longer one."""
+        options = [*self.additions(plan, hits), *self.exclusions(plan, hits), *self.drops(plan, hits),
+                   *self.narrowings(plan, hits), *self.widenings(plan, hits)]
         options = [option for option in options if count_terms(render(option[1])) <= MAX_TERMS]
-        best = max(options, default=None, key=lambda option: (
-            round(option[0], 9), -len(self.corpus.having(option[2])), len(option[2])))
-        return None if best is None else best[:2]
+        options.sort(key=lambda option: (round(option[0], 9), not option[2].startswith("title:"),
+                                         -len(self.corpus.having(option[2])), len(option[2])), reverse=True)
+        return [option[:2] for option in options]
+
+    def excluded(self, plan: Plan) -> set[int]:
+        return set().union(*(self.corpus.having(word) for word in plan.exclude))
+
+    def backed_gain(self, gained: set[int]) -> bool:
+        """Whether the labelled texts an edit gains back it: enough relevant ones, and a precision
+        among them whose lower 95% bound clears GAIN_BOUND (thousands of words are tried, so a
+        few lucky labels must not be enough)."""
+        found, wrong = len(gained & self.positives), len(gained & self.negatives)
+        if found + wrong == len(gained):  # all of it labelled: nothing to extrapolate
+            return found >= MIN_SUPPORT and found > wrong
+        return (found >= MIN_SUPPORT and wilson_bounds(found, found + wrong)[0] >= GAIN_BOUND
+                and found + wrong >= min(REGION_LABELS, len(gained) / COVER))
+
+    def backed_loss(self, lost: set[int]) -> bool:
+        """Whether the labelled texts an edit removes back it: enough false hits, hardly a relevant
+        one, and labels on enough of what it removes (a common word removes many texts nobody
+        judged, and the model's guess for those is least trusted)."""
+        found, wrong = len(lost & self.positives), len(lost & self.negatives)
+        if found + wrong == len(lost):  # all of it labelled: nothing to extrapolate
+            return wrong >= EXCLUDE_SUPPORT and found <= EXCLUDE_COST * wrong
+        return (wrong >= EXCLUDE_SUPPORT and found <= EXCLUDE_COST * wrong
+                and wilson_bounds(found, found + wrong)[1] <= LOSS_BOUND
+                and found + wrong >= min(REGION_LABELS, max(EXCLUDE_SUPPORT, len(lost) / COVER)))
+
+    def lift(self, word: str) -> float:
+        """How much more often the labelled relevant stories have the word than the pool does."""
+        having = self.corpus.having(word)
+        share = len(having & self.positives) / len(self.positives) if self.positives else 0.0
+        return share * len(self.corpus.texts) / len(having) if having else 0.0
 
     def additions(self, plan: Plan, hits: set[int]):
         missed = [key for key in self.positives if key not in hits]
-        excluded = set().union(*(self.corpus.having(word) for word in plan.exclude))
+        excluded = self.excluded(plan)
         counts = Counter(word for key in missed for word in self.corpus.words[key] if is_plain_word(word))
-        for word, count in counts.items():
-            if (count < MIN_SUPPORT or word in plan.add or word in plan.keep or word in plan.exclude
-                    or word in self.never_add):
+        titles = Counter(f"title:{fold_word(word)}" for key in missed
+                         for word in split_words(self.corpus.texts[key].title))
+        for word, count in [*counts.items(), *titles.items()]:
+            bare = word.removeprefix("title:")
+            if (count < MIN_SUPPORT or word in plan.add or word in plan.keep or bare in plan.exclude
+                    or bare in self.never_add or not is_plain_word(bare)):
                 continue
             if len(self.corpus.having(word)) > self.common:
                 continue
+            if self.lift(word) < self.min_lift:
+                continue
             gained = self.corpus.having(word) - hits - excluded
-            found, wrong = len(gained & self.positives), len(gained & self.negatives)
-            if (found + 1) / (found + wrong + 2) < ADD_PRECISION:
+            if not self.backed_gain(gained):
                 continue
             edited = plan.copy()
             edited.add.append(word)
@@ -309,7 +419,7 @@ class Search:
             if len(self.corpus.having(word)) > self.common:
                 continue
             lost = self.corpus.having(word) & hits
-            if len(lost & self.positives) > EXCLUDE_COST * len(lost & self.negatives):
+            if not self.backed_loss(lost):
                 continue
             edited = plan.copy()
             edited.exclude.append(word)
@@ -321,12 +431,85 @@ class Search:
         for part in plan.keep:
             edited = plan.copy()
             edited.keep.remove(part)
+            edited.context.pop(part, None)
             edited.dropped.append(part)
             remaining = self.hits(edited)
             lost = hits - remaining
-            if len(lost & self.positives) > max(1, DROP_COST * len(lost & self.negatives)):
+            found, wrong = len(lost & self.positives), len(lost & self.negatives)
+            mostly_wrong = found + wrong >= EXCLUDE_SUPPORT and wilson_bounds(found, found + wrong)[1] < DROP_BOUND
+            if found > max(1, DROP_COST * wrong) and not mostly_wrong:
                 continue
             yield self.score(remaining), edited, part
+
+    def narrowings(self, plan: Plan, hits: set[int]):
+        """A kept alternative that must come with one of a few context words (`trade AND (deficit
+        OR surplus)`): the words picked one by one, each for the relevant stories it keeps."""
+        excluded = self.excluded(plan)
+        for part in plan.keep:
+            if part in plan.context:
+                continue
+            others = self.hits(plan, without=part)
+            region = self.part_hits[part] - others - excluded
+            if len(region & self.negatives) < EXCLUDE_SUPPORT:
+                continue
+            context, kept = self.pick_context(region, others, excluded)
+            if not context or not self.backed_loss(region - kept):
+                continue
+            edited = plan.copy()
+            edited.context[part] = context
+            yield self.score(others | kept), edited, part
+
+    def pick_context(self, region: set[int], others: set[int], excluded: set[int]) -> tuple[list[str], set[int]]:
+        """Greedy context words for a region of hits: the best-scoring word each time, while the
+        score grows and each word keeps at least MIN_SUPPORT labelled relevant stories."""
+        counts = Counter(word for key in region & self.positives for word in self.corpus.words[key]
+                         if is_plain_word(word) and word not in self.never_add)
+        words = [word for word, count in counts.items() if count >= MIN_SUPPORT]
+        context: list[str] = []
+        kept: set[int] = set()
+        best = -1.0
+        for _ in range(MAX_CONTEXT):
+            options = []
+            for word in words:
+                more = (self.corpus.having(word) & region) - kept
+                if word in context or not self.backed_gain(more):
+                    continue
+                options.append((self.score(others | kept | more), word, more))
+            if not options:
+                break
+            score, word, more = max(options, key=lambda option: (round(option[0], 9), option[1]))
+            if score <= best + MIN_GAIN / 2:
+                break
+            best, kept = score, kept | more
+            context.append(word)
+        return context, kept
+
+    def widenings(self, plan: Plan, hits: set[int]):
+        """One more context word for an alternative that has them."""
+        excluded = self.excluded(plan)
+        for part, context in plan.context.items():
+            region = set(self.part_hits[part]) - hits - excluded
+            counts = Counter(word for key in region & self.positives for word in self.corpus.words[key]
+                             if is_plain_word(word) and word not in self.never_add)
+            for word, count in counts.items():
+                if count < MIN_SUPPORT or word in context:
+                    continue
+                gained = self.corpus.having(word) & region
+                if not self.backed_gain(gained):
+                    continue
+                edited = plan.copy()
+                edited.context[part].append(word)
+                yield self.score(hits | gained), edited, word
+
+
+def wilson_bounds(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a proportion ((0, 1) without trials)."""
+    if not trials:
+        return 0.0, 1.0
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    spread = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials * trials)) / (1 + z * z / trials)
+    return max(0.0, centre - spread), min(1.0, centre + spread)
 
 
 def is_plain_word(word: str) -> bool:
@@ -337,9 +520,11 @@ def is_plain_word(word: str) -> bool:
 
 def render(plan: Plan) -> str:
     """The plan as a query a person would write."""
-    parts = [*plan.keep, *plan.add]
+    parts = [*(render_part(part, plan.context.get(part, [])) for part in plan.keep), *plan.add]
     if not parts:
         return ""
+    if len(parts) > 1:
+        parts = [f"({part})" if " AND " in part else part for part in parts]
     body = " OR ".join(parts)
     if not plan.exclude:
         return body
@@ -347,6 +532,13 @@ def render(plan: Plan) -> str:
         body = f"({body})"
     excluded = plan.exclude[0] if len(plan.exclude) == 1 else f"({' OR '.join(plan.exclude)})"
     return f"{body} NOT {excluded}"
+
+
+def render_part(part: str, context: list[str]) -> str:
+    """A kept alternative with its context words: `trade AND (deficit OR surplus)`."""
+    if not context:
+        return part
+    return f"{part} AND {context[0] if len(context) == 1 else '(' + ' OR '.join(context) + ')'}"
 
 
 def count_terms(query: str) -> int:
@@ -386,5 +578,11 @@ def describe(plan: Plan, start: Plan, labels: Mapping[int, bool]) -> str:
         said.append(f"exclude {', '.join(excluded)} (words of its false hits)")
     if plan.dropped:
         said.append(f"drop {', '.join(plan.dropped)} (it finds mostly irrelevant stories)")
+    for part, context in plan.context.items():
+        new = [word for word in context if word not in start.context.get(part, [])]
+        if new and part in start.context:
+            said.append(f"accept {', '.join(new)} as context of {part} too (relevant stories with them)")
+        elif new:
+            said.append(f"keep {part} only with {' or '.join(new)} (its hits without them are mostly irrelevant)")
     said[0] = said[0][0].upper() + said[0][1:]
     return "; ".join(said) + f". Learned from {len(labels)} label(s)."

@@ -66,12 +66,14 @@ def adjust_to_pool(probabilities: list[float], labelled_share: float, rounds: in
     The analyst labels what looks interesting, so the labels hold far more relevant texts
     than the pool does, and a model trained on them overstates every probability. The
     pool's share is estimated by expectation-maximisation (Saerens, Latinne and Decaestecker,
-    2002) and each probability moved from the labelled share to it."""
+    2002) and each probability moved from the labelled share to it. The estimate never exceeds
+    the labelled share: where the model knows no word of a text, expectation-maximisation
+    would otherwise feed its guesses back into the share until every such text counts as relevant."""
     if not probabilities or not 0 < labelled_share < 1:
         return probabilities
     share, adjusted = labelled_share, probabilities
     for _ in range(rounds):
         up, down = share / labelled_share, (1 - share) / (1 - labelled_share)
         adjusted = [up * p / (up * p + down * (1 - p)) for p in probabilities]
-        share = min(max(sum(adjusted) / len(adjusted), 1e-4), 1 - 1e-4)
+        share = min(max(sum(adjusted) / len(adjusted), 1e-4), labelled_share)
     return adjusted

@@ -1,8 +1,8 @@
 """A local outlet for the feedback tests: a `Missiles` rule, its true and false hits, and misses.
 
-`missile*` finds four stories about missile tests (relevant) and five reviews of the
-arcade game "Missile Command" (irrelevant); it misses three stories about rocket launches
-that say "rocket" and never "missile" (relevant). Six weather stories are noise. The
+`missile*` finds four stories about missile tests (relevant) and six reviews of the
+arcade game "Missile Command" (irrelevant); it misses four stories about rocket launches
+that say "rocket" and never "missile" (relevant): enough labels for the learner's bounds. Six weather stories are noise. The
 rules.yaml has comments, a second rule and an example, to check that an applied
 suggestion leaves everything else as it was.
 """
@@ -28,9 +28,9 @@ ARTICLES = {
     **{f"test-{n}": (f"Missile test number {n}", TEST.format(what="ballistic missile", km=300 + n))
        for n in range(1, 5)},
     **{f"game-{n}": (f"Review: Missile Command {n}", GAME.format(title=f"Missile Command {n}"))
-       for n in range(1, 6)},
+       for n in range(1, 7)},
     **{f"rocket-{n}": (f"Rocket launch {n} condemned", ROCKET.format(day=day, km=500 + n))
-       for n, day in ((1, "Monday"), (2, "Tuesday"), (3, "Friday"))},
+       for n, day in ((1, "Monday"), (2, "Tuesday"), (3, "Friday"), (4, "Sunday"))},
     **{what: (f"{what.title()} in the east", WEATHER.format(what=what))
        for what in ("snow", "rain", "hail", "fog", "wind", "sleet")},
 }
