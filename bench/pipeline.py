@@ -116,13 +116,28 @@ class TreeRss:
         if self.samples % self.RESCAN == 0:
             self.members = [self.pid, *descendants(self.pid)]
         self.samples += 1
-        total = 0
+        total, self.parts = 0, []
         for member in self.members:
             try:
-                total += int(Path(f"/proc/{member}/statm").read_text().split()[1]) * PAGE_BYTES
+                rss = int(Path(f"/proc/{member}/statm").read_text().split()[1]) * PAGE_BYTES
             except (OSError, IndexError, ValueError):
-                pass
+                continue
+            total += rss
+            self.parts.append((member, rss))
         return total
+
+    def breakdown(self, parts: list[tuple[int, int]]) -> str:
+        """'pass 250, worker 120, worker 118 ...' in MB: where a peak's memory was."""
+        labels = []
+        for member, rss in parts:
+            try:
+                command = Path(f"/proc/{member}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                command = ""
+            name = ("pass" if member == self.pid else "resource tracker" if "resource_tracker" in command
+                    else "worker" if "spawn_main" in command or "forkserver" in command else "child")
+            labels.append(f"{name} {rss / 2**20:.0f}")
+        return ", ".join(labels)
 
 
 def proc_tree_cpu(pid: int) -> float:
@@ -216,12 +231,15 @@ def run_pass(mode: str, config_dir: Path, env: dict, sample_memory: bool = False
     start = time.perf_counter()
     log = open(config_dir / f"pass-{mode}.log", "ab")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env, cwd=config_dir)
-    peak, stop = [0], threading.Event()
+    peak, stop, at_peak = [0], threading.Event(), [""]
 
     def sample() -> None:
         tree_rss = TreeRss(process.pid)
         while not stop.wait(0.02):
-            peak[0] = max(peak[0], tree_rss())
+            total = tree_rss()
+            if total > peak[0]:
+                peak[0], parts = total, tree_rss.parts
+                at_peak[0] = tree_rss.breakdown(parts)
 
     sampler = threading.Thread(target=sample, daemon=True)
     if sample_memory:
@@ -234,7 +252,7 @@ def run_pass(mode: str, config_dir: Path, env: dict, sample_memory: bool = False
         raise SystemExit(f"bench: pass failed ({mode} {config_dir}):\n{tail}")
     result = json.loads(out.decode().strip().splitlines()[-1])
     result["process_wall"] = time.perf_counter() - start
-    result["peak_rss"] = peak[0]
+    result["peak_rss"], result["peak_parts"] = peak[0], at_peak[0]
     wait_server_idle()
     result["server_cpu"] = proc_tree_cpu(SERVER["pid"]) - server_cpu if SERVER.get("pid") else 0.0
     return result
@@ -411,6 +429,7 @@ def measure_memory(args, port: int, api_url: str, workdir: Path, at_small: list[
           f"{big['summary']['new_articles']} ({big['wall']:.1f} s)", end="")
     growth = big["peak_rss"] / small - 1 if small else None
     print(f"; +{growth * 100:.1f}% (goal < 20%)" if growth is not None else "")
+    print(f"   at the peak of the {big['summary']['new_articles']}-article pass, MB: {big['peak_parts']}")
     return dict(big=big["peak_rss"], growth=growth)
 
 

@@ -62,7 +62,7 @@ def read_line(number: int, raw: str) -> ArchivedArticle | BadLine:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        return BadLine(number, f"not JSON ({exc.msg} at column {exc.colno})")
+        return BadLine(number, f"not JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})")
     if not isinstance(data, dict):
         return BadLine(number, f"not a JSON object (a {type(data).__name__})")
     problem = missing_field(data)

@@ -33,6 +33,8 @@ def read_article(spec: str, fetch: FetchSettings) -> Article:
     if is_url(spec):
         return _fetch_article(spec, fetch)
     path = Path(spec)
+    if path.is_dir():
+        raise InputError(f"{spec}: is a directory; name the files in it (for example {spec.rstrip('/')}/*.html)")
     if not path.is_file():
         raise InputError(f"{spec}: no such file")
     name = path.name.lower()
