@@ -31,7 +31,8 @@ its own, with a throwaway PREFECT_HOME and a free port; stopped at the end). Fig
     `newswatch run` twin (in turns: cli first, then direct first); share = 1 - direct/cli
     (for the article pass, each pass 1 first divided by the limit measured around it).
  5. memory: peak RSS (sum over the pass process and all its descendants, /proc sampled every
-    20 ms, the descendants looked up every 0.2 s) at N and at --big new articles.
+    20 ms, the descendants looked up every 0.2 s) at N and at --big new articles; beside it,
+    the PSS sum at the peak (read at most every 0.25 s), which counts a shared page once.
  6. alerts: 100 hits to an e-mail channel on a local aiosmtpd server; seconds to deliver them.
 
 Figures are medians over --repeats, with min-max; the load average is printed first, since
@@ -222,6 +223,21 @@ def wait_server_idle(timeout: float = 60.0) -> None:
             return
 
 
+def tree_pss(parts: list[tuple[int, int]]) -> int:
+    """PSS summed over the processes: each shared page (libpython, lxml's and numpy's code)
+    divided among the processes that map it, so the sum is what the job takes from the
+    machine; the RSS sum counts such a page once per process."""
+    total = 0
+    for member, _rss in parts:
+        try:
+            for line in Path(f"/proc/{member}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def run_pass(mode: str, config_dir: Path, env: dict, sample_memory: bool = False, extra: tuple = ()) -> dict:
     """One pass in its own process; adds process wall time, peak tree RSS and the CPU the
     Prefect server spent on it (until it settled) to the pass's JSON."""
@@ -233,6 +249,8 @@ def run_pass(mode: str, config_dir: Path, env: dict, sample_memory: bool = False
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=env, cwd=config_dir)
     peak, stop, at_peak = [0], threading.Event(), [""]
 
+    pss_at_peak, pss_read = [0], [0.0]
+
     def sample() -> None:
         tree_rss = TreeRss(process.pid)
         while not stop.wait(0.02):
@@ -240,6 +258,8 @@ def run_pass(mode: str, config_dir: Path, env: dict, sample_memory: bool = False
             if total > peak[0]:
                 peak[0], parts = total, tree_rss.parts
                 at_peak[0] = tree_rss.breakdown(parts)
+                if time.perf_counter() - pss_read[0] > 0.25:  # smaps_rollup costs more than statm
+                    pss_at_peak[0], pss_read[0] = tree_pss(parts), time.perf_counter()
 
     sampler = threading.Thread(target=sample, daemon=True)
     if sample_memory:
@@ -252,7 +272,7 @@ def run_pass(mode: str, config_dir: Path, env: dict, sample_memory: bool = False
         raise SystemExit(f"bench: pass failed ({mode} {config_dir}):\n{tail}")
     result = json.loads(out.decode().strip().splitlines()[-1])
     result["process_wall"] = time.perf_counter() - start
-    result["peak_rss"], result["peak_parts"] = peak[0], at_peak[0]
+    result["peak_rss"], result["peak_parts"], result["pss_at_peak"] = peak[0], at_peak[0], pss_at_peak[0]
     wait_server_idle()
     result["server_cpu"] = proc_tree_cpu(SERVER["pid"]) - server_cpu if SERVER.get("pid") else 0.0
     return result
@@ -429,7 +449,8 @@ def measure_memory(args, port: int, api_url: str, workdir: Path, at_small: list[
           f"{big['summary']['new_articles']} ({big['wall']:.1f} s)", end="")
     growth = big["peak_rss"] / small - 1 if small else None
     print(f"; +{growth * 100:.1f}% (goal < 20%)" if growth is not None else "")
-    print(f"   at the peak of the {big['summary']['new_articles']}-article pass, MB: {big['peak_parts']}")
+    print(f"   at the peak of the {big['summary']['new_articles']}-article pass, MB: {big['peak_parts']}; "
+          f"PSS then (shared pages counted once): {big['pss_at_peak'] / 2**20:.0f} MB")
     return dict(big=big["peak_rss"], growth=growth)
 
 

@@ -21,6 +21,13 @@ is `extract_page` of a fetched page (an `extractors.http.FetchResult`) as the pa
 run it: `PageUnavailable` (the fetch's error class, or "no_link" for None) or `ExtractEmpty`
 is raised instead of returning an article without text (`extractors.errors`).
 
+trafilatura (with lxml and justext) is imported on the first extraction, not with this
+module: the pass process imports this module to hand pages to the workers and never parses
+one itself, so only the workers pay for the extractor. Every RESET_CACHES_EVERY
+extractions, trafilatura's caches are cleared (`trafilatura.meta.reset_caches`, its
+documented remedy): its memoised stop lists and text caches otherwise keep growing for the
+worker's life, and re-filling them is cheap next to the extractions between two clears.
+
     fallback_article(entry, reason) -> Article
 is the feed entry's own title and summary (summary as text), flagged with `reason`,
 its language decided from them with the entry's (or feed's) language as the hint.
@@ -28,8 +35,7 @@ its language decided from them with the entry's (or feed's) language as the hint
 
 from __future__ import annotations
 
-import trafilatura
-from trafilatura.utils import load_html
+import itertools
 
 from extractors.charset import decode_html
 from extractors.cleaning import clean_article_text
@@ -43,6 +49,8 @@ from extractors.urls import canonicalize_url
 MAX_TITLE = 1_000
 MAX_TEXT = 200_000
 MIN_TEXT = 20  # shorter than this is a stray label, not an article
+RESET_CACHES_EVERY = 50  # extractions between two clears of trafilatura's caches
+EXTRACTIONS = itertools.count(1)
 
 
 def extract_fetched(page) -> Article:
@@ -61,6 +69,8 @@ def extract_article(html: bytes | str, url: str, headers: dict[str, str] | None 
 
 
 def extract_page(html: bytes | str, url: str, headers: dict[str, str] | None = None) -> Article:
+    from trafilatura.utils import load_html
+
     page = html if isinstance(html, str) else decode_html(html, headers)
     tree = load_html(page) if page.strip() else None
     if tree is None:
@@ -74,12 +84,18 @@ def extract_page(html: bytes | str, url: str, headers: dict[str, str] | None = N
 
 
 def run_trafilatura(tree, url: str):
+    import trafilatura
+    from trafilatura.meta import reset_caches
+
     try:
         return trafilatura.bare_extraction(
             tree, url=url or None, with_metadata=True, include_comments=False, include_tables=True
         )
     except (ValueError, TypeError, RecursionError):
         return None
+    finally:
+        if next(EXTRACTIONS) % RESET_CACHES_EVERY == 0:
+            reset_caches()
 
 
 def build_article(document, url: str, language: str | None) -> Article:

@@ -32,8 +32,9 @@ from typing import Any
 from pebble import ProcessPool
 
 from extractors.errors import WorkFailed
+from extractors.process_memory import tune_malloc
 
-PRELOAD = ("extractors.feeds", "extractors.articles")
+PRELOAD = ("extractors.feeds", "extractors.articles", "trafilatura")
 Errors = tuple[type[WorkFailed], type[WorkFailed]]
 
 
@@ -43,6 +44,7 @@ def start_worker(memory_limit: int) -> None:
     handler, so the pool's stop would wait out its grace period before SIGKILL; pebble holds
     the channel's locks while it stops a worker, so an abrupt end leaves none of them held."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    tune_malloc()
     if memory_limit:
         import resource
 

@@ -25,6 +25,7 @@ from extractors.articles import extract_fetched
 from extractors.errors import ExtractCrashed, ExtractTimeout
 from extractors.http import SafeClient
 from extractors.netguard import AddressPolicy, refusal_without_dns
+from extractors.process_memory import tune_malloc
 from extractors.workers import WorkerPool
 from flows.rule_events import record_events
 from flows.stages import (FeedOutcome, FeedPoll, PassContext, fetch_page, finish_feeds, match_article, poll_feed,
@@ -32,7 +33,7 @@ from flows.stages import (FeedOutcome, FeedPoll, PassContext, fetch_page, finish
 from flows.streams import Lanes, host_of
 from flows.summary import PassSummary
 from flows.watchdog import check_after_pass, check_before_pass
-from matching import compile_rules
+from matching import compile_rules, release_name_packs
 from matching.cache import rules_cache_dir
 from store import FeedState, delivery_counts, open_database, purge_expired_articles, sync_feeds
 from store.feeds import SETTINGS_ERRORS
@@ -90,9 +91,11 @@ class PassRun:
 
     def __enter__(self) -> PassRun:
         config = self.config
+        tune_malloc()  # before the pass's threads start
         self.engine = open_database(config.settings.database_url)
         try:
             ruleset = compile_rules(config.rules, config.aliases, rules_cache_dir(config.settings.data_dir))
+            release_name_packs()  # only compiling needs them
             feeds = sync_feeds(self.engine, config.feeds)
             check_before_pass(self.engine, config, self.summary.started_at, notify_stalls=self.notify_stalls)
             fetch = config.settings.fetch

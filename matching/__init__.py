@@ -12,6 +12,7 @@ The only place that decides "is this a hit?". Imports only the stdlib, pyahocora
 from matching.compiler import MAX_EXPANDED_TERMS, check_rules, compile_rules
 from matching.errors import QueryError, QueryErrors
 from matching.models import MatchInput, RuleMatch
+from matching.namepacks import release_name_packs
 from matching.parser import MAX_QUERY_CHARS
 from matching.ruleset import CompiledRule, RuleSet
 
@@ -26,4 +27,5 @@ __all__ = [
     "RuleSet",
     "check_rules",
     "compile_rules",
+    "release_name_packs",
 ]

@@ -9,7 +9,9 @@ spaces, "россия" -> "россии россию ..."); lists are split only
 `@pack:KEY` in a query expands to the pack's names for KEY plus the entries of an alias
 group named `pack:KEY` in rules.yaml (the user's own names); a pack that is not built in
 exists only through such alias groups (`@company:acme`). Keys of built-in packs are
-case-insensitive ("kp" is "KP"). A pack is read once per process, on first use.
+case-insensitive ("kp" is "KP"). A pack is read on first use and kept until
+`release_name_packs()`: a pass, which compiles its rules once, lets it go afterwards (a
+pack's few MB of names are only needed to compile).
 """
 
 from __future__ import annotations
@@ -81,6 +83,12 @@ def builtin_forms() -> Mapping[str, str]:
         for word, forms in load_pack(name).forms.items():
             merged[word] = " ".join(sorted(set(merged.get(word, "").split()) | set(forms.split())))
     return merged
+
+
+def release_name_packs() -> None:
+    """Drop the packs read so far; the next compile that needs one reads it again."""
+    builtin_forms.cache_clear()
+    load_pack.cache_clear()
 
 
 def expand_reference(name: str, aliases: Mapping[str, AliasGroup]) -> Expansion:

@@ -9,9 +9,7 @@ import argparse
 import os
 import sys
 
-from newswatch import commands, feedback_commands, import_command, rule_commands, spike_commands, status
 from newswatch.timeparse import parse_since, parse_until
-
 
 CONFIG_HELP = "config directory (default: ./config or $NEWSWATCH_CONFIG)"
 
@@ -24,6 +22,11 @@ def positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The commands are imported here, not with the module: a worker process started by `spawn`
+    # imports the parent's main module again, and the `newswatch` script's is this one, so a
+    # module-level import would load every stage (Prefect included) into each extraction worker.
+    from newswatch import commands, feedback_commands, import_command, rule_commands, spike_commands, status
+
     # --config works before or after the command; after it, SUPPRESS keeps the one given before
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", metavar="DIR", default=argparse.SUPPRESS, help=CONFIG_HELP)
