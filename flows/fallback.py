@@ -138,7 +138,7 @@ def missed_run_name(summary: PassSummary, zone: str) -> str:
     """`monitor 2026-12-07 16:05 Asia/Seoul - 2 hits (ran without Prefect)`: when the pass ran,
     in the schedule's timezone, like the names of the runs Prefect saw."""
     when = summary.started_at.astimezone(ZoneInfo(zone))
-    return f"monitor {when:%Y-%m-%d %H:%M} {zone} - {summary.headline()} (ran without Prefect)"
+    return f"monitor {when:%Y-%m-%d %H:%M} {zone} - {summary.run_title()} (ran without Prefect)"
 
 
 @flow(name="monitor", log_prints=True)

@@ -192,7 +192,7 @@ def _label_run(summary: PassSummary, shard: Shard) -> None:
     if not run_id:
         return
     part = f" [shard {shard.index}/{shard.count}]" if shard.count > 1 else ""
-    name = f"{run_label()}{part} - {summary.headline()}"
+    name = f"{run_label()}{part} - {summary.run_title()}"
     existing = flow_run.get_tags()  # the run's own, from its context: no API call
     with get_client(sync_client=True) as client:
         client.update_flow_run(run_id, name=name, tags=sorted(set(existing) | set(run_tags(summary, shard))))

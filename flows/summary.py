@@ -91,10 +91,17 @@ class PassSummary:
         hits = self.hits + self.baseline_hits
         return f"{hits} hit{'s' if hits != 1 else ''}"
 
+    def run_title(self) -> str:
+        """What a run's name ends with: its hits, and how many feeds failed when any did, so a
+        run whose feeds all failed does not read as a quiet "0 hits" in the list of runs."""
+        return self.headline() + self.failed_feeds()
+
+    def failed_feeds(self) -> str:
+        return f", {self.feeds_failed} of {self.feeds_polled} feeds failed" if self.feeds_failed else ""
+
     def headline_line(self) -> str:
         """The pass in one line, naming no feed (each failed feed has its own warning)."""
-        failed = f", {self.feeds_failed} of {self.feeds_polled} feeds failed" if self.feeds_failed else ""
-        return (f"{self.headline()}, {self.new_articles} new articles{failed}, "
+        return (f"{self.headline()}, {self.new_articles} new articles{self.failed_feeds()}, "
                 f"{self.alerts_sent} alerts sent, {self.alerts_failed} failed")
 
     def to_text(self) -> str:

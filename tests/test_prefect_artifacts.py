@@ -73,7 +73,7 @@ def test_runs_publish_per_run_and_per_rule_artifacts_and_show_failed_feeds(prefe
 
     with get_client(sync_client=True) as client:
         run = client.read_flow_run(first.state_details.flow_run_id)
-        assert run.name.startswith("monitor ") and run.name.endswith(summary.headline())
+        assert run.name.startswith("monitor ") and run.name.endswith(f"{summary.headline()}, 1 of 2 feeds failed")
         assert {"newswatch", "hits", "feed-failures"} <= set(run.tags)
         assert run.parameters == {"config_dir": str(config), "shard": 0, "shards": 1}  # shown in the UI
 

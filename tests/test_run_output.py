@@ -109,7 +109,7 @@ def test_three_unreachable_feeds_are_named_at_most_twice_and_their_warnings_are_
         assert any(message.startswith(f"feed {feed['name']} failed: ") and "next try: " in message
                    for message in warnings), (feed["name"], warnings)
     when = run.expected_start_time.astimezone(ZoneInfo(ZONE))
-    assert run.name == f"monitor {when:%Y-%m-%d %H:%M} {ZONE} - 0 hits"
+    assert run.name == f"monitor {when:%Y-%m-%d %H:%M} {ZONE} - 0 hits, 3 of 3 feeds failed"  # not a quiet "0 hits"
     assert f"Flow run 'monitor {when:%Y-%m-%d %H:%M} {ZONE}'" in done.stderr  # the terminal used that name too
     failed = {task.name: task for task in tasks if task.flow_run_id == run.id and task.name.startswith("feed failed")}
     assert set(failed) == {f"feed failed: {feed['name']}" for feed in feeds}
