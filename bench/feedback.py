@@ -1,6 +1,6 @@
 """The feedback benchmark: seed rules taught by an analyst who answers from the topic labels.
 
-    python bench/feedback.py [--budget 200] [--rounds 5] [--topics earn,acq] [--keep DIR]
+    python bench/feedback.py [--budget 200] [--rounds 5] [--topics earn,acq] [--keep DIR] [--stored DIR]
 
 1. The Reuters-21578 ModApte train split (../shared/data/reuters-21578/) is served as RSS
    feeds and article pages by a real HTTP server on 127.0.0.1, and one newswatch pass
@@ -14,6 +14,11 @@
    matched against the test stories (title and text, as `rules test` would) and per-topic
    and micro-averaged precision, recall and F1 are printed, with labels used and time.
 `newswatch check` must pass on the taught rules.yaml (their examples included).
+
+`--keep DIR` keeps the config and database, and a copy of the database as the pass left it
+(DIR/train-pass.db); `--stored DIR` starts from that copy instead of serving and storing the
+train split again (minutes saved when comparing learner settings; the article ids, and so
+the spread order of the candidates, stay the same from run to run).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import contextlib
 import gzip
 import io
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -88,6 +94,29 @@ def write_config(directory: Path, feeds: list[str], seeds: list[dict]) -> None:
     rules = "".join(f"  # topic: {seed['topic']}\n  - name: {seed['name']}\n    query: '{seed['query']}'\n\n"
                     for seed in seeds)
     (directory / "rules.yaml").write_text(RULES_HEAD + rules)
+
+
+def reuse_pass(stored: Path, config_dir: Path, seeds: list[dict], train: list[dict]) -> dict[str, dict]:
+    """A config over the database a --keep run stored (no pass); URL -> story, by the story's id
+    in the page's path (the server that served them is gone)."""
+    if not (stored / "train-pass.db").exists():
+        raise SystemExit(f"{stored / 'train-pass.db'}: not found; run once with --keep {stored}")
+    feeds = [feed["url"] for feed in yaml.safe_load((stored / "config" / "feeds.yaml").read_text())["feeds"]]
+    write_config(config_dir, feeds, seeds)
+    shutil.copyfile(stored / "train-pass.db", config_dir / "newswatch.db")
+    by_id = {str(story["doc_id"]): story for story in train}
+    return StoriesByUrl(by_id)
+
+
+class StoriesByUrl(dict):
+    """URL -> story, for pages served as /story/<doc_id>.html on any host."""
+
+    def __init__(self, by_id: dict[str, dict]):
+        super().__init__()
+        self.by_id = by_id
+
+    def __missing__(self, url: str) -> dict:
+        return self.by_id[url.rsplit("/", 1)[1].removesuffix(".html")]
 
 
 def cli(*argv: str) -> tuple[int, str]:
@@ -171,6 +200,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="label-suggest rounds per rule (default 5)")
     parser.add_argument("--topics", help="only these seed rules (comma-separated)")
     parser.add_argument("--keep", type=Path, help="keep the config and database in this directory")
+    parser.add_argument("--stored", type=Path, help="start from the stored train split a --keep run left there")
     args = parser.parse_args()
 
     from config import load_config
@@ -185,12 +215,16 @@ def main() -> None:
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="newswatch-feedback-"))
     config_dir = workdir / "config"
     try:
-        feeds, by_url = serve_train(site, train)
-        write_config(config_dir, feeds, seeds)
-        started = time.perf_counter()
-        summary = run_pass(load_config(config_dir))
-        print(f"pass: {summary.new_articles} train stories stored in {time.perf_counter() - started:.0f} s",
-              file=sys.stderr)
+        if args.stored:
+            by_url = reuse_pass(args.stored, config_dir, seeds, train)
+        else:
+            feeds, by_url = serve_train(site, train)
+            write_config(config_dir, feeds, seeds)
+            started = time.perf_counter()
+            summary = run_pass(load_config(config_dir))
+            print(f"pass: {summary.new_articles} train stories stored in {time.perf_counter() - started:.0f} s",
+                  file=sys.stderr)
+            shutil.copyfile(config_dir / "newswatch.db", workdir / "train-pass.db")
         labels, seconds = {}, {}
         for seed in seeds:
             started = time.perf_counter()

@@ -2,9 +2,10 @@
 
 `rank_candidates(rule, aliases, pool, labels, limit)` leaves out what is labelled and
 takes, in turn, from four queues, each with a reason a person can check:
-- what the best suggestion the labels back now would change (texts it would add or
-  remove, in a fixed spread order, so the sample is fair): labels there test the edit
-  before anyone applies it, where the model's guesses are least to be trusted;
+- what the best edit every label proposes would change (texts it would add or remove,
+  in a fixed spread order, so the sample is fair): `suggest` applies an edit only once
+  such a fair sample of what it changes backs it (matching.learning), so labels there
+  test the proposal before anyone applies it;
 - hits that look least like the stories marked relevant (likely false hits: what an
   exclusion would remove);
 - texts the rule misses that look most like them (likely misses: what an added word
@@ -21,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from config.models import AliasGroup, RuleConfig
-from matching.learning import Corpus, Text, is_plain_word, match_keys, suggest_queries
+from matching.learning import Corpus, Text, is_plain_word, match_keys, spread_order, suggest_queries
 from matching.relevance import RelevanceModel, train_relevance
 
 
@@ -52,18 +53,13 @@ def rank_candidates(rule: RuleConfig, aliases: Mapping[str, AliasGroup], pool: S
 
 def disputed(rule: RuleConfig, aliases: Mapping[str, AliasGroup], corpus: Corpus, labels: Mapping[int, bool],
              hits: frozenset[int]) -> list[Candidate]:
-    """Unlabelled texts the best suggestion would add or remove, in spread order."""
-    best = next(iter(suggest_queries(rule, aliases, corpus, labels, limit=1)), None)
+    """Unlabelled texts the best proposed edit would add or remove, in spread order."""
+    best = next(iter(suggest_queries(rule, aliases, corpus, labels, limit=1, confirmed=False)), None)
     if best is None:
         return []
     changed = sorted((key for key in best.hits ^ hits if key not in labels), key=spread_order)
     return [Candidate(key, key in hits, f"the suggested edit would {'drop it from' if key in hits else 'add it to'} "
                                         f"the hits ({best.query}): is that right?") for key in changed]
-
-
-def spread_order(key: int) -> int:
-    """A fixed pseudo-random order (Knuth's multiplicative hash), the same on every run."""
-    return (key * 2654435761) % 2**32
 
 
 def doubtful_hits(corpus: Corpus, model: RelevanceModel, keys: list[int], hits: frozenset[int]) -> list[Candidate]:

@@ -15,12 +15,17 @@ How edits are chosen: a greedy search for the best expected F1 over the whole po
 where a labelled text counts as its label and an unlabelled one as its probability of
 relevance (matching.relevance, see `expected_relevance`). Thousands of words are tried,
 so an edit must also be backed by the labels on what it changes: what it gains needs
-MIN_SUPPORT labelled relevant stories and a labelled precision whose lower 95% bound is
+MIN_SUPPORT labelled relevant stories and a precision whose lower 95% bound is
 GAIN_BOUND or more; what it removes needs EXCLUDE_SUPPORT labelled false hits, at most
-one labelled relevant story per ten of them, and an upper 95% bound of the relevant
+one relevant story per ten of them, and an upper 95% bound of the relevant
 share of LOSS_BOUND or less; and either needs a label on one in COVER of the texts it
-changes (a common word changes many texts nobody judged, where the model's guess is
-least to be trusted). The bounds are for extrapolating: an edit whose every changed text
+changes. The bounds and the share of labelled texts are taken on the region's fair
+sample (`Search.fair_sample`: its texts in spread order up to the first unlabelled one),
+because the other labels were asked for where the model was surest (likely misses,
+unlikely hits) and so overstate what it believes. `confirmed=False` counts every label
+instead: that is a proposal, which matching.candidates offers for labels in spread order
+so that the next suggestion can confirm or refuse it. (A common word changes many texts
+nobody judged, where the model's guess is least to be trusted.) The bounds are for extrapolating: an edit whose every changed text
 is labelled needs only the support and a majority (or one relevant per ten) of the labels. A dropped alternative may cost one labelled relevant story, or
 one per twenty labelled false hits it removes, or any number when the labelled stories
 only it finds are mostly irrelevant (the upper 95% bound of their precision below
@@ -149,6 +154,7 @@ def suggest_queries(
     labels: Mapping[int, bool],
     examples: Sequence[tuple[MatchInput, bool]] = (),
     limit: int = 3,
+    confirmed: bool = True,
 ) -> list[Suggestion]:
     """Up to `limit` revised queries, best first; [] when the labels back no change.
 
@@ -161,7 +167,7 @@ def suggest_queries(
     found = match_queries(rule, aliases, [rule.query, *start.keep], corpus)
     part_hits = {part: found[part] for part in start.keep}
     weights = expected_relevance(corpus, labels, found[rule.query])
-    search = Search(corpus, labels, weights, part_hits, example_words(examples))
+    search = Search(corpus, labels, weights, part_hits, example_words(examples), confirmed)
     path = search.run(start, lambda plan: keeps_examples(rule, aliases, render(plan), examples))
     plans = [plan for plan in (path[-1], path[len(path) // 2], path[1] if len(path) > 1 else None)
              if plan is not None and plan is not start and keeps_examples(rule, aliases, render(plan), examples)]
@@ -301,13 +307,16 @@ class Search:
     """The greedy search over edits, scored by expected F1 over the pool."""
 
     def __init__(self, corpus: Corpus, labels: Mapping[int, bool], weights: dict[int, float],
-                 part_hits: dict[str, frozenset[int]], protected: tuple[set[str], set[str]]):
+                 part_hits: dict[str, frozenset[int]], protected: tuple[set[str], set[str]],
+                 confirmed: bool = True):
+        self.confirmed = confirmed
         self.corpus, self.labels, self.weights, self.part_hits = corpus, labels, weights, part_hits
         self.total = sum(weights.values())
         self.positives = {key for key, relevant in labels.items() if relevant}
         self.negatives = {key for key, relevant in labels.items() if not relevant}
         self.never_exclude, self.never_add = protected
         self.common = MAX_SHARE * len(corpus.texts)
+        self.rank = {key: spread_order(key) for key in corpus.texts}
         # MIN_LIFT, or half the lift a word found only in relevant stories would have, if that is less
         self.min_lift = min(MIN_LIFT, 0.5 * len(corpus.texts) / self.total) if self.total else MIN_LIFT
 
@@ -361,26 +370,42 @@ class Search:
     def excluded(self, plan: Plan) -> set[int]:
         return set().union(*(self.corpus.having(word) for word in plan.exclude))
 
+    def fair_sample(self, region: set[int]) -> tuple[int, int]:
+        """Relevant and irrelevant labels of the region's fair sample: its texts in spread order
+        (matching.candidates offers what an edit changes, and the hits, in that order) up to the
+        first one not labelled. The other labels were asked for because the model found them
+        likely relevant or likely not, so they overstate whatever the model believes; only this
+        sample says how the region's unlabelled texts will turn out."""
+        if not self.confirmed:  # a proposal, to be tested: every label counts
+            return len(region & self.positives), len(region & self.negatives)
+        open_ranks = [self.rank[key] for key in region if key not in self.labels]
+        stop = min(open_ranks) if open_ranks else math.inf
+        sample = [self.labels[key] for key in region if key in self.labels and self.rank[key] < stop]
+        return sum(sample), len(sample) - sum(sample)
+
     def backed_gain(self, gained: set[int]) -> bool:
         """Whether the labelled texts an edit gains back it: enough relevant ones, and a precision
-        among them whose lower 95% bound clears GAIN_BOUND (thousands of words are tried, so a
-        few lucky labels must not be enough)."""
+        in the region's fair sample whose lower 95% bound clears GAIN_BOUND (thousands of words
+        are tried, so a few lucky labels must not be enough)."""
         found, wrong = len(gained & self.positives), len(gained & self.negatives)
         if found + wrong == len(gained):  # all of it labelled: nothing to extrapolate
             return found >= MIN_SUPPORT and found > wrong
-        return (found >= MIN_SUPPORT and wilson_bounds(found, found + wrong)[0] >= GAIN_BOUND
-                and found + wrong >= min(REGION_LABELS, len(gained) / COVER))
+        fair_found, fair_wrong = self.fair_sample(gained)
+        return (found >= MIN_SUPPORT and wilson_bounds(fair_found, fair_found + fair_wrong)[0] >= GAIN_BOUND
+                and fair_found + fair_wrong >= min(REGION_LABELS, len(gained) / COVER))
 
     def backed_loss(self, lost: set[int]) -> bool:
-        """Whether the labelled texts an edit removes back it: enough false hits, hardly a relevant
-        one, and labels on enough of what it removes (a common word removes many texts nobody
-        judged, and the model's guess for those is least trusted)."""
+        """Whether the labelled texts an edit removes back it: enough false hits, and in the
+        region's fair sample hardly a relevant one and labels on enough of it (a common word
+        removes many texts nobody judged, and the model's guess for those is least trusted)."""
         found, wrong = len(lost & self.positives), len(lost & self.negatives)
         if found + wrong == len(lost):  # all of it labelled: nothing to extrapolate
             return wrong >= EXCLUDE_SUPPORT and found <= EXCLUDE_COST * wrong
+        fair_found, fair_wrong = self.fair_sample(lost)
         return (wrong >= EXCLUDE_SUPPORT and found <= EXCLUDE_COST * wrong
-                and wilson_bounds(found, found + wrong)[1] <= LOSS_BOUND
-                and found + wrong >= min(REGION_LABELS, max(EXCLUDE_SUPPORT, len(lost) / COVER)))
+                and fair_found <= EXCLUDE_COST * fair_wrong
+                and wilson_bounds(fair_found, fair_found + fair_wrong)[1] <= LOSS_BOUND
+                and fair_found + fair_wrong >= min(REGION_LABELS, max(EXCLUDE_SUPPORT, len(lost) / COVER)))
 
     def lift(self, word: str) -> float:
         """How much more often the labelled relevant stories have the word than the pool does."""
@@ -500,6 +525,12 @@ class Search:
                 edited = plan.copy()
                 edited.context[part].append(word)
                 yield self.score(hits | gained), edited, word
+
+
+def spread_order(key: int) -> int:
+    """A fixed pseudo-random order of texts (Knuth's multiplicative hash), the same on every run:
+    a region's texts taken in this order are a fair sample of it."""
+    return (key * 2654435761) % 2**32
 
 
 def wilson_bounds(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from config.models import RuleConfig
 from matching.candidates import rank_candidates
-from matching.learning import MAX_TERMS, Text, count_terms, read_plan, render, suggest_queries
+from matching.learning import MAX_TERMS, Text, count_terms, read_plan, render, spread_order, suggest_queries
 from matching.models import MatchInput
 
 
@@ -84,3 +84,24 @@ def test_a_word_that_marks_relevant_stories_only_in_titles_is_added_as_a_title_w
     best = suggest_queries(RuleConfig(name="m", query="missile"), {}, texts, labels)[0]
     assert best.query == "missile OR title:rocket" and best.fixes == tuple(range(5, 10)) and best.breaks == ()
     assert "title:rocket" in best.change
+
+
+def joystick_pool() -> list[Text]:
+    """A hundred missile stories, sixty of them with `joystick`, and weather reports around them."""
+    texts = [Text(n, "", f"missile {'joystick' if n < 60 else 'launch'} a{n}b") for n in range(100)]
+    return texts + [Text(n, "", f"weather report p{n}s") for n in range(100, 300)]
+
+
+def test_an_exclusion_needs_a_fair_sample_of_what_it_removes():
+    """Ten false hits with `joystick` labelled, but not the first ones in spread order (as if the
+    model had picked them): not enough; the first ten in spread order, all false hits: enough."""
+    rule = RuleConfig(name="m", query="missile")
+    relevant = {n: True for n in range(60, 80)}
+    by_spread = sorted(range(60), key=spread_order)
+    picked = {key: False for key in by_spread[-10:]}
+    assert suggest_queries(rule, {}, joystick_pool(), relevant | picked) == []
+    first = rank_candidates(rule, {}, joystick_pool(), relevant | picked, limit=4)[0]
+    assert first.key == by_spread[0] and "(missile NOT joystick)" in first.why
+    fair = {key: False for key in by_spread[:10]}
+    assert suggest_queries(rule, {}, joystick_pool(), relevant | fair)[0].query == "missile NOT joystick"
+
