@@ -22,6 +22,8 @@ from sqlmodel import Session
 from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
+from store.bulk import insert_rows, values_table
+from store.dialect import is_sqlite
 from store.similarity import StorySketch
 from store.stories import STORY_WINDOW, assign_stories, claim_stories, lock_story_index, prune_story_index
 from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
@@ -143,8 +145,8 @@ def save_article_groups(
             session.commit()  # the orphaned claims' deletion
             return results
         article_ids = _insert_articles(session, [(feed_id, item) for _, feed_id, item, _ in new])
-        session.execute(LINK_CLAIM, [{"claim_id": claim, "owner": article_id}
-                                     for (*_, claimed), article_id in zip(new, article_ids) for claim in claimed])
+        _link_claims(session, [(claim, article_id) for (*_, claimed), article_id in zip(new, article_ids)
+                               for claim in claimed])
         story_ids = assign_stories(session, [(article_id, _story_input(item))
                                              for (_, _, item, _), article_id in zip(new, article_ids)])
         hits = [(results[group], article_id, story_id, match, item)
@@ -199,6 +201,20 @@ def _claim_identities(session: Session, entries: Sequence[Sequence[str]]) -> lis
     return claims
 
 
+def _link_claims(session: Session, links: list[tuple[int, int]]) -> None:
+    """Point each (claim id, article id) identity at its article: one UPDATE for the batch
+    on PostgreSQL (an executemany is a statement per row there), the driver's executemany
+    on SQLite."""
+    connection = session.connection()
+    if is_sqlite(connection):
+        session.execute(LINK_CLAIM, [{"claim_id": claim, "owner": owner} for claim, owner in links])
+        return
+    table = SeenEntry.__table__.name
+    link, params = values_table(connection, "link", (("claim_id", "bigint"), ("owner", "bigint")), links)
+    connection.exec_driver_sql(f"WITH {link} UPDATE {table} SET article_id = link.owner FROM link "
+                               f"WHERE {table}.id = link.claim_id", params)
+
+
 def _insert_articles(session: Session, items: Sequence[tuple[int, ArticleToSave]]) -> list[int]:
     """Insert the articles; their ids, in order."""
     fetched_at = utcnow()
@@ -215,7 +231,7 @@ def _insert_articles(session: Session, items: Sequence[tuple[int, ArticleToSave]
         flagged=clean_text(item.article.flagged, 200),
         fetched_at=fetched_at,
     ) for feed_id, item in items]
-    return list(session.execute(INSERT_ARTICLES, rows).scalars())
+    return insert_rows(session, Article.__table__, rows, return_ids=True)
 
 
 def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, RuleMatch, ArticleToSave]],
@@ -226,7 +242,7 @@ def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, Rule
     if not hits:
         return
     found_at = utcnow()
-    hit_ids = list(session.execute(INSERT_HITS, [dict(
+    hit_ids = insert_rows(session, Hit.__table__, [dict(
         rule=match.rule,
         rule_hash=match.rule_hash,
         config_hash=config_hash,
@@ -238,7 +254,7 @@ def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, Rule
         baseline=item.baseline,
         imported=item.imported,
         found_at=_found_at(item, found_at),
-    ) for _, article_id, _, match, item in hits]).scalars())
+    ) for _, article_id, _, match, item in hits], return_ids=True)
     claimed = claim_stories(session, [(match.rule, story_id, hit_id) for (_, _, story_id, match, item), hit_id
                                       in zip(hits, hit_ids) if item.alerts])
     deliveries = []
@@ -266,10 +282,7 @@ def _found_at(item: ArticleToSave, now):
     return (as_utc(item.entry.published) or now) if item.imported else now
 
 
-# built once, values bound per row (a statement built per row is cache-keyed per row); the
-# RETURNING ids come back in the order of the rows
-INSERT_ARTICLES = insert(Article.__table__).returning(Article.__table__.c.id, sort_by_parameter_order=True)
-INSERT_HITS = insert(Hit.__table__).returning(Hit.__table__.c.id, sort_by_parameter_order=True)
+# built once, values bound per row (a statement built per row is cache-keyed per row)
 INSERT_DELIVERY = insert(Delivery.__table__)
 UNCLAIM = SeenEntry.__table__.delete().where(SeenEntry.__table__.c.id.in_(bindparam("ids", expanding=True)))
 LINK_CLAIM = (SeenEntry.__table__.update().where(SeenEntry.__table__.c.id == bindparam("claim_id"))
