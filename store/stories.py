@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
-from store.bulk import copy_rows, insert_rows, values_table
+from store.bulk import copy_rows, insert_rows, integer_array, values_table
 from store.dialect import is_sqlite, lock_transaction, max_parameters
 from store.similarity import (BAND_ROWS, HISTORY_BAND_STEP, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story,
                               sketch_text)
@@ -143,11 +143,26 @@ def _stored_candidates(session: Session, bands: list[list[int]], since: datetime
             shared[probe].append((count, article_id))
     best = [sorted(found, key=lambda c: (-c[0], c[1]))[:MAX_CANDIDATES] for found in shared]
     members: dict[int, tuple[int, Sketch | None]] = {}
-    for chunk in in_chunks(list({article_id for found in best for _, article_id in found})):
-        for article_id, story_id, size, signature in session.execute(MEMBER_SKETCHES, {"ids": chunk, "since": since}):
-            members[article_id] = (story_id, Sketch(signature, size) if signature else None)
+    for article_id, story_id, size, signature in _member_sketches(session, list({article_id for found in best
+                                                                                for _, article_id in found}), since):
+        members[article_id] = (story_id, Sketch(signature, size) if signature else None)
     return [[(count, article_id, *members[article_id]) for count, article_id in found if article_id in members]
             for found in best]
+
+
+def _member_sketches(session: Session, article_ids: list[int], since: datetime) -> Iterable[tuple]:
+    """(article id, story id, size, signature) of those articles filed since `since`: 500 ids
+    a statement on SQLite; on PostgreSQL one statement, the ids as an array (an IN list of
+    500 is a statement psycopg parses anew each time)."""
+    connection = session.connection()
+    if is_sqlite(connection):
+        for chunk in in_chunks(article_ids):
+            yield from session.execute(MEMBER_SKETCHES, {"ids": chunk, "since": since})
+        return
+    if article_ids:
+        yield from connection.exec_driver_sql(
+            f"SELECT article_id, story_id, size, signature FROM {StoryMember.__table__.name} "
+            f"WHERE article_id = ANY(%s::bigint[]) AND created_at >= %s", (integer_array(article_ids), since))
 
 
 def _probes_per_query(session: Session) -> int:
@@ -175,7 +190,19 @@ def _shared_bands(session: Session, probes: list[tuple[int, int]]) -> list[tuple
            f"SELECT probe.probe, {table}.article_id, count(*) FROM probe "
            f"JOIN {table} ON {table}.band = probe.band "
            f"GROUP BY probe.probe, {table}.article_id")
+    if not is_sqlite(connection):
+        sql = _best_per_probe(sql)
     return connection.exec_driver_sql(sql, params).all()
+
+
+def _best_per_probe(sql: str) -> str:
+    """The (probe, article, shared) rows of `sql` cut to each probe's best `MAX_CANDIDATES`
+    (most bands shared, then oldest), the order `_stored_candidates` keeps: on PostgreSQL the
+    server ranks them, and the storing process no longer fetches and sorts every copy of a
+    syndicated text (in a long import, most of its time)."""
+    return (f"SELECT probe, article_id, shared FROM (SELECT probe, article_id, shared, row_number() OVER "
+            f"(PARTITION BY probe ORDER BY shared DESC, article_id) AS rank FROM ({sql}) AS found(probe, article_id, "
+            f"shared)) AS ranked WHERE rank <= {MAX_CANDIDATES}")
 
 
 def _find_story(sketch: Sketch, bands: list[int], stored: list[Candidate], batch: _Batch) -> int | None:
