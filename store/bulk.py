@@ -11,8 +11,8 @@ executemany is one statement per row. So on PostgreSQL:
   with COPY (psycopg's public `cursor.copy`), values converted by each column's own type
   (compressed text, UTC timestamps) exactly as SQLAlchemy converts them;
 - `copy_rows` writes plain tuples with COPY;
-- `values_table` hands many values to a query as arrays (`unnest`): two parameters,
-  whatever the batch's size, so the statement is short, parsed once and cached.
+- `values_table` hands many values to a query as arrays (`unnest`): one parameter a
+  column, whatever the batch's size, so the statement is short, parsed once and cached.
 
 All of it inside the caller's transaction: nothing is committed here.
 """

@@ -178,8 +178,8 @@ def _probes_per_query(session: Session) -> int:
 
 def _shared_bands(session: Session, probes: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     """(probe, stored article, bands shared) for every stored article in the index sharing
-    a band with a probe: the probes' bands as a table (`values_table`) joined to the band
-    index. Written for the driver: built by SQLAlchemy, the 3,200 values of a batch cost
+    a band with a probe (on PostgreSQL only each probe's best: `_best_per_probe`): the
+    probes' bands as a table (`values_table`) joined to the band index. Written for the driver: built by SQLAlchemy, the 3,200 values of a batch cost
     more to compile than the query costs to run."""
     if not probes:
         return []
