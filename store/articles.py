@@ -13,7 +13,7 @@ leaves nothing; after it, everything.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine, bindparam, insert, select
@@ -22,6 +22,8 @@ from sqlmodel import Session
 from extractors.models import Article as CleanArticle
 from extractors.models import FeedEntry
 from matching.models import RuleMatch
+from store.bulk import copy_rows, insert_rows
+from store.dialect import is_sqlite
 from store.similarity import StorySketch
 from store.stories import STORY_WINDOW, assign_stories, claim_stories, lock_story_index, prune_story_index
 from store.tables import Article, Delivery, Hit, SeenEntry, as_utc, utcnow
@@ -143,8 +145,8 @@ def save_article_groups(
             session.commit()  # the orphaned claims' deletion
             return results
         article_ids = _insert_articles(session, [(feed_id, item) for _, feed_id, item, _ in new])
-        session.execute(LINK_CLAIM, [{"claim_id": claim, "owner": article_id}
-                                     for (*_, claimed), article_id in zip(new, article_ids) for claim in claimed])
+        _link_claims(session, [(claim, article_id) for (*_, claimed), article_id in zip(new, article_ids)
+                               for claim in claimed])
         story_ids = assign_stories(session, [(article_id, _story_input(item))
                                              for (_, _, item, _), article_id in zip(new, article_ids)])
         hits = [(results[group], article_id, story_id, match, item)
@@ -171,32 +173,71 @@ def _story_input(item: ArticleToSave) -> str | StorySketch:
     return replace(item.sketch, history=old)
 
 
-def _claim_identities(session: Session, entries: Sequence[Sequence[str]]) -> list[list[int] | None]:
-    """Claim every identity key of each entry, or none of them; per entry its claim ids,
-    or None when it is not new.
+def _claim_identities(session: Session, entries: Sequence[Sequence[str]]) -> list[list | None]:
+    """Claim every identity key of each entry, or none of them; per entry its claims (what
+    `_link_claims` points at the article), or None when it is not new.
 
     A key already taken (by an earlier pass, an earlier entry of this batch, or a racing
-    run) means the entry is not new; the claims made for it are deleted again, so no
+    run) means the entry is not new. On SQLite the keys are claimed by inserting them (one
+    statement) and the claims made for an entry that is not new are deleted again, so no
     half-claimed identity is left behind (a later entry of the batch may still own such a
-    key, as it would have claimed it anew one by one). One statement for all the keys.
+    key, as it would have claimed it anew one by one); the claims are row ids. On PostgreSQL
+    see `_claim_under_lock`; the claims are the keys.
     """
+    if not is_sqlite(session):
+        return _claim_under_lock(session, entries)
     now = utcnow()
     keys = list(dict.fromkeys(key for entry in entries for key in entry))
     table = SeenEntry.__table__
     inserted = dict(insert_ignore_returning(session, table, [{"key": key, "first_seen_at": now} for key in keys],
                                             table.c.key, table.c.id))
-    owned: set[str] = set()
-    claims: list[list[int] | None] = []
-    for entry in entries:
-        if all(key in inserted and key not in owned for key in entry):
-            owned.update(entry)
-            claims.append([inserted[key] for key in entry])
-        else:
-            claims.append(None)
+    new = _first_owners(entries, inserted.keys())
+    owned = {key for entry, is_new in zip(entries, new) if is_new for key in entry}
     orphans = [claim for key, claim in inserted.items() if key not in owned]
     if orphans:
         session.execute(UNCLAIM, {"ids": orphans})
-    return claims
+    return [[inserted[key] for key in entry] if is_new else None for entry, is_new in zip(entries, new)]
+
+
+def _claim_under_lock(session: Session, entries: Sequence[Sequence[str]]) -> list[list[str] | None]:
+    """PostgreSQL: every saver holds the story lock (`lock_story_index`, taken first in
+    `save_article_groups`) until its commit, so the keys stored now are all there will be
+    until then: read which are taken (one query, the keys as an array) and write the new
+    ones with their articles (`_link_claims`). Inserting every key, then linking and
+    deleting again, left a dead row version per article until vacuum (PostgreSQL never
+    updates in place): nearly half the identity table's size after a bulk import. A writer
+    that did not take the lock would fail on the unique key, never store twice."""
+    keys = list(dict.fromkeys(key for entry in entries for key in entry))
+    table = SeenEntry.__table__.name
+    taken = {row[0] for row in session.connection().exec_driver_sql(
+        f"SELECT key FROM {table} WHERE key = ANY(%s::text[])", (keys,))}
+    new = _first_owners(entries, set(keys) - taken)
+    return [list(entry) if is_new else None for entry, is_new in zip(entries, new)]
+
+
+def _first_owners(entries: Sequence[Sequence[str]], free: Collection[str]) -> list[bool]:
+    """Which entries are new: every key of theirs free, and none owned by an earlier entry."""
+    owned: set[str] = set()
+    new = []
+    for entry in entries:
+        is_new = all(key in free and key not in owned for key in entry)
+        if is_new:
+            owned.update(entry)
+        new.append(is_new)
+    return new
+
+
+def _link_claims(session: Session, links: list[tuple]) -> None:
+    """Point each (claim, article id) identity at its article: SQLite updates the claimed
+    rows (the driver's executemany); PostgreSQL writes the keys claimed under the lock with
+    their article, in one COPY."""
+    connection = session.connection()
+    if is_sqlite(connection):
+        session.execute(LINK_CLAIM, [{"claim_id": claim, "owner": owner} for claim, owner in links])
+        return
+    now = utcnow()
+    copy_rows(connection, SeenEntry.__table__.name, ("key", "first_seen_at", "article_id"),
+              [(key, now, owner) for key, owner in links])
 
 
 def _insert_articles(session: Session, items: Sequence[tuple[int, ArticleToSave]]) -> list[int]:
@@ -215,7 +256,7 @@ def _insert_articles(session: Session, items: Sequence[tuple[int, ArticleToSave]
         flagged=clean_text(item.article.flagged, 200),
         fetched_at=fetched_at,
     ) for feed_id, item in items]
-    return list(session.execute(INSERT_ARTICLES, rows).scalars())
+    return insert_rows(session, Article.__table__, rows, return_ids=True)
 
 
 def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, RuleMatch, ArticleToSave]],
@@ -226,7 +267,7 @@ def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, Rule
     if not hits:
         return
     found_at = utcnow()
-    hit_ids = list(session.execute(INSERT_HITS, [dict(
+    hit_ids = insert_rows(session, Hit.__table__, [dict(
         rule=match.rule,
         rule_hash=match.rule_hash,
         config_hash=config_hash,
@@ -238,7 +279,7 @@ def _save_hits(session: Session, hits: Sequence[tuple[SavedBatch, int, int, Rule
         baseline=item.baseline,
         imported=item.imported,
         found_at=_found_at(item, found_at),
-    ) for _, article_id, _, match, item in hits]).scalars())
+    ) for _, article_id, _, match, item in hits], return_ids=True)
     claimed = claim_stories(session, [(match.rule, story_id, hit_id) for (_, _, story_id, match, item), hit_id
                                       in zip(hits, hit_ids) if item.alerts])
     deliveries = []
@@ -266,10 +307,7 @@ def _found_at(item: ArticleToSave, now):
     return (as_utc(item.entry.published) or now) if item.imported else now
 
 
-# built once, values bound per row (a statement built per row is cache-keyed per row); the
-# RETURNING ids come back in the order of the rows
-INSERT_ARTICLES = insert(Article.__table__).returning(Article.__table__.c.id, sort_by_parameter_order=True)
-INSERT_HITS = insert(Hit.__table__).returning(Hit.__table__.c.id, sort_by_parameter_order=True)
+# built once, values bound per row (a statement built per row is cache-keyed per row)
 INSERT_DELIVERY = insert(Delivery.__table__)
 UNCLAIM = SeenEntry.__table__.delete().where(SeenEntry.__table__.c.id.in_(bindparam("ids", expanding=True)))
 LINK_CLAIM = (SeenEntry.__table__.update().where(SeenEntry.__table__.c.id == bindparam("claim_id"))

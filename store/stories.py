@@ -22,10 +22,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlmodel import Session
 
-from store.dialect import lock_transaction, max_parameters, placeholder
+from store.bulk import copy_rows, insert_rows, integer_array, values_table
+from store.dialect import is_sqlite, lock_transaction, max_parameters
 from store.similarity import (BAND_ROWS, HISTORY_BAND_STEP, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story,
                               sketch_text)
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
@@ -70,11 +71,10 @@ def assign_stories(session: Session, articles: Sequence[tuple[int, str | StorySk
     for (article_id, text), sketch, keys, found in zip(articles, sketches, bands, stored):
         story_id = (_find_story(sketch, keys, found, batch) if sketch else None) or article_id
         batch.add(article_id, story_id, sketch, _filed_bands(text, keys))
-    if batch.members:
-        session.execute(INSERT_MEMBER, [dict(article_id=m.article_id, story_id=m.story_id, created_at=now,
-                                             size=m.sketch.size if m.sketch else 0,
-                                             signature=m.sketch.signature if m.sketch else None)
-                                        for m in batch.members])
+    insert_rows(session, StoryMember.__table__, [dict(article_id=m.article_id, story_id=m.story_id, created_at=now,
+                                                      size=m.sketch.size if m.sketch else 0,
+                                                      signature=m.sketch.signature if m.sketch else None)
+                                                 for m in batch.members])
     if batch.by_band:
         _insert_bands(session, [(band, m.article_id) for m in batch.members for band in m.bands])
     return [member.story_id for member in batch.members]
@@ -88,13 +88,10 @@ def _filed_bands(text: str | StorySketch, keys: list[int]) -> list[int]:
 
 
 def _insert_bands(session: Session, rows: list[tuple[int, int]]) -> None:
-    """Up to 64 rows an article, handed to the driver's executemany as they are: through
-    SQLAlchemy each row's values went through its bind processors one by one, half the
-    cost of the insert."""
-    connection = session.connection()
-    mark = placeholder(connection)
-    connection.exec_driver_sql(
-        f"INSERT INTO {StoryBand.__table__.name} (band, article_id) VALUES ({mark}, {mark})", rows)
+    """Up to 64 rows an article, handed to the driver as they are (executemany on SQLite,
+    COPY on PostgreSQL): through SQLAlchemy each row's values went through its bind
+    processors one by one, half the cost of the insert."""
+    copy_rows(session.connection(), StoryBand.__table__.name, ("band", "article_id"), rows)
 
 
 Candidate = tuple[int, int, int, "Sketch | None"]  # (shared bands, article id, story id, sketch)
@@ -127,9 +124,9 @@ class _Batch:
 
 
 # Built once, with an expanding IN parameter: a statement built per batch is cache-keyed per batch.
-INSERT_MEMBER = insert(StoryMember.__table__)
 _MEMBER = StoryMember.__table__.c
 MAX_PROBES_PER_QUERY = 100  # articles whose bands one query looks up, two parameters a band
+MAX_PROBES_AS_ARRAYS = 5_000  # the same on PostgreSQL, where the bands go as two array parameters
 MEMBER_SKETCHES = select(_MEMBER.article_id, _MEMBER.story_id, _MEMBER.size, _MEMBER.signature).where(
     _MEMBER.article_id.in_(bindparam("ids", expanding=True)), _MEMBER.created_at >= bindparam("since"))
 
@@ -146,37 +143,66 @@ def _stored_candidates(session: Session, bands: list[list[int]], since: datetime
             shared[probe].append((count, article_id))
     best = [sorted(found, key=lambda c: (-c[0], c[1]))[:MAX_CANDIDATES] for found in shared]
     members: dict[int, tuple[int, Sketch | None]] = {}
-    for chunk in in_chunks(list({article_id for found in best for _, article_id in found})):
-        for article_id, story_id, size, signature in session.execute(MEMBER_SKETCHES, {"ids": chunk, "since": since}):
-            members[article_id] = (story_id, Sketch(signature, size) if signature else None)
+    for article_id, story_id, size, signature in _member_sketches(session, list({article_id for found in best
+                                                                                for _, article_id in found}), since):
+        members[article_id] = (story_id, Sketch(signature, size) if signature else None)
     return [[(count, article_id, *members[article_id]) for count, article_id in found if article_id in members]
             for found in best]
 
 
+def _member_sketches(session: Session, article_ids: list[int], since: datetime) -> Iterable[tuple]:
+    """(article id, story id, size, signature) of those articles filed since `since`: 500 ids
+    a statement on SQLite; on PostgreSQL one statement, the ids as an array (an IN list of
+    500 is a statement psycopg parses anew each time)."""
+    connection = session.connection()
+    if is_sqlite(connection):
+        for chunk in in_chunks(article_ids):
+            yield from session.execute(MEMBER_SKETCHES, {"ids": chunk, "since": since})
+        return
+    if article_ids:
+        yield from connection.exec_driver_sql(
+            f"SELECT article_id, story_id, size, signature FROM {StoryMember.__table__.name} "
+            f"WHERE article_id = ANY(%s::bigint[]) AND created_at >= %s", (integer_array(article_ids), since))
+
+
 def _probes_per_query(session: Session) -> int:
     """As many articles' bands as the backend takes parameters in one statement: SQLite's
-    limit is 32,766 since 3.32 but may be built as low as 999; PostgreSQL's is 65,535."""
-    limit = max_parameters(session.connection())
+    limit is 32,766 since 3.32 but may be built as low as 999. PostgreSQL takes them as two
+    arrays (`values_table`): the whole batch in one query."""
+    connection = session.connection()
+    if not is_sqlite(connection):
+        return MAX_PROBES_AS_ARRAYS
+    limit = max_parameters(connection)
     return max(1, min(MAX_PROBES_PER_QUERY, (limit - 1) // (2 * NUM_BANDS)))
 
 
 def _shared_bands(session: Session, probes: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
     """(probe, stored article, bands shared) for every stored article in the index sharing
-    a band with a probe: the probes' bands as a VALUES table joined to the band index.
-    Written for the driver (SQLite and PostgreSQL both take it): built by SQLAlchemy, the
-    3,200 values of a batch cost more to compile than the query costs to run."""
+    a band with a probe (on PostgreSQL only each probe's best: `_best_per_probe`): the
+    probes' bands as a table (`values_table`) joined to the band index. Written for the driver: built by SQLAlchemy, the 3,200 values of a batch cost
+    more to compile than the query costs to run."""
     if not probes:
         return []
     connection = session.connection()
-    dialect = connection.dialect
-    mark = placeholder(connection)
     table = StoryBand.__table__.name
-    sql = (f"WITH probe(probe, band) AS (VALUES {', '.join([f'({mark}, {mark})'] * len(probes))}) "
+    probe_table, params = values_table(connection, "probe", (("probe", "bigint"), ("band", "bigint")), probes)
+    sql = (f"WITH {probe_table} "
            f"SELECT probe.probe, {table}.article_id, count(*) FROM probe "
            f"JOIN {table} ON {table}.band = probe.band "
            f"GROUP BY probe.probe, {table}.article_id")
-    params = tuple(value for pair in probes for value in pair)
+    if not is_sqlite(connection):
+        sql = _best_per_probe(sql)
     return connection.exec_driver_sql(sql, params).all()
+
+
+def _best_per_probe(sql: str) -> str:
+    """The (probe, article, shared) rows of `sql` cut to each probe's best `MAX_CANDIDATES`
+    (most bands shared, then oldest), the order `_stored_candidates` keeps: on PostgreSQL the
+    server ranks them, and the storing process no longer fetches and sorts every copy of a
+    syndicated text (in a long import, most of its time)."""
+    return (f"SELECT probe, article_id, shared FROM (SELECT probe, article_id, shared, row_number() OVER "
+            f"(PARTITION BY probe ORDER BY shared DESC, article_id) AS rank FROM ({sql}) AS found(probe, article_id, "
+            f"shared)) AS ranked WHERE rank <= {MAX_CANDIDATES}")
 
 
 def _find_story(sketch: Sketch, bands: list[int], stored: list[Candidate], batch: _Batch) -> int | None:

@@ -54,8 +54,9 @@ def hits(capsys, config_dir, *extra) -> list[dict]:
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])  # in this process, and in a pool of two
-def test_an_archive_with_three_bad_lines_stores_the_rest_and_names_each_bad_line(tmp_path, webhook, capsys, workers):
-    config_dir = write_config(tmp_path / "config", feeds=[], rules=RULES,
+def test_an_archive_with_three_bad_lines_stores_the_rest_and_names_each_bad_line(tmp_path, webhook, capsys, workers,
+                                                                                 database_url):
+    config_dir = write_config(tmp_path / "config", feeds=[], rules=RULES, database_url=database_url,
                               channels={"hook": {"url": webhook.apprise_url()}})
     bad = {17: "{not json", 420: '["a", "list"]', 999: json.dumps({"url": "https://x.example/1", "text": "t",
                                                                   "published": "last Tuesday"})}
@@ -79,8 +80,8 @@ def test_an_archive_with_three_bad_lines_stores_the_rest_and_names_each_bad_line
     assert {(hit["language"], hit["language_source"]) for hit in stored} == {("en", "text")}
 
 
-def test_importing_again_stores_nothing_twice_and_since_filters_by_published_time(tmp_path, capsys):
-    config_dir = write_config(tmp_path / "config", feeds=[], rules=RULES)
+def test_importing_again_stores_nothing_twice_and_since_filters_by_published_time(tmp_path, capsys, database_url):
+    config_dir = write_config(tmp_path / "config", feeds=[], rules=RULES, database_url=database_url)
     source = archive(tmp_path / "archive.jsonl", 200)
     assert run_cli(capsys, "import", "--config", str(config_dir), str(source))[0] == 0
 
