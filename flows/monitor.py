@@ -116,10 +116,6 @@ def _record_failed_feed(client, flow_run_id, index: int, name: str, message: str
     client.set_task_run_state(task_run.id, Failed(message=message), force=True)
 
 
-def _run_name() -> str:
-    return run_label()
-
-
 def run_label() -> str:
     """`monitor 2026-11-27 08:15 Asia/Seoul`: the minute the run was scheduled for (for a run
     started by hand, when it was created), in the schedule's timezone; `demo ...` for a demo."""
@@ -143,7 +139,7 @@ def run_demo_pass(config_dir: str) -> PassSummary:
         return monitor(config_dir=config_dir)
 
 
-@flow(name="monitor", flow_run_name=_run_name, log_prints=True)
+@flow(name="monitor", flow_run_name=run_label, log_prints=True)
 def monitor(config_dir: str = "config", shard: int = 0, shards: int = 1) -> PassSummary:
     """Poll the feeds in `config_dir` (only shard `shard` of `shards`, counted from 0),
     store new articles and hits, send pending alerts, publish the run's artifacts."""
