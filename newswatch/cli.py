@@ -24,7 +24,7 @@ def positive_int(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     # The commands are imported here, not with the module: a worker process started by `spawn`
     # imports the parent's main module again, and the `newswatch` script's is this one, so a
-    # module-level import would load every stage (Prefect included) into each extraction worker.
+    # module-level import would load the store, the extractor and the alerts into each extraction worker.
     from newswatch import commands, feedback_commands, import_command, rule_commands, spike_commands, status
 
     # --config works before or after the command; after it, SUPPRESS keeps the one given before

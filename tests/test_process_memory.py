@@ -1,8 +1,8 @@
 """What keeps a pass's processes small, checked where it could silently stop holding:
 
 - a worker started by `spawn` imports the parent's main module again, and the `newswatch`
-  script's main module is `newswatch.cli`: importing it must not load the stages (Prefect,
-  the database, the extractor), or every extraction worker of `newswatch run` carries them;
+  script's main module is `newswatch.cli`: importing it must not load the stages (the
+  database, the extractor, the alerts), or every extraction worker of `newswatch run` carries them;
 - the pass process hands pages to the workers and never parses one, so importing the pass
   must not load trafilatura (or lxml);
 - clearing trafilatura's caches every few dozen extractions must not change what is extracted;
