@@ -39,10 +39,10 @@ Errors = tuple[type[WorkFailed], type[WorkFailed]]
 
 
 def start_worker(memory_limit: int) -> None:
-    """Each worker's initializer: end at once on SIGTERM, cap its memory, import what its calls
-    need. A call stuck in C code (feedparser's regular expressions) never runs a Python signal
-    handler, so the pool's stop would wait out its grace period before SIGKILL; pebble holds
-    the channel's locks while it stops a worker, so an abrupt end leaves none of them held."""
+    """Each worker's initializer: end at once on SIGTERM, tune malloc, cap its memory, import
+    what its calls need. A call stuck in C code (feedparser's regular expressions) never runs a
+    Python signal handler, so the pool's stop would wait out its grace period before SIGKILL;
+    pebble holds the channel's locks while it stops a worker, so an abrupt end leaves none held."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     tune_malloc()
     if memory_limit:
