@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlmodel import Session
 
 from store.bulk import bind_converter, copy_rows, insert_rows, values_table
@@ -131,7 +131,7 @@ _MEMBER = StoryMember.__table__.c
 MAX_PROBES_PER_QUERY = 100  # articles whose bands one query looks up, two parameters a band
 MAX_PROBES_AS_ARRAYS = 5_000  # the same on PostgreSQL, where the bands go as two array parameters
 MAX_PER_BAND = MAX_CANDIDATES  # the oldest articles of a band a probe looks at (see `_candidate_rows`)
-LAST_ID = 2**63 - 1
+LAST_ID = 2**63 - 1  # a band holding fewer than MAX_PER_BAND articles is read to its end
 
 
 def _stored_candidates(session: Session, bands: list[list[int]], since: datetime) -> list[list[Candidate]]:
@@ -186,7 +186,7 @@ def _candidate_rows(session: Session, probes: list[tuple[int, int]], since: date
                                       (*params, to_db(since) if to_db else since)).all()
 
 
-def _candidate_sql(connection, probe_table: str) -> str:
+def _candidate_sql(connection: Connection, probe_table: str) -> str:
     """`_candidate_rows`' statement, given the probes' table expression."""
     band, member = StoryBand.__table__.name, StoryMember.__table__.name
     if is_sqlite(connection):  # no LATERAL: each band's last article looked at, found first
