@@ -17,6 +17,7 @@ does it, taken before the first lookup, so the second saver sees the first one's
 
 from __future__ import annotations
 
+import sqlite3
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -189,8 +190,9 @@ def _candidate_rows(session: Session, probes: list[tuple[int, int]], since: date
 def _candidate_sql(connection: Connection, probe_table: str) -> str:
     """`_candidate_rows`' statement, given the probes' table expression."""
     band, member = StoryBand.__table__.name, StoryMember.__table__.name
-    if is_sqlite(connection):  # no LATERAL: each band's last article looked at, found first
-        indexed = (f"cut AS MATERIALIZED (SELECT probe, band, coalesce((SELECT article_id FROM {band} "
+    if is_sqlite(connection):  # no LATERAL: each band's last article looked at, found first, once (3.35+)
+        once = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35) else ""
+        indexed = (f"cut AS {once}(SELECT probe, band, coalesce((SELECT article_id FROM {band} "
                    f"WHERE {band}.band = probe.band ORDER BY article_id LIMIT 1 OFFSET {MAX_PER_BAND - 1}), "
                    f"{LAST_ID}) AS last FROM probe), "
                    f"shared AS (SELECT cut.probe, {band}.article_id, count(*) AS shared FROM cut JOIN {band} "
