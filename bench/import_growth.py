@@ -12,6 +12,12 @@ of the million's half hour.
     python bench/import_growth.py [--history 200000] [--articles 20000] [--backend sqlite|postgres]
                                   [--postgres-url URL] [--keep DIR]
 
+`--keep DIR` keeps the archives and the history (SQLite: DIR/history-N.db; PostgreSQL: the
+database nw_growth_N) and each later run with the same DIR and N times the M articles into a
+fresh copy of it: a change is compared against the same history in a minute. On PostgreSQL
+the server's time per statement is printed too when it loads pg_stat_statements
+(`shared_preload_libraries`).
+
 PostgreSQL: --postgres-url or $NEWSWATCH_TEST_POSTGRES_URL (`source .ci/postgres.sh;
 start_test_postgres` starts a throwaway server, which this must be able to see in /proc
 for the server's CPU).
