@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from store.dialect import create_engine_for
 
-SCHEMA_HEAD = "0012"  # the newest revision in store/migrations/versions (tests keep the two equal)
+SCHEMA_HEAD = "0013"  # the newest revision in store/migrations/versions (tests keep the two equal)
 
 
 def make_engine(database_url: str) -> Engine:

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, and_, delete, exists, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from store.tables import Article, Delivery, DeliveryAttempt, Hit, Label, StoryMember, utcnow
+from store.tables import Article, Delivery, DeliveryAttempt, Hit, Label, StoryBand, StoryMember, utcnow
 
 PURGE_BATCH = 500
 
@@ -58,12 +58,14 @@ def _expired(cutoff: datetime):
 
 
 def _delete_articles(session: Session, article_ids: list[int]) -> None:
-    """Children first; story rows go by cascade, identities are kept (SET NULL)."""
-    hit, delivery, attempt, article = (Hit.__table__, Delivery.__table__, DeliveryAttempt.__table__,
-                                       Article.__table__)
+    """Children first; story members go by cascade, their bands (no foreign key) here,
+    identities are kept (SET NULL)."""
+    hit, delivery, attempt, article, band = (Hit.__table__, Delivery.__table__, DeliveryAttempt.__table__,
+                                             Article.__table__, StoryBand.__table__)
     hit_ids = select(hit.c.id).where(hit.c.article_id.in_(article_ids))
     delivery_ids = select(delivery.c.id).where(delivery.c.hit_id.in_(hit_ids))
     session.execute(delete(attempt).where(attempt.c.delivery_id.in_(delivery_ids)))
     session.execute(delete(delivery).where(delivery.c.hit_id.in_(hit_ids)))
     session.execute(delete(hit).where(hit.c.article_id.in_(article_ids)))
+    session.execute(delete(band).where(band.c.article_id.in_(article_ids)))
     session.execute(delete(article).where(article.c.id.in_(article_ids)))

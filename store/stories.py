@@ -17,16 +17,18 @@ does it, taken before the first lookup, so the second saver sees the first one's
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlmodel import Session
 
-from store.bulk import copy_rows, insert_rows, integer_array, values_table
-from store.dialect import is_sqlite, lock_transaction, max_parameters
+from store.bulk import bind_converter, copy_rows, insert_rows, values_table
+from store.dialect import is_sqlite, lock_transaction, max_parameters, placeholder
 from store.similarity import (BAND_ROWS, HISTORY_BAND_STEP, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story,
                               sketch_text)
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
@@ -60,17 +62,20 @@ def assign_stories(session: Session, articles: Sequence[tuple[int, str | StorySk
 
     The same stories as filing them one by one: an article's candidates are the best
     `MAX_CANDIDATES` among the stored ones and the earlier ones of this batch, whose
-    members and bands are written at the end. Two queries find the stored candidates of the
-    whole batch (bands counted in the database: syndicated copies share all 64 bands, so
-    the raw band pairs would be many) and two statements write the batch.
+    members and bands are written at the end. An article looks under the bands it is filed
+    under (`_filed_bands`): all 64, or old news's sparse few, which every article has among
+    its own, so old and recent news meet through those both ways, and old news looks at an
+    eighth of the index. One query finds the stored candidates of the whole batch (bands
+    counted and ranked in the database: syndicated copies share every band, so the raw band
+    pairs would be many) and two statements write the batch.
     """
     now = now or utcnow()
     sketches = [text.sketch if isinstance(text, StorySketch) else sketch_text(text) for _, text in articles]
-    bands = [band_keys(sketch) if sketch else [] for sketch in sketches]
+    bands = [_filed_bands(text, band_keys(sketch)) if sketch else [] for (_, text), sketch in zip(articles, sketches)]
     stored, batch = _stored_candidates(session, bands, now - STORY_WINDOW), _Batch()
-    for (article_id, text), sketch, keys, found in zip(articles, sketches, bands, stored):
+    for (article_id, _), sketch, keys, found in zip(articles, sketches, bands, stored):
         story_id = (_find_story(sketch, keys, found, batch) if sketch else None) or article_id
-        batch.add(article_id, story_id, sketch, _filed_bands(text, keys))
+        batch.add(article_id, story_id, sketch, keys)
     insert_rows(session, StoryMember.__table__, [dict(article_id=m.article_id, story_id=m.story_id, created_at=now,
                                                       size=m.sketch.size if m.sketch else 0,
                                                       signature=m.sketch.signature if m.sketch else None)
@@ -81,9 +86,9 @@ def assign_stories(session: Session, articles: Sequence[tuple[int, str | StorySk
 
 
 def _filed_bands(text: str | StorySketch, keys: list[int]) -> list[int]:
-    """The bands an article is filed under: all of them, or for old news (an import's
-    history) every HISTORY_BAND_STEP-th: copies of it still find it (they probe every band),
-    at an eighth of the index's size."""
+    """The bands an article is filed under, and looks under: all of them, or for old news (an
+    import's history) every HISTORY_BAND_STEP-th, at an eighth of the index's size: copies of
+    it still find it, through those."""
     return keys[::HISTORY_BAND_STEP] if isinstance(text, StorySketch) and text.history else keys
 
 
@@ -123,46 +128,29 @@ class _Batch:
                 for i, count in shared.items()]
 
 
-# Built once, with an expanding IN parameter: a statement built per batch is cache-keyed per batch.
 _MEMBER = StoryMember.__table__.c
 MAX_PROBES_PER_QUERY = 100  # articles whose bands one query looks up, two parameters a band
 MAX_PROBES_AS_ARRAYS = 5_000  # the same on PostgreSQL, where the bands go as two array parameters
-MEMBER_SKETCHES = select(_MEMBER.article_id, _MEMBER.story_id, _MEMBER.size, _MEMBER.signature).where(
-    _MEMBER.article_id.in_(bindparam("ids", expanding=True)), _MEMBER.created_at >= bindparam("since"))
+MAX_PER_BAND = MAX_CANDIDATES  # the oldest articles of a band a probe looks at (see `_candidate_rows`)
+LAST_ID = 2**63 - 1  # a band holding fewer than MAX_PER_BAND articles is read to its end
 
 
 def _stored_candidates(session: Session, bands: list[list[int]], since: datetime) -> list[list[Candidate]]:
     """For each article of the batch (its band keys), the best `MAX_CANDIDATES` stored
     articles of the window by shared bands, then oldest first, with their sketches. The
-    index holds (about) the window's articles only; their members' time decides exactly."""
-    shared: list[list[tuple[int, int]]] = [[] for _ in bands]  # per probe: (shared, article id)
-    probes = [(probe, band) for probe, keys in enumerate(bands) for band in keys]
-    step = _probes_per_query(session) * NUM_BANDS
-    for start in range(0, len(probes), step):
-        for probe, article_id, count in _shared_bands(session, probes[start:start + step]):
-            shared[probe].append((count, article_id))
-    best = [sorted(found, key=lambda c: (-c[0], c[1]))[:MAX_CANDIDATES] for found in shared]
-    members: dict[int, tuple[int, Sketch | None]] = {}
-    for article_id, story_id, size, signature in _member_sketches(session, list({article_id for found in best
-                                                                                for _, article_id in found}), since):
-        members[article_id] = (story_id, Sketch(signature, size) if signature else None)
-    return [[(count, article_id, *members[article_id]) for count, article_id in found if article_id in members]
-            for found in best]
-
-
-def _member_sketches(session: Session, article_ids: list[int], since: datetime) -> Iterable[tuple]:
-    """(article id, story id, size, signature) of those articles filed since `since`: 500 ids
-    a statement on SQLite; on PostgreSQL one statement, the ids as an array (an IN list of
-    500 is a statement psycopg parses anew each time)."""
-    connection = session.connection()
-    if is_sqlite(connection):
-        for chunk in in_chunks(article_ids):
-            yield from session.execute(MEMBER_SKETCHES, {"ids": chunk, "since": since})
-        return
-    if article_ids:
-        yield from connection.exec_driver_sql(
-            f"SELECT article_id, story_id, size, signature FROM {StoryMember.__table__.name} "
-            f"WHERE article_id = ANY(%s::bigint[]) AND created_at >= %s", (integer_array(article_ids), since))
+    index holds (about) the window's articles only; their members' time decides exactly.
+    Articles with the same sketch (verbatim copies of a text) share one `Sketch` object."""
+    found: list[list[Candidate]] = [[] for _ in bands]
+    probing = [probe for probe, keys in enumerate(bands) if keys]
+    sketches: dict[tuple[bytes, int], Sketch] = {}
+    step = _probes_per_query(session)
+    for start in range(0, len(probing), step):
+        for probe, article_id, shared, story_id, size, signature in _candidate_rows(
+                session, [(probe, band) for probe in probing[start:start + step] for band in bands[probe]], since):
+            sketch = None if signature is None else sketches.setdefault((bytes(signature), size),
+                                                                        Sketch(bytes(signature), size))
+            found[probe].append((shared, article_id, story_id, sketch))
+    return found
 
 
 def _probes_per_query(session: Session) -> int:
@@ -173,45 +161,69 @@ def _probes_per_query(session: Session) -> int:
     if not is_sqlite(connection):
         return MAX_PROBES_AS_ARRAYS
     limit = max_parameters(connection)
-    return max(1, min(MAX_PROBES_PER_QUERY, (limit - 1) // (2 * NUM_BANDS)))
+    return max(1, min(MAX_PROBES_PER_QUERY, (limit - 2) // (2 * NUM_BANDS)))
 
 
-def _shared_bands(session: Session, probes: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    """(probe, stored article, bands shared) for every stored article in the index sharing
-    a band with a probe (on PostgreSQL only each probe's best: `_best_per_probe`): the
-    probes' bands as a table (`values_table`) joined to the band index. Written for the driver: built by SQLAlchemy, the 3,200 values of a batch cost
-    more to compile than the query costs to run."""
+def _candidate_rows(session: Session, probes: list[tuple[int, int]], since: datetime) -> list[tuple]:
+    """(probe, article id, bands shared, story id, size, signature) of each probe's best
+    `MAX_CANDIDATES` stored articles (most bands shared, then oldest) filed since `since`, in
+    one statement: the probes' bands as a table (`values_table`) joined to the band index,
+    ranked, and joined to the members' sketches, all on the database's side. Written for the
+    driver: built by SQLAlchemy, a batch's thousands of values cost more to compile than the
+    query costs to run.
+
+    A probe looks at the `MAX_PER_BAND` oldest articles of each of its bands only (an index
+    range that stops there): a text that recurs through a long history (a wire story, a
+    template) fills its bands with copies, and joining every one cost each new copy time in
+    proportion to the whole history. The best candidates are the oldest copies anyway: an
+    article only goes unseen when every band it shares with the probe holds that many older
+    articles, which ranked before it."""
     if not probes:
         return []
     connection = session.connection()
-    table = StoryBand.__table__.name
     probe_table, params = values_table(connection, "probe", (("probe", "bigint"), ("band", "bigint")), probes)
-    sql = (f"WITH {probe_table} "
-           f"SELECT probe.probe, {table}.article_id, count(*) FROM probe "
-           f"JOIN {table} ON {table}.band = probe.band "
-           f"GROUP BY probe.probe, {table}.article_id")
-    if not is_sqlite(connection):
-        sql = _best_per_probe(sql)
-    return connection.exec_driver_sql(sql, params).all()
+    to_db = bind_converter(connection, StoryMember.__table__, "created_at")
+    return connection.exec_driver_sql(_candidate_sql(connection, probe_table),
+                                      (*params, to_db(since) if to_db else since)).all()
 
 
-def _best_per_probe(sql: str) -> str:
-    """The (probe, article, shared) rows of `sql` cut to each probe's best `MAX_CANDIDATES`
-    (most bands shared, then oldest), the order `_stored_candidates` keeps: on PostgreSQL the
-    server ranks them, and the storing process no longer fetches and sorts every copy of a
-    syndicated text (in a long import, most of its time)."""
-    return (f"SELECT probe, article_id, shared FROM (SELECT probe, article_id, shared, row_number() OVER "
-            f"(PARTITION BY probe ORDER BY shared DESC, article_id) AS rank FROM ({sql}) AS found(probe, article_id, "
-            f"shared)) AS ranked WHERE rank <= {MAX_CANDIDATES}")
+def _candidate_sql(connection: Connection, probe_table: str) -> str:
+    """`_candidate_rows`' statement, given the probes' table expression."""
+    band, member = StoryBand.__table__.name, StoryMember.__table__.name
+    if is_sqlite(connection):  # no LATERAL: each band's last article looked at, found first, once (3.35+)
+        once = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35) else ""
+        indexed = (f"cut AS {once}(SELECT probe, band, coalesce((SELECT article_id FROM {band} "
+                   f"WHERE {band}.band = probe.band ORDER BY article_id LIMIT 1 OFFSET {MAX_PER_BAND - 1}), "
+                   f"{LAST_ID}) AS last FROM probe), "
+                   f"shared AS (SELECT cut.probe, {band}.article_id, count(*) AS shared FROM cut JOIN {band} "
+                   f"ON {band}.band = cut.band AND {band}.article_id <= cut.last GROUP BY cut.probe, {band}.article_id)")
+    else:
+        indexed = (f"shared AS (SELECT probe.probe, indexed.article_id, count(*) AS shared FROM probe "
+                   f"CROSS JOIN LATERAL (SELECT article_id FROM {band} WHERE {band}.band = probe.band "
+                   f"ORDER BY article_id LIMIT {MAX_PER_BAND}) AS indexed GROUP BY probe.probe, indexed.article_id)")
+    return (f"WITH {probe_table}, {indexed}, "
+            f"best AS (SELECT probe, article_id, shared FROM (SELECT probe, article_id, shared, row_number() OVER "
+            f"(PARTITION BY probe ORDER BY shared DESC, article_id) AS rank FROM shared) AS ranked "
+            f"WHERE rank <= {MAX_CANDIDATES}) "
+            f"SELECT best.probe, best.article_id, best.shared, m.story_id, m.size, m.signature "
+            f"FROM best JOIN {member} AS m ON m.article_id = best.article_id "
+            f"WHERE m.created_at >= {placeholder(connection)}")
 
 
 def _find_story(sketch: Sketch, bands: list[int], stored: list[Candidate], batch: _Batch) -> int | None:
     """The story of the earliest verified near-duplicate among the best LSH candidates,
-    stored or earlier in the batch."""
-    candidates = sorted(stored + batch.candidates(bands), key=lambda c: (-c[0], c[1]))
-    matches = [story for _shared, _article, story, other in candidates[:MAX_CANDIDATES]
-               if other and is_same_story(sketch, other)]
-    return min(matches, default=None)
+    stored or earlier in the batch: the candidates tried in story order, each sketch once,
+    until one is the same story."""
+    candidates = sorted(stored + batch.candidates(bands), key=lambda c: (-c[0], c[1]))[:MAX_CANDIDATES]
+    tried: dict[Sketch, bool] = {}
+    for _shared, _article, story, other in sorted(candidates, key=lambda c: c[2]):
+        if other is None:
+            continue
+        if other not in tried:
+            tried[other] = is_same_story(sketch, other)
+        if tried[other]:
+            return story
+    return None
 
 
 def claim_stories(session: Session, candidates: Sequence[tuple[str, int, int]]) -> set[int]:
@@ -275,12 +287,26 @@ def others(copies: list[StoryCopy], article_id: int, feed: str) -> tuple[StoryCo
 def prune_story_index(session: Session, now: datetime | None = None) -> int:
     """Drop the LSH bands of articles filed before the window (the members stay, for the
     history): every band row below the first article id filed inside it, a range of the
-    article id index. Ids follow filing time, so this is the window to within a racing batch."""
+    article id index. Ids follow filing time, so this is the window to within a racing batch.
+
+    Skipped when this process pruned below the same article already (every batch of an
+    import, while the window's first article stays): rows below it are only ever written by
+    a racing batch, and on PostgreSQL the delete reads every page the BRIN index has not
+    summarised yet, up to a fifth of the table between two vacuums, 150 µs an article in an
+    import of 600,000. A band left over is harmless: candidates are read with their members'
+    filing time (`_candidate_rows`)."""
     cutoff = (now or utcnow()) - STORY_WINDOW
     first_live = session.execute(FIRST_LIVE_MEMBER, {"cutoff": cutoff}).scalar()
     if first_live is None:
         first_live = (session.execute(select(func.max(_MEMBER.article_id))).scalar() or 0) + 1
+    engine = session.get_bind()
+    if _PRUNED_BELOW.get(engine) == first_live:
+        return 0
+    _PRUNED_BELOW[engine] = first_live
     return session.execute(delete(StoryBand).where(StoryBand.article_id < first_live)).rowcount or 0
+
+
+_PRUNED_BELOW: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # engine -> the first live article pruned below
 
 
 FIRST_LIVE_MEMBER = (select(_MEMBER.article_id).where(_MEMBER.created_at >= bindparam("cutoff"))

@@ -236,6 +236,47 @@ def test_old_imported_copies_in_separate_batches_are_one_story_filed_under_fewer
     assert band_rows(engine) == 2 * 8 + 64  # recent news: every band, so the next pass's copies find it
 
 
+def test_old_news_recurring_more_often_than_a_band_is_read_stays_one_story_with_the_recent_copy(database_url):
+    """An import's old news looks under its sparse bands only, and at the oldest
+    MAX_PER_BAND articles of each: a text recurring far more often than that, over many
+    batches, still joins the story of a recent copy filed before it (through the sparse
+    bands it shares with the recent copy's 64), and a later recent copy joins it too."""
+    from store import open_database
+    from store.stories import MAX_PER_BAND
+
+    engine = open_database(database_url)
+    feeds = add_feeds(engine, *FEEDS)
+    now = datetime.now(timezone.utc)
+    copies = seed_copies()
+
+    def imported(article, published, number: int) -> ArticleToSave:
+        article = replace(article, url=f"{article.url}/{number}")
+        entry = FeedEntry(entry_key=article.url, link=article.url, title=article.title, summary="",
+                          published=published)
+        sketch = StorySketch(sketch_text(f"{article.title}\n{article.text}"))
+        return ArticleToSave(entry=entry, article=article, imported=True, alert=False, sketch=sketch)
+
+    def save(items) -> None:
+        save_article_groups(engine, [(feeds[FEEDS[0]], items)], channels_for_rule=lambda _: ())
+
+    save([imported(copies[1], now - timedelta(days=1), 0)])  # recent: filed under all 64 bands
+    old = 2 * MAX_PER_BAND + 5
+    for start in range(1, old + 1, 10):  # verbatim old copies, 10 a batch, as an import of a year
+        save([imported(copies[0], now - timedelta(days=30 + number), number) for number in range(start, start + 10)])
+    other = replace(copies[0], url="https://two.example.org/weather", title="Cold", text=OTHER * 5)
+    save([imported(other, now - timedelta(days=40), 0), imported(copies[2], now, 999)])
+
+    with engine.connect() as connection:
+        stories = dict(connection.execute(text("SELECT a.url, m.story_id FROM storymember m "
+                                               "JOIN article a ON a.id = m.article_id")).all())
+        bands = connection.execute(text("SELECT count(*) FROM storyband")).scalar_one()
+    engine.dispose()
+    first = stories[f"{copies[1].url}/0"]
+    assert [url for url, story in stories.items() if story != first] == ["https://two.example.org/weather/0"]
+    assert len(stories) == 1 + (old // 10 + 1) * 10 + 2
+    assert bands == 64 + 8 * ((old // 10 + 1) * 10 + 1) + 64  # old news under 8 bands, recent under 64
+
+
 def test_article_text_is_stored_packed_and_reads_back_as_it_was(tmp_path):
     engine = open_db(tmp_path)
     feeds = add_feeds(engine, FEEDS[0])
