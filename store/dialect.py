@@ -103,6 +103,12 @@ def placeholder(connection: Connection) -> str:
     return {"qmark": "?", "format": "%s", "pyformat": "%s"}[connection.dialect.paramstyle]
 
 
+def materialized(connection: Connection) -> str:
+    """`MATERIALIZED ` where the database knows the CTE hint (PostgreSQL 12+, SQLite 3.35+), so
+    a CTE read several times is computed once; else nothing."""
+    return "MATERIALIZED " if not is_sqlite(connection) or sqlite3.sqlite_version_info >= (3, 35) else ""
+
+
 def max_parameters(connection: Connection) -> int:
     """How many parameters one statement may bind on this connection's database."""
     if not is_sqlite(connection):

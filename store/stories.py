@@ -17,7 +17,6 @@ does it, taken before the first lookup, so the second saver sees the first one's
 
 from __future__ import annotations
 
-import sqlite3
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,7 +27,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlmodel import Session
 
 from store.bulk import bind_converter, copy_rows, insert_rows, values_table
-from store.dialect import is_sqlite, lock_transaction, max_parameters, placeholder
+from store.dialect import is_sqlite, lock_transaction, materialized, max_parameters, placeholder
 from store.similarity import (BAND_ROWS, HISTORY_BAND_STEP, NUM_PERM, Sketch, StorySketch, band_keys, is_same_story,
                               sketch_text)
 from store.tables import Article, Feed, StoryAlert, StoryBand, StoryMember, utcnow
@@ -191,8 +190,7 @@ def _candidate_sql(connection: Connection, probe_table: str) -> str:
     """`_candidate_rows`' statement, given the probes' table expression."""
     band, member = StoryBand.__table__.name, StoryMember.__table__.name
     if is_sqlite(connection):  # no LATERAL: each band's last article looked at, found first, once (3.35+)
-        once = "MATERIALIZED " if sqlite3.sqlite_version_info >= (3, 35) else ""
-        indexed = (f"cut AS {once}(SELECT probe, band, coalesce((SELECT article_id FROM {band} "
+        indexed = (f"cut AS {materialized(connection)}(SELECT probe, band, coalesce((SELECT article_id FROM {band} "
                    f"WHERE {band}.band = probe.band ORDER BY article_id LIMIT 1 OFFSET {MAX_PER_BAND - 1}), "
                    f"{LAST_ID}) AS last FROM probe), "
                    f"shared AS (SELECT cut.probe, {band}.article_id, count(*) AS shared FROM cut JOIN {band} "
